@@ -1,0 +1,77 @@
+"""Fixtures shared by every app's tests: tenants, members with roles, tokens, clients."""
+
+from collections.abc import Callable
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from tenancy.models import Role
+from tenancy.services import membership_grant, token_issue
+from tests.factories import TenantFactory, UserFactory
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip tests marked `postgres` unless the suite runs on PostgreSQL."""
+    if connection.vendor == "postgresql":
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def tenant(db):
+    return TenantFactory(slug="acme", name="Acme")
+
+
+@pytest.fixture
+def other_tenant(db):
+    return TenantFactory(slug="globex", name="Globex")
+
+
+@pytest.fixture
+def make_member(db) -> Callable:
+    """Return a function making a user with `role_name` in `tenant` (a new role if unknown).
+
+    `permissions` makes (or updates) a custom role with exactly those permissions.
+    """
+
+    def make(tenant, role_name: str = "operations", *, permissions=None, **user_fields):
+        if permissions is not None:
+            Role.objects.update_or_create(name=role_name, defaults={"permissions": permissions})
+        user = UserFactory(**user_fields)
+        membership_grant(user=user, tenant=tenant, role_name=role_name)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def make_token(db) -> Callable:
+    """Return a function issuing a token for (user, tenant) and returning its raw key."""
+
+    def make(user, tenant, *, scopes=None, expires_at=None, name="test") -> str:
+        _, raw_key = token_issue(
+            user=user, tenant=tenant, name=name, scopes=scopes, expires_at=expires_at
+        )
+        return raw_key
+
+    return make
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def bearer(make_member, make_token) -> Callable:
+    """Return a function giving request headers for a fresh member of `tenant` with `role_name`."""
+
+    def make(tenant, role_name: str = "operations", *, scopes=None, **member_kwargs) -> dict:
+        user = make_member(tenant, role_name, **member_kwargs)
+        return {"HTTP_AUTHORIZATION": f"Bearer {make_token(user, tenant, scopes=scopes)}"}
+
+    return make
