@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 
 from tenancy.access import principal_for
 from tenancy.models import ApiToken, Membership, Role, Tenant
@@ -77,6 +82,97 @@ class TenantScopedAdminMixin:
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+def progress_bar(fraction: float | None) -> str:
+    """Render a job's completion (0..1, or None when unknown) as an HTML progress bar."""
+    if fraction is None:
+        return format_html('<progress max="100" title="not reported"></progress>')
+    percent = max(0.0, min(100.0, fraction * 100))
+    return format_html(
+        '<progress max="100" value="{}" title="{}%"></progress> {}%',
+        f"{percent:.0f}",
+        f"{percent:.1f}",
+        f"{percent:.0f}",
+    )
+
+
+class CancelJobsAdminMixin(TenantScopedAdminMixin):
+    """A "Cancel selected" bulk action and a cancel button on the detail page.
+
+    Subclasses implement `cancel_job(request, obj) -> bool` (call the family's cancel service;
+    True if this call cancelled the job) and `is_cancellable(obj)` (the job is still pending).
+    Both paths check `has_cancel_permission` per object and record the change in the history.
+    """
+
+    change_form_template = "admin/jobdesk/cancellable_change_form.html"
+    actions = ["cancel_selected"]
+
+    def cancel_job(self, request, obj) -> bool:
+        raise NotImplementedError
+
+    def is_cancellable(self, obj) -> bool:
+        raise NotImplementedError
+
+    @admin.action(permissions=["cancel"], description="Cancel selected jobs")
+    def cancel_selected(self, request, queryset):
+        cancelled = unchanged = 0
+        for obj in queryset:
+            if self.has_cancel_permission(request, obj) and self.cancel_job(request, obj):
+                self.log_change(request, obj, "Cancelled.")
+                cancelled += 1
+            else:
+                unchanged += 1
+        self.message_user(request, f"Cancelled {cancelled} job(s).", messages.SUCCESS)
+        if unchanged:
+            self.message_user(
+                request,
+                f"{unchanged} job(s) were already finished or not yours to cancel; "
+                "they are unchanged.",
+                messages.WARNING,
+            )
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        cancel = path(
+            "<path:object_id>/cancel/",
+            self.admin_site.admin_view(self.cancel_view),
+            name="{}_{}_cancel".format(*info),
+        )
+        return [cancel, *super().get_urls()]
+
+    def cancel_view(self, request, object_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404(f"No {self.opts.verbose_name} with id {object_id!r}.")
+        if not self.has_cancel_permission(request, obj):
+            raise PermissionDenied
+        if self.cancel_job(request, obj):
+            self.log_change(request, obj, "Cancelled.")
+            self.message_user(request, f"Cancelled {obj}.", messages.SUCCESS)
+        else:
+            self.message_user(request, f"{obj} had already finished; unchanged.", messages.WARNING)
+        info = self.opts.app_label, self.opts.model_name
+        return HttpResponseRedirect(
+            reverse(
+                "admin:{}_{}_change".format(*info), args=[obj.pk], current_app=self.admin_site.name
+            )
+        )
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["show_cancel"] = (
+            obj is not None
+            and self.is_cancellable(obj)
+            and self.has_cancel_permission(request, obj)
+        )
+        if context["show_cancel"]:
+            info = self.opts.app_label, self.opts.model_name
+            context["cancel_url"] = reverse(
+                "admin:{}_{}_cancel".format(*info), args=[obj.pk], current_app=self.admin_site.name
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
 
 @admin.register(Tenant)
