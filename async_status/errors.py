@@ -6,12 +6,16 @@ original Traffic Ops server uses, so a Traffic Ops client reads jobdesk's errors
 
 from __future__ import annotations
 
+import logging
 from http import HTTPStatus
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from rest_framework import exceptions
+from rest_framework.response import Response
 from rest_framework.views import exception_handler
+
+logger = logging.getLogger(__name__)
 
 UNAUTHORIZED = "unauthorized, please log in."
 NOT_FOUND = "Not Found"
@@ -108,6 +112,8 @@ def alerts_exception_handler(exc: Exception, context: dict):
     """Answer every API exception with the Traffic Ops alerts envelope."""
     response = exception_handler(exc, context)
     if response is None:
-        return None
+        # A bug, not a client error: keep the traceback in the log, the envelope on the wire.
+        logger.error("Unhandled error in %s", context.get("view"), exc_info=exc)
+        return Response(alerts("Internal Server Error"), HTTPStatus.INTERNAL_SERVER_ERROR)
     response.data = alerts(alert_text(exc, context))
     return response

@@ -207,3 +207,26 @@ def test_canvas_prefixes_are_not_answered_by_traffic_ops_routes(api_client, path
     response = api_client.get(path)
 
     assert "alerts" not in response.content.decode()
+
+
+def test_an_unexpected_error_is_a_500_alert_not_an_html_page(
+    api_client, ops_headers, job, monkeypatch
+):
+    def explode(*args, **kwargs):
+        raise RuntimeError("database on fire")
+
+    monkeypatch.setattr(
+        "async_status.views.AsyncStatusDetailView.get_serializer", explode, raising=True
+    )
+
+    response = api_client.get(f"/api/5.0/async_status/{job.pk}", **ops_headers)
+
+    assert response.status_code == HTTPStatus.INTERNAL_SERVER_ERROR
+    assert response.json() == error("Internal Server Error")
+    assert "database on fire" not in response.content.decode()
+
+
+def test_head_is_answered_on_a_job_like_get(api_client, ops_headers, job):
+    response = api_client.head(f"/api/5.0/async_status/{job.pk}", **ops_headers)
+
+    assert response.status_code == HTTPStatus.OK
