@@ -27,7 +27,7 @@ class AsyncStatusSerializer(serializers.ModelSerializer):
     """`{id, status, start_time, end_time, message}`, in that order; `end_time` null if pending."""
 
     start_time = TrafficOpsDateTimeField(read_only=True)
-    end_time = TrafficOpsDateTimeField(read_only=True)
+    end_time = TrafficOpsDateTimeField(read_only=True, allow_null=True)
 
     class Meta:
         model = AsyncStatus

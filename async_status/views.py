@@ -35,6 +35,7 @@ from async_status.errors import (
 )
 from async_status.filters import ListParams
 from async_status.models import AsyncStatus, AsyncStatusQuerySet
+from async_status.schema import detail_schema, list_schema, login_schema, logout_schema
 from async_status.serializers import AsyncStatusSerializer
 from async_status.throttling import LoginGuard
 from tenancy.access import principal_for
@@ -101,6 +102,7 @@ class AsyncStatusView(TrafficOpsView):
 class AsyncStatusDetailView(AsyncStatusView):
     """`GET /api/{4.0,4.1,5.0}/async_status/{id}`: one job, `{"response": {...}}`."""
 
+    @detail_schema
     def get(self, request: Request, version: str, job_id: str) -> Response:
         job = get_object_or_404(self.get_queryset(), pk=parse_id(job_id))
         return Response({"response": self.get_serializer(job).data})
@@ -109,6 +111,7 @@ class AsyncStatusDetailView(AsyncStatusView):
 class AsyncStatusListView(AsyncStatusView):
     """`GET /api/5.0/async_status`: the jobs the principal may read, newest first."""
 
+    @list_schema
     def get(self, request: Request, version: str) -> Response:
         params = ListParams.from_query(request.query_params)
         jobs = params.apply(self.get_queryset())
@@ -152,6 +155,7 @@ class LoginView(TrafficOpsView):
     permission_classes = [AllowAny]
     http_method_names = ["post"]
 
+    @login_schema
     def post(self, request: Request, version: str) -> Response:
         if is_cross_origin(request):
             raise CrossOriginLogin()
@@ -176,6 +180,7 @@ class LogoutView(TrafficOpsView):
     permission_classes = [AllowAny]
     http_method_names = ["post"]
 
+    @logout_schema
     def post(self, request: Request, version: str) -> Response:
         logout(request._request)
         return Response(alerts("You are logged out.", "success"))
@@ -186,6 +191,7 @@ class UnknownPathView(TrafficOpsView):
 
     authentication_classes = []
     permission_classes = []
+    schema = None
 
     @property
     def default_response_headers(self) -> dict:
