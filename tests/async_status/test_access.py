@@ -189,3 +189,15 @@ def test_a_missing_job_with_a_bearer_token_costs_two_queries(
         response = api_client.get("/api/5.0/async_status/424242", **ops_headers)
 
     assert response.status_code == HTTPStatus.NOT_FOUND
+
+
+def test_reading_one_job_with_a_session_costs_four_queries(
+    api_client, tenant, make_member, job, django_assert_max_num_queries
+):
+    api_client.force_login(saved(make_member(tenant, "operations")))
+
+    # Session, user, memberships, job.
+    with django_assert_max_num_queries(4):
+        response = api_client.get(f"/api/5.0/async_status/{job.pk}")
+
+    assert response.status_code == HTTPStatus.OK
