@@ -1,7 +1,7 @@
 """Login rate limiting: a few failed passwords per username and client address, then a pause.
 
-Counts live in Django's cache (Redis when configured, so every worker shares them). Only
-failures count, and a successful login clears the count.
+Counts live in Django's cache (Redis when configured, so every worker shares them). Every
+attempt counts, and a successful login clears the count, so only failures accumulate.
 """
 
 from __future__ import annotations
@@ -25,22 +25,24 @@ class LoginGuard:
         self.count_key = f"async_status:login-failures:{digest}"
         self.until_key = f"async_status:login-window:{digest}"
 
-    def retry_after(self) -> int | None:
-        """Return the seconds until the next attempt is allowed, or None if allowed now."""
-        if (cache.get(self.count_key) or 0) < MAX_FAILURES:
-            return None
-        until = cache.get(self.until_key) or time.time() + WINDOW_SECONDS
-        return max(1, math.ceil(until - time.time()))
+    def attempt(self) -> int | None:
+        """Count one login attempt; return the seconds to wait if over the limit, else None.
 
-    def record_failure(self) -> None:
-        """Count one failed attempt; the window starts at the first failure."""
+        Counting before the password is checked keeps the limit exact under concurrent
+        guesses (the increment is atomic); a successful login then clears the count.
+        """
         cache.add(self.until_key, time.time() + WINDOW_SECONDS, WINDOW_SECONDS)
         cache.add(self.count_key, 0, WINDOW_SECONDS)
         try:
-            cache.incr(self.count_key)
+            count = cache.incr(self.count_key)
         except ValueError:
-            # The window expired between add and incr: start a new one.
+            # The window expired between add and incr: this attempt starts a new one.
             cache.set(self.count_key, 1, WINDOW_SECONDS)
+            count = 1
+        if count <= MAX_FAILURES:
+            return None
+        until = cache.get(self.until_key) or time.time() + WINDOW_SECONDS
+        return max(1, math.ceil(until - time.time()))
 
     def clear(self) -> None:
         """Forget the failures, after a successful login."""

@@ -118,8 +118,8 @@ class AsyncStatusListView(AsyncStatusView):
         return Response({"response": self.get_serializer(jobs, many=True).data})
 
 
-def read_credentials(request: Request) -> tuple[str, str]:
-    """Return the login body's `u` and `p`; the body is JSON whatever its Content-Type."""
+def read_json_object(request: Request) -> dict:
+    """Return the request body as a JSON object, whatever its Content-Type."""
     try:
         body = json.loads(request.body)
     except RequestDataTooBig:
@@ -128,13 +128,28 @@ def read_credentials(request: Request) -> tuple[str, str]:
         raise BadRequest(f"the login request body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
         raise BadRequest('the login request body must be a JSON object: {"u": ..., "p": ...}')
+    return body
+
+
+def is_clean_text(value: str) -> bool:
+    """Return True for text a database column can store: UTF-8 encodable, no NUL."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in value
+
+
+def read_credentials(request: Request) -> tuple[str, str]:
+    """Return the login body's `u` and `p`, or raise a 400 saying what is wrong."""
+    body = read_json_object(request)
     username, password = body.get("u"), body.get("p")
     if not username or not password:
         raise BadRequest("username and password are required")
     if not isinstance(username, str) or not isinstance(password, str):
         raise BadRequest("username and password must be strings")
-    if "\x00" in username or "\x00" in password:
-        raise BadRequest("username and password must not contain NUL characters")
+    if not (is_clean_text(username) and is_clean_text(password)):
+        raise BadRequest("username and password must be valid text without NUL characters")
     return username, password
 
 
@@ -161,12 +176,11 @@ class LoginView(TrafficOpsView):
             raise CrossOriginLogin()
         username, password = read_credentials(request)
         guard = LoginGuard(username, request.META.get("REMOTE_ADDR", ""))
-        wait = guard.retry_after()
+        wait = guard.attempt()
         if wait is not None:
             raise TooManyLoginAttempts(wait)
         user = authenticate(request._request, username=username, password=password)
         if user is None:
-            guard.record_failure()
             raise InvalidCredentials()
         guard.clear()
         login(request._request, user)
