@@ -64,6 +64,10 @@ class AsyncStatusAdmin(CancelJobsAdminMixin, admin.ModelAdmin):
             return f"{format_duration(timezone.now() - job.start_time)} (running)"
         return format_duration(job.end_time - job.start_time)
 
+    def get_search_results(self, request, queryset, search_term):
+        # PostgreSQL text cannot hold NUL; a search for one would be a 500, not "no results".
+        return super().get_search_results(request, queryset, search_term.replace("\x00", ""))
+
     def cancel_job(self, request, obj: AsyncStatus) -> bool:
         try:
             async_status_cancel(obj, actor=request.user)

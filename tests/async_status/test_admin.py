@@ -197,3 +197,15 @@ def test_members_without_read_do_not_see_the_admin(client, staff, tenant, job):
 
     assert client.get(CHANGELIST).status_code == HTTPStatus.FORBIDDEN
     assert client.get(change_url(job)).status_code == HTTPStatus.FORBIDDEN
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"q": "start\x00ed"}, {"status__exact": "\x00"}, {"tenant": "x"}, {"p": "\x00"}],
+)
+def test_junk_change_list_parameters_never_500(client, staff, tenant, job, params):
+    staff(tenant)
+
+    response = client.get(CHANGELIST, params)
+
+    assert response.status_code < HTTPStatus.INTERNAL_SERVER_ERROR
