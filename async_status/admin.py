@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.contrib import admin
+from django.core.exceptions import BadRequest
 from django.http import Http404
 from django.utils import timezone
 from django.utils.text import Truncator
@@ -64,9 +65,11 @@ class AsyncStatusAdmin(CancelJobsAdminMixin, admin.ModelAdmin):
             return f"{format_duration(timezone.now() - job.start_time)} (running)"
         return format_duration(job.end_time - job.start_time)
 
-    def get_search_results(self, request, queryset, search_term):
-        # PostgreSQL text cannot hold NUL; a search for one would be a 500, not "no results".
-        return super().get_search_results(request, queryset, search_term.replace("\x00", ""))
+    def changelist_view(self, request, extra_context=None):
+        # PostgreSQL text cannot hold NUL: a search or filter value with one would be a 500.
+        if any("\x00" in key + value for key, value in request.GET.items()):
+            raise BadRequest("NUL characters are not allowed in the query string.")
+        return super().changelist_view(request, extra_context)
 
     def cancel_job(self, request, obj: AsyncStatus) -> bool:
         try:

@@ -201,8 +201,17 @@ def test_members_without_read_do_not_see_the_admin(client, staff, tenant, job):
 
 @pytest.mark.parametrize(
     "params",
-    [{"q": "start\x00ed"}, {"status__exact": "\x00"}, {"tenant": "x"}, {"p": "\x00"}],
+    [{"q": "start\x00ed"}, {"status__exact": "\x00"}, {"tenant": "\x00"}, {"p": "\x00"}],
 )
+def test_nul_in_change_list_parameters_is_400_not_500(client, staff, tenant, job, params):
+    staff(tenant)
+
+    response = client.get(CHANGELIST, params)
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+
+
+@pytest.mark.parametrize("params", [{"tenant": "x"}, {"status__exact": "RUNNING"}, {"p": "x"}])
 def test_junk_change_list_parameters_never_500(client, staff, tenant, job, params):
     staff(tenant)
 
