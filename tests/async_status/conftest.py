@@ -9,8 +9,6 @@ from async_status.models import AsyncStatus
 from async_status.services import async_status_finish
 from tests.async_status.factories import AsyncStatusFactory
 
-VERSIONS = ["4.0", "4.1", "5.0"]
-
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
@@ -50,15 +48,3 @@ def job(tenant, make_job) -> AsyncStatus:
 def ops_headers(tenant, bearer) -> dict:
     """Bearer headers of an `operations` member of `tenant`."""
     return bearer(tenant, "operations")
-
-
-def snapshot(job: AsyncStatus) -> tuple:
-    """Return what a request must never change about `job`."""
-    row = AsyncStatus.objects.across_tenants().get(pk=job.pk)
-    return row.status, row.message, row.end_time, row.updated_at
-
-
-def saved(user):
-    """Persist `user` (the shared UserFactory sets the password after saving, in memory only)."""
-    user.save()
-    return user

@@ -9,7 +9,7 @@ from django.utils import timezone
 from tenancy.models import ApiToken
 from tenancy.permissions import Perm
 from tenancy.services import membership_grant, membership_revoke, token_revoke
-from tests.async_status.conftest import VERSIONS, saved, snapshot
+from tests.async_status.helpers import VERSIONS, saved, snapshot
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from async_status.models import AsyncStatus
 from tenancy.permissions import Perm
-from tests.async_status.conftest import saved, snapshot
+from tests.async_status.helpers import saved, snapshot
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ import pytest
 from async_status.errors import VERSION_NOT_IMPLEMENTED
 from async_status.models import AsyncStatus
 from async_status.services import async_status_finish
-from tests.async_status.conftest import VERSIONS
+from tests.async_status.helpers import VERSIONS
 
 pytestmark = pytest.mark.django_db
 

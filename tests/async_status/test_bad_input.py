@@ -4,7 +4,7 @@ from http import HTTPStatus
 
 import pytest
 
-from tests.async_status.conftest import VERSIONS, snapshot
+from tests.async_status.helpers import VERSIONS, snapshot
 
 pytestmark = pytest.mark.django_db
 

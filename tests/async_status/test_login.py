@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 
 from async_status.throttling import MAX_FAILURES, WINDOW_SECONDS
-from tests.async_status.conftest import VERSIONS, saved
+from tests.async_status.helpers import VERSIONS, saved
 
 pytestmark = pytest.mark.django_db
 
