@@ -1,0 +1,81 @@
+"""Traffic Ops async statuses: one row per asynchronous job, owned by a tenant."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from tenancy.models import TenantOwnedManager, TenantOwnedModel, TenantOwnedQuerySet
+
+
+class AsyncStatusQuerySet(TenantOwnedQuerySet):
+    def pending(self) -> AsyncStatusQuerySet:
+        """Return jobs that have not finished yet."""
+        return self.filter(status=AsyncStatus.State.PENDING)
+
+    def finished(self) -> AsyncStatusQuerySet:
+        """Return jobs that succeeded or failed."""
+        return self.exclude(status=AsyncStatus.State.PENDING)
+
+    def newest_first(self) -> AsyncStatusQuerySet:
+        """Return jobs ordered newest first, ties broken by id so pages are stable."""
+        return self.order_by("-start_time", "-id")
+
+
+class AsyncStatusManager(TenantOwnedManager.from_queryset(AsyncStatusQuerySet)):
+    """Fail-closed manager (see `TenantOwnedManager`) with the state queryset methods."""
+
+
+class AsyncStatus(TenantOwnedModel):
+    """The status of one asynchronous job, as Traffic Ops' `async_status` table holds it."""
+
+    class State(models.TextChoices):
+        PENDING = "PENDING"
+        """The job is running; only its message may change."""
+        SUCCEEDED = "SUCCEEDED"
+        """The job finished well (terminal)."""
+        FAILED = "FAILED"
+        """The job finished badly or was cancelled (terminal)."""
+
+    status = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    message = models.TextField(blank=True)
+    start_time = models.DateTimeField(default=timezone.now)
+    end_time = models.DateTimeField(null=True, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who started the job.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = AsyncStatusManager()
+
+    class Meta:
+        verbose_name = "async status"
+        verbose_name_plural = "async statuses"
+        constraints = [
+            # end_time is set exactly when the job finishes; this also pins the status values.
+            models.CheckConstraint(
+                condition=Q(status="PENDING", end_time__isnull=True)
+                | Q(status__in=["SUCCEEDED", "FAILED"], end_time__isnull=False),
+                name="async_status_end_time_iff_finished",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["tenant", "status", "start_time"], name="async_status_tenant_state"
+            ),
+            models.Index(fields=["tenant", "start_time"], name="async_status_tenant_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"async status {self.pk} ({self.status})"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == self.State.PENDING

@@ -1,0 +1,219 @@
+"""Traffic Ops async status API: read one job, list jobs, log in and out, route errors.
+
+Checks run in Traffic Ops' order: route (unknown version 501, unknown path 404, wrong method
+405), then authentication (401), then the family permission (403), then parameters (400),
+then the lookup inside the permitted tenants (404).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from django.conf import settings
+from django.contrib.auth import authenticate, login, logout
+from django.core.exceptions import RequestDataTooBig
+from django.shortcuts import get_object_or_404
+from rest_framework.exceptions import MethodNotAllowed
+from rest_framework.generics import GenericAPIView
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from async_status.errors import (
+    BadIdParameter,
+    BadRequest,
+    CrossOriginLogin,
+    InvalidCredentials,
+    PathNotFound,
+    TooManyLoginAttempts,
+    VersionNotImplemented,
+    alerts,
+    alerts_exception_handler,
+)
+from async_status.filters import ListParams
+from async_status.models import AsyncStatus, AsyncStatusQuerySet
+from async_status.schema import detail_schema, list_schema, login_schema, logout_schema
+from async_status.serializers import AsyncStatusSerializer
+from async_status.throttling import LoginGuard
+from tenancy.access import principal_for
+from tenancy.drf import BodyTooLarge, HoldsFamilyPermission
+from tenancy.permissions import Perm
+
+SERVED_VERSIONS = frozenset({"4.0", "4.1", "5.0"})
+# Go's strconv.Atoi: optional sign, ASCII digits, any number of leading zeros, 64 bits.
+INTEGER = re.compile(r"[+-]?[0-9]+")
+INT64_DIGITS = 19
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def parse_id(raw: str) -> int:
+    """Parse a path id the way Traffic Ops does, or raise its 400."""
+    if not INTEGER.fullmatch(raw) or len(raw.lstrip("+-").lstrip("0")) > INT64_DIGITS:
+        raise BadIdParameter()
+    value = int(raw)
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise BadIdParameter()
+    return value
+
+
+class AlwaysJSON(BaseContentNegotiation):
+    """Answer JSON whatever the Accept header says, and read bodies as JSON, as Traffic Ops."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0]
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class TrafficOpsView(GenericAPIView):
+    """Base of every view under /api/<version>/: JSON always, errors as Traffic Ops alerts."""
+
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = AlwaysJSON
+    filter_backends = []
+    pagination_class = None
+
+    def get_exception_handler(self):
+        return alerts_exception_handler
+
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        # A wrong method is a routing error: answer it before asking for credentials.
+        if request.method.lower() not in self.http_method_names:
+            raise MethodNotAllowed(request.method)
+        super().initial(request, *args, **kwargs)
+
+
+class AsyncStatusView(TrafficOpsView):
+    """Reads of async statuses, scoped to the tenants where the principal may read them."""
+
+    permission_classes = [IsAuthenticated, HoldsFamilyPermission]
+    required_permission = Perm.ASYNC_STATUS_READ
+    serializer_class = AsyncStatusSerializer
+    http_method_names = ["get", "head"]
+
+    def get_queryset(self) -> AsyncStatusQuerySet:
+        return AsyncStatus.objects.visible_to(principal_for(self.request), self.required_permission)
+
+
+class AsyncStatusDetailView(AsyncStatusView):
+    """`GET /api/{4.0,4.1,5.0}/async_status/{id}`: one job, `{"response": {...}}`."""
+
+    @detail_schema
+    def get(self, request: Request, version: str, job_id: str) -> Response:
+        job = get_object_or_404(self.get_queryset(), pk=parse_id(job_id))
+        return Response({"response": self.get_serializer(job).data})
+
+
+class AsyncStatusListView(AsyncStatusView):
+    """`GET /api/5.0/async_status`: the jobs the principal may read, newest first."""
+
+    @list_schema
+    def get(self, request: Request, version: str) -> Response:
+        params = ListParams.from_query(request.query_params)
+        jobs = params.apply(self.get_queryset())
+        return Response({"response": self.get_serializer(jobs, many=True).data})
+
+
+def read_json_object(request: Request) -> dict:
+    """Return the request body as a JSON object, whatever its Content-Type."""
+    try:
+        body = json.loads(request.body)
+    except RequestDataTooBig:
+        raise BodyTooLarge() from None
+    except (ValueError, RecursionError) as exc:
+        raise BadRequest(f"the login request body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise BadRequest('the login request body must be a JSON object: {"u": ..., "p": ...}')
+    return body
+
+
+def is_clean_text(value: str) -> bool:
+    """Return True for text a database column can store: UTF-8 encodable, no NUL."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in value
+
+
+def read_credentials(request: Request) -> tuple[str, str]:
+    """Return the login body's `u` and `p`, or raise a 400 saying what is wrong."""
+    body = read_json_object(request)
+    username, password = body.get("u"), body.get("p")
+    if not username or not password:
+        raise BadRequest("username and password are required")
+    if not isinstance(username, str) or not isinstance(password, str):
+        raise BadRequest("username and password must be strings")
+    if not (is_clean_text(username) and is_clean_text(password)):
+        raise BadRequest("username and password must be valid text without NUL characters")
+    return username, password
+
+
+def is_cross_origin(request: Request) -> bool:
+    """Return True for a browser request sent from another site's page (login CSRF)."""
+    origin = request.META.get("HTTP_ORIGIN")
+    if origin is None:
+        return False
+    own = f"{request.scheme}://{request.get_host()}"
+    return origin != own and origin not in settings.CSRF_TRUSTED_ORIGINS
+
+
+class LoginView(TrafficOpsView):
+    """`POST /api/<version>/user/login` with `{"u": ..., "p": ...}`: a session cookie."""
+
+    # Traffic Ops clients send no CSRF token; see docs/async_status.md for why this is safe.
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    http_method_names = ["post"]
+
+    @login_schema
+    def post(self, request: Request, version: str) -> Response:
+        if is_cross_origin(request):
+            raise CrossOriginLogin()
+        username, password = read_credentials(request)
+        guard = LoginGuard(username, request.META.get("REMOTE_ADDR", ""))
+        wait = guard.attempt()
+        if wait is not None:
+            raise TooManyLoginAttempts(wait)
+        user = authenticate(request._request, username=username, password=password)
+        if user is None:
+            raise InvalidCredentials()
+        guard.clear()
+        login(request._request, user)
+        return Response(alerts("Successfully logged in.", "success"))
+
+
+class LogoutView(TrafficOpsView):
+    """`POST /api/<version>/user/logout`: end the session (harmless without one)."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    http_method_names = ["post"]
+
+    @logout_schema
+    def post(self, request: Request, version: str) -> Response:
+        logout(request._request)
+        return Response(alerts("You are logged out.", "success"))
+
+
+class UnknownPathView(TrafficOpsView):
+    """Everything else under /api/<number>/: 501 for a version not served, else 404."""
+
+    authentication_classes = []
+    permission_classes = []
+    schema = None
+
+    @property
+    def default_response_headers(self) -> dict:
+        headers = super().default_response_headers
+        headers.pop("Allow", None)
+        return headers
+
+    def initial(self, request: Request, *args, version: str, **kwargs) -> None:
+        if version not in SERVED_VERSIONS:
+            raise VersionNotImplemented()
+        raise PathNotFound(request.path)

@@ -1,0 +1,220 @@
+"""The async status admin: scoped change list, read-only detail, cancel through the service."""
+
+from http import HTTPStatus
+
+import pytest
+from django.contrib.admin.models import LogEntry
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from async_status.models import AsyncStatus
+from tenancy.permissions import Perm
+from tests.async_status.helpers import saved, snapshot
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = "/admin/async_status/asyncstatus/"
+
+
+def change_url(job: AsyncStatus) -> str:
+    return f"{CHANGELIST}{job.pk}/change/"
+
+
+def cancel_url(job: AsyncStatus) -> str:
+    return f"{CHANGELIST}{job.pk}/cancel/"
+
+
+@pytest.fixture
+def staff(client, make_member):
+    """Return a function logging `client` in as a staff member of `tenant` with `role`."""
+
+    def login(tenant, role="admin", **kwargs):
+        user = saved(make_member(tenant, role, is_staff=True, **kwargs))
+        client.force_login(user)
+        return user
+
+    return login
+
+
+def stored(job: AsyncStatus) -> AsyncStatus:
+    return AsyncStatus.objects.across_tenants().get(pk=job.pk)
+
+
+def test_change_list_shows_only_the_staff_users_tenants(
+    client, staff, tenant, other_tenant, make_job
+):
+    own, other = make_job(tenant), make_job(other_tenant, "SUCCEEDED")
+    staff(tenant, "operations")
+
+    response = client.get(CHANGELIST)
+
+    assert response.status_code == HTTPStatus.OK
+    assert list(response.context["cl"].result_list) == [own]
+    assert other.pk not in [job.pk for job in response.context["cl"].result_list]
+
+
+def test_change_list_filters_by_status_and_searches_messages(client, staff, tenant, make_job):
+    pending, done = make_job(tenant), make_job(tenant, "SUCCEEDED")
+    staff(tenant)
+
+    by_status = client.get(CHANGELIST, {"status__exact": "SUCCEEDED"})
+    by_search = client.get(CHANGELIST, {"q": "started"})
+    by_tenant = client.get(CHANGELIST, {"tenant": str(tenant.pk)})
+
+    assert list(by_status.context["cl"].result_list) == [done]
+    assert list(by_search.context["cl"].result_list) == [pending]
+    assert set(by_tenant.context["cl"].result_list) == {pending, done}
+
+
+def test_change_list_query_count_does_not_grow_with_rows(client, staff, tenant, make_job):
+    staff(tenant)
+    make_job(tenant)
+    client.get(CHANGELIST)
+    with CaptureQueriesContext(connection) as few:
+        client.get(CHANGELIST)
+    for _ in range(30):
+        make_job(tenant, "FAILED")
+
+    with CaptureQueriesContext(connection) as many:
+        response = client.get(CHANGELIST)
+
+    assert len(response.context["cl"].result_list) == 31
+    assert len(many) == len(few)
+
+
+def test_detail_is_read_only_and_other_tenants_job_is_404(
+    client, staff, tenant, other_tenant, make_job
+):
+    own, other = make_job(tenant), make_job(other_tenant)
+    staff(tenant, "operations")
+
+    response = client.get(change_url(own))
+
+    assert response.status_code == HTTPStatus.OK
+    assert response.context["has_change_permission"] is False
+    assert b"Async job has started." in response.content
+    assert client.get(change_url(other)).status_code == HTTPStatus.NOT_FOUND
+    assert client.get(f"{CHANGELIST}999999/change/").status_code == HTTPStatus.NOT_FOUND
+
+
+def test_cancel_button_cancels_a_pending_job_and_writes_history(client, staff, tenant, job):
+    user = staff(tenant, "admin", username="alice")
+
+    detail = client.get(change_url(job))
+    response = client.post(cancel_url(job))
+
+    assert detail.context["show_cancel"] is True
+    assert response.status_code == HTTPStatus.FOUND
+    row = stored(job)
+    assert row.status == "FAILED"
+    assert row.end_time is not None
+    assert row.message.startswith("Cancelled by alice at ")
+    entry = LogEntry.objects.get(object_id=str(job.pk))
+    assert (entry.user, entry.change_message) == (user, "Cancelled.")
+
+
+def test_cancel_of_a_finished_job_changes_nothing(client, staff, tenant, make_job):
+    done = make_job(tenant, "SUCCEEDED")
+    before = snapshot(done)
+    staff(tenant)
+
+    assert client.get(change_url(done)).context["show_cancel"] is False
+    client.post(cancel_url(done))
+
+    assert snapshot(done) == before
+    assert not LogEntry.objects.exists()
+
+
+def test_bulk_cancel_cancels_pending_jobs_and_leaves_the_rest(
+    client, staff, tenant, other_tenant, make_job
+):
+    pending, done, other = (
+        make_job(tenant),
+        make_job(tenant, "SUCCEEDED"),
+        make_job(other_tenant),
+    )
+    before_done, before_other = snapshot(done), snapshot(other)
+    staff(tenant)
+
+    response = client.post(
+        CHANGELIST,
+        {"action": "cancel_selected", "_selected_action": [pending.pk, done.pk, other.pk]},
+    )
+
+    assert response.status_code == HTTPStatus.FOUND
+    assert stored(pending).status == "FAILED"
+    assert snapshot(done) == before_done
+    assert snapshot(other) == before_other
+    assert list(LogEntry.objects.values_list("object_id", flat=True)) == [str(pending.pk)]
+
+
+@pytest.mark.parametrize(
+    ("role", "permissions"),
+    [("operations", None), ("custom-reader", [Perm.ASYNC_STATUS_READ])],
+)
+def test_members_without_the_write_permission_cannot_cancel(
+    client, staff, tenant, job, role, permissions
+):
+    staff(tenant, role, permissions=permissions)
+    before = snapshot(job)
+
+    changelist = client.get(CHANGELIST)
+    detail = client.get(change_url(job))
+    response = client.post(cancel_url(job))
+    bulk = client.post(CHANGELIST, {"action": "cancel_selected", "_selected_action": [job.pk]})
+
+    assert changelist.context["action_form"] is None
+    assert detail.context["show_cancel"] is False
+    assert response.status_code == HTTPStatus.FORBIDDEN
+    assert bulk.status_code in {HTTPStatus.OK, HTTPStatus.FOUND}
+    assert snapshot(job) == before
+    assert not LogEntry.objects.exists()
+
+
+def test_a_custom_role_with_write_may_cancel(client, staff, tenant, job):
+    staff(tenant, "canceller", permissions=[Perm.ASYNC_STATUS_READ, Perm.ASYNC_STATUS_WRITE])
+
+    client.post(cancel_url(job))
+
+    assert stored(job).status == "FAILED"
+
+
+def test_cancel_url_of_other_tenants_job_is_404_and_leaves_it_running(
+    client, staff, tenant, other_tenant, make_job
+):
+    other = make_job(other_tenant)
+    before = snapshot(other)
+    staff(tenant)
+
+    response = client.post(cancel_url(other))
+
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert snapshot(other) == before
+
+
+def test_members_without_read_do_not_see_the_admin(client, staff, tenant, job):
+    staff(tenant, "read-only")
+
+    assert client.get(CHANGELIST).status_code == HTTPStatus.FORBIDDEN
+    assert client.get(change_url(job)).status_code == HTTPStatus.FORBIDDEN
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"q": "start\x00ed"}, {"status__exact": "\x00"}, {"tenant": "\x00"}, {"p": "\x00"}],
+)
+def test_nul_in_change_list_parameters_is_400_not_500(client, staff, tenant, job, params):
+    staff(tenant)
+
+    response = client.get(CHANGELIST, params)
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+
+
+@pytest.mark.parametrize("params", [{"tenant": "x"}, {"status__exact": "RUNNING"}, {"p": "x"}])
+def test_junk_change_list_parameters_never_500(client, staff, tenant, job, params):
+    staff(tenant)
+
+    response = client.get(CHANGELIST, params)
+
+    assert response.status_code < HTTPStatus.INTERNAL_SERVER_ERROR

@@ -1,0 +1,82 @@
+"""On PostgreSQL, concurrent transitions of one job leave exactly one winner."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from async_status.models import AsyncStatus
+from async_status.services import (
+    AsyncStatusNotPending,
+    async_status_cancel,
+    async_status_finish,
+)
+from tests.async_status.factories import AsyncStatusFactory
+from tests.factories import UserFactory
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+ROUNDS = 20
+
+
+def run_together(*calls) -> list[str]:
+    """Run `calls` in threads released at once; return "won" or "lost" for each."""
+    barrier = threading.Barrier(len(calls))
+    outcomes = [""] * len(calls)
+
+    def run(index, call):
+        try:
+            barrier.wait()
+            call()
+            outcomes[index] = "won"
+        except AsyncStatusNotPending:
+            outcomes[index] = "lost"
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=item) for item in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+def test_concurrent_finish_and_cancel_leave_exactly_one_terminal_state(tenant):
+    actor = UserFactory(username="alice")
+    for _ in range(ROUNDS):
+        job = AsyncStatusFactory(tenant=tenant)
+        finisher = AsyncStatus.objects.across_tenants().get(pk=job.pk)
+        canceller = AsyncStatus.objects.across_tenants().get(pk=job.pk)
+
+        outcomes = run_together(
+            lambda j=finisher: async_status_finish(j, succeeded=True, message="Done."),
+            lambda j=canceller: async_status_cancel(j, actor=actor),
+        )
+
+        assert sorted(outcomes) == ["lost", "won"]
+        row = AsyncStatus.objects.across_tenants().get(pk=job.pk)
+        assert row.end_time is not None
+        if outcomes[0] == "won":
+            assert (row.status, row.message) == ("SUCCEEDED", "Done.")
+        else:
+            assert row.status == "FAILED"
+            assert row.message.startswith("Cancelled by alice at ")
+
+
+def test_many_concurrent_finishers_have_one_winner(tenant):
+    job = AsyncStatusFactory(tenant=tenant)
+    copies = [AsyncStatus.objects.across_tenants().get(pk=job.pk) for _ in range(6)]
+
+    outcomes = run_together(
+        *(
+            lambda j=copy, n=n: async_status_finish(j, succeeded=n % 2 == 0, message=f"by {n}")
+            for n, copy in enumerate(copies)
+        )
+    )
+
+    assert outcomes.count("won") == 1
+    winner = outcomes.index("won")
+    row = AsyncStatus.objects.across_tenants().get(pk=job.pk)
+    assert row.message == f"by {winner}"
+    assert row.status == ("SUCCEEDED" if winner % 2 == 0 else "FAILED")
