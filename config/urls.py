@@ -10,7 +10,9 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(
         "api/docs/",
-        SpectacularSwaggerView.as_view(url_name="api-schema", title="jobdesk API"),
+        SpectacularSwaggerView.as_view(
+            url_name="api-schema", title="jobdesk API", template_name="api_docs/swagger_ui.html"
+        ),
         name="api-docs",
     ),
     path(
