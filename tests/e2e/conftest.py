@@ -1,8 +1,8 @@
 """End-to-end fixtures: a headless browser, a client generated from schema.yml, API keys.
 
 Tests here talk HTTP to pytest-django's `live_server` (a threaded server on the test
-database). Each module starts with `pytestmark = [pytest.mark.e2e, LIVE_DB]`; the e2e tests
-run after every other test.
+database, so every test here is transactional). Each module starts with
+`pytestmark = pytest.mark.e2e`; the e2e tests run after every other test.
 """
 
 import importlib
@@ -15,6 +15,7 @@ from types import ModuleType
 from typing import Literal
 
 import pytest
+from django.apps import apps
 from playwright.sync_api import Browser, Page, Route, sync_playwright
 
 from tests.e2e.browser import (
@@ -29,11 +30,18 @@ from tests.e2e.openapi import SCHEMA_PATH
 OPENAPI_PYTHON_CLIENT = Path(sys.executable).with_name("openapi-python-client")
 CLIENT_CONFIG = Path(__file__).with_name("openapi-python-client.yml")
 CLIENT_PACKAGE = "jobdesk_client"
+seed_roles = importlib.import_module("tenancy.migrations.0002_seed_roles").seed_roles
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Run the e2e tests last: they are the slowest, and the browser outlives them (see below)."""
     items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
+
+
+@pytest.fixture(autouse=True)
+def seeded_roles(transactional_db) -> None:
+    """Seed the default roles again: a transactional test ends by flushing the database."""
+    seed_roles(apps, None)
 
 
 @pytest.fixture(scope="session")

@@ -2,11 +2,10 @@
 
 import pytest
 
-from tests.e2e import LIVE_DB
 from tests.e2e.browser import external_requests, save_screenshot
 from tests.e2e.openapi import committed_operations
 
-pytestmark = [pytest.mark.e2e, LIVE_DB]
+pytestmark = pytest.mark.e2e
 
 
 def test_swagger_ui_shows_every_operation_without_leaving_the_machine(

@@ -6,10 +6,9 @@ from http import HTTPStatus
 
 import pytest
 
-from tests.e2e import LIVE_DB
 from tests.e2e.openapi import committed_tags
 
-pytestmark = [pytest.mark.e2e, LIVE_DB]
+pytestmark = pytest.mark.e2e
 
 
 def test_generated_client_imports_cleanly_with_one_api_package_per_family_tag(generated_client):
