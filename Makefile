@@ -33,7 +33,7 @@ system-deps:
 		DEBIAN_FRONTEND=noninteractive apt-get update -q && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
 	else \
-		echo "NOTE: $(CHROMIUM) is missing, so the browser tests will be skipped."; \
+		echo "NOTE: $(CHROMIUM) is missing: the browser tests will skip (and fail when CI is set)."; \
 		echo "      Install it with: sudo apt-get install chromium"; \
 	fi
 

@@ -31,7 +31,7 @@ def chromium_missing_reason() -> str | None:
 
 def must_have_browser() -> bool:
     """Tell whether a missing browser fails the run (in CI) instead of skipping its tests."""
-    return bool(os.environ.get("CI", "").strip())
+    return os.environ.get("CI", "").strip().lower() not in {"", "0", "false", "no", "off"}
 
 
 def is_local(url: str) -> bool:
