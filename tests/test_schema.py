@@ -16,8 +16,11 @@ from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.utils import extend_schema
 from drf_spectacular.validation import validate_schema
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from tenancy.schema import error_responses
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 COMMITTED_SCHEMA = PROJECT_ROOT / "schema.yml"
@@ -101,17 +104,34 @@ def test_operation_ids_are_unique(operations):
     assert len(ids) == len(set(ids))
 
 
-class ProbeView(APIView):
-    """An endpoint with jobdesk's default authentication, to see how the schema describes it."""
+class ProbeErrorSerializer(serializers.Serializer):
+    message = serializers.CharField()
 
-    @extend_schema(operation_id="probe_retrieve", responses={HTTPStatus.NO_CONTENT: None})
+
+class ProbeView(APIView):
+    """An endpoint with jobdesk's defaults, to see how the schema describes them."""
+
+    @extend_schema(
+        operation_id="probe_retrieve",
+        responses={
+            HTTPStatus.NO_CONTENT: None,
+            **error_responses(ProbeErrorSerializer, HTTPStatus.UNAUTHORIZED, HTTPStatus.NOT_FOUND),
+        },
+    )
     def get(self, request):
         return Response(status=HTTPStatus.NO_CONTENT)
 
 
-def test_default_authentication_is_described_as_bearer_x_auth_token_and_session():
+@pytest.fixture
+def probe_schema() -> dict:
+    """Return the schema of a site holding only `ProbeView`, at /probe/."""
     GENERATOR_STATS.reset()
-    schema = SchemaGenerator(patterns=[path("probe/", ProbeView.as_view())]).get_schema(public=True)
+    generator = SchemaGenerator(patterns=[path("probe/", ProbeView.as_view())])
+    return generator.get_schema(public=True)
+
+
+def test_default_authentication_is_described_as_bearer_x_auth_token_and_session(probe_schema):
+    schema = probe_schema
 
     assert schema["components"]["securitySchemes"] == {
         "bearerAuth": {
@@ -133,6 +153,18 @@ def test_default_authentication_is_described_as_bearer_x_auth_token_and_session(
         {"cookieAuth": []},
     ]
     assert not GENERATOR_STATS
+
+
+def test_error_responses_describe_each_status_with_the_envelope_component(probe_schema):
+    responses = probe_schema["paths"]["/probe/"]["get"]["responses"]
+
+    assert sorted(responses) == ["204", "401", "404"]
+    for status, phrase in [("401", "Unauthorized"), ("404", "Not Found")]:
+        assert responses[status]["description"] == phrase
+        assert responses[status]["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/ProbeError"
+        }
+    assert "ProbeError" in probe_schema["components"]["schemas"]
 
 
 @pytest.mark.parametrize(
