@@ -1,12 +1,14 @@
 # jobdesk: `make run` serves a demo on http://127.0.0.1:8000, `make test` runs the whole suite.
+# `make schema` regenerates schema.yml after an API change.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
+CHROMIUM := /usr/bin/chromium
 
-.PHONY: install run test lint format
+.PHONY: install system-deps run test schema lint format
 
 install: $(STAMP)
 
@@ -22,8 +24,24 @@ run: install
 	@echo "Serving jobdesk on http://$(HOST):$(PORT)/ (admin: http://$(HOST):$(PORT)/admin/)"
 	DJANGO_DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
 
-test: install
+# The browser tests drive Debian's Chromium: install it when it is missing and we are root.
+system-deps:
+	@if [ -x $(CHROMIUM) ]; then \
+		exit 0; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing Chromium for the browser tests (apt-get install chromium)"; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	else \
+		echo "NOTE: $(CHROMIUM) is missing: the browser tests will skip (and fail when CI is set)."; \
+		echo "      Install it with: sudo apt-get install chromium"; \
+	fi
+
+test: install system-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+schema: install
+	DJANGO_DEBUG=1 $(PY) manage.py spectacular --validate --fail-on-warn --file schema.yml
 
 lint: install
 	$(VENV)/bin/ruff check .

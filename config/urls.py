@@ -1,10 +1,27 @@
-"""URL routes: the admin, then each API family's own routes."""
+"""URL routes: the admin, the API docs, then each API family's own routes."""
 
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Before the families, so no family's catch-all route can shadow the docs.
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(
+            url_name="api-schema", title="jobdesk API", template_name="api_docs/swagger_ui.html"
+        ),
+        name="api-docs",
+    ),
+    path(
+        "api/redoc/",
+        SpectacularRedocView.as_view(
+            url_name="api-schema", title="jobdesk API", template_name="api_docs/redoc.html"
+        ),
+        name="api-redoc",
+    ),
     path("", include("progress.urls")),
     path("", include("async_status.urls")),
     path("", include("asset_jobs.urls")),

@@ -1,0 +1,1 @@
+"""End-to-end tests: jobdesk on a live HTTP server, seen by a browser and by generated clients."""
