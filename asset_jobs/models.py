@@ -11,13 +11,16 @@ from django.utils import timezone
 
 from tenancy.models import TenantOwnedManager, TenantOwnedModel, TenantOwnedQuerySet
 
-ROMA_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
-JOB_ID_PATTERN = r"^[0-9a-f]{32}$"
+# Patterns for `re.fullmatch`: a `$` anchor would also accept a trailing newline.
+ROMA_ID_PATTERN = r"[A-Za-z0-9_-]{1,64}"
+HEX_ID_PATTERN = r"[0-9a-f]{32}"
 REASON_FIELD_MAX_LENGTH = 64
 MAX_REASONS_PER_JOB = 10
 ARCHIVE_DIRECTORY = "asset_archives"
 
-instance_id_validator = RegexValidator(ROMA_ID_PATTERN, "Use 1 to 64 letters, digits, '-' or '_'.")
+instance_id_validator = RegexValidator(
+    rf"\A{ROMA_ID_PATTERN}\Z", "Use 1 to 64 letters, digits, '-' or '_'."
+)
 
 
 def new_hex_id() -> str:

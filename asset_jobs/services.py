@@ -292,8 +292,12 @@ def read_package(job: AssetJob, stored_name: str) -> ArchivePackage:
         with default_storage.open(stored_name, "rb") as source:
             shutil.copyfileobj(source, spool, COPY_CHUNK_SIZE)
     except OSError:
+        # Usually a concurrent download won and deleted it; report the status it left.
         spool.close()
-        raise AssetArchiveUnavailable(job.pk, job.status, "download the package of") from None
+        current = current_row(job)
+        raise AssetArchiveUnavailable(
+            job.pk, current and current["status"], "download the package of"
+        ) from None
     size = spool.tell()
     spool.seek(0, io.SEEK_SET)
     return ArchivePackage(file=spool, filename=f"{job.archive_id}.zip", size=size)
