@@ -38,3 +38,16 @@ def x_auth(make_member, make_token) -> Callable:
         return {"HTTP_X_AUTH_TOKEN": raw_key}
 
     return make
+
+
+@pytest.fixture
+def login(client) -> Callable:
+    """Return a function logging `user` into the Django test client and returning the client."""
+
+    def log_in(user):
+        # Reload first: factories set the password in memory only, and the session stores
+        # a hash of the saved one.
+        client.force_login(type(user).objects.get(pk=user.pk))
+        return client
+
+    return log_in
