@@ -1,4 +1,25 @@
-"""URLs of the ROMA asset job endpoints, for tests."""
+"""URLs of the ROMA asset job endpoints and checks of the ROMA error envelope, for tests."""
+
+import re
+from http import HTTPStatus
+
+ENVELOPE_KEYS = ["error_code", "error_msg", "error_details", "request_id"]
+REQUEST_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def assert_roma_error(response, status: HTTPStatus, error_code: str, error_msg: str | None = None):
+    """Assert a ROMA error envelope with `status` and `error_code`, and a matching request id."""
+    assert response.status_code == status
+    assert response["Content-Type"] == "application/json"
+    body = response.json()
+    assert list(body) == ENVELOPE_KEYS
+    assert body["error_code"] == error_code
+    if error_msg is not None:
+        assert body["error_msg"] == error_msg
+    assert 1 <= len(body["error_details"]) <= 128
+    assert REQUEST_ID.fullmatch(body["request_id"])
+    assert response["X-Request-Id"] == body["request_id"]
+    return body
 
 
 def job_url(job, *, project_id=None, instance_id=None, job_id=None) -> str:

@@ -20,29 +20,12 @@ from tests.asset_jobs.factories import (
     make_job,
     reload,
 )
-from tests.asset_jobs.helpers import job_url
+from tests.asset_jobs.helpers import ENVELOPE_KEYS, REQUEST_ID, assert_roma_error, job_url
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
 State = AssetJob.State
-ENVELOPE_KEYS = ["error_code", "error_msg", "error_details", "request_id"]
-REQUEST_ID = re.compile(r"[0-9a-f]{32}")
-
-
-def assert_roma_error(response, status: HTTPStatus, error_code: str, error_msg: str | None = None):
-    """Assert a ROMA error envelope with `status` and `error_code`, and a matching request id."""
-    assert response.status_code == status
-    assert response["Content-Type"] == "application/json"
-    body = response.json()
-    assert list(body) == ENVELOPE_KEYS
-    assert body["error_code"] == error_code
-    if error_msg is not None:
-        assert body["error_msg"] == error_msg
-    assert 1 <= len(body["error_details"]) <= 128
-    assert REQUEST_ID.fullmatch(body["request_id"])
-    assert response["X-Request-Id"] == body["request_id"]
-    return body
 
 
 def test_running_job_has_exactly_the_roma_fields_in_order(api_client, instance, x_auth):
