@@ -187,6 +187,7 @@ def test_missing_token_is_401_roma_1000(api_client, instance):
     assert_roma_error(
         response, HTTPStatus.UNAUTHORIZED, "ROMA.1000", "No token is available in the request."
     )
+    assert response["WWW-Authenticate"].startswith("Bearer")
 
 
 @pytest.mark.parametrize(

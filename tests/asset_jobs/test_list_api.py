@@ -13,7 +13,7 @@ from tests.asset_jobs.factories import (
     make_job,
     reload,
 )
-from tests.asset_jobs.helpers import assert_roma_error, list_url
+from tests.asset_jobs.helpers import REQUEST_ID, assert_roma_error, list_url
 
 pytestmark = pytest.mark.django_db
 
@@ -43,6 +43,7 @@ def test_list_shows_the_instances_jobs_newest_first_with_total_and_size(
     response = api_client.get(list_url(instance), **x_auth(instance.tenant))
 
     assert response.status_code == HTTPStatus.OK
+    assert REQUEST_ID.fullmatch(response["X-Request-Id"])
     body = response.json()
     assert list(body) == ["total", "size", "jobs"]
     assert (body["total"], body["size"]) == (3, 3)
@@ -202,3 +203,20 @@ def test_list_costs_the_same_queries_whatever_the_page_size(
         response = api_client.get(url, {"limit": 100}, **headers)
 
     assert response.json()["size"] == count
+
+
+@pytest.mark.postgres
+def test_the_filtered_list_query_is_served_by_an_index(instance):
+    from django.db import connection
+
+    queryset = AssetJob.objects.for_tenant(instance.tenant).filter(
+        instance=instance, status=State.RUNNING
+    )
+    # With sequential scans priced out, a query no index serves still shows "Seq Scan".
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off")
+        plan = queryset.explain()
+        cursor.execute("RESET enable_seqscan")
+
+    assert "Seq Scan" not in plan
+    assert "asset_job_" in plan
