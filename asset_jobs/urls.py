@@ -4,8 +4,9 @@ from django.urls import re_path
 
 from asset_jobs.views import AssetArchiveView, AssetJobViewSet, UnknownURLView
 
-# Permissive segments: the views validate ids, so junk gets a ROMA 400, never a 500.
-ASSETS = r"^v2/(?P<project_id>[^/]+)/instances/(?P<instance_id>[^/]+)/assets"
+# Permissive segments (even empty ones): the views validate ids, so junk or a missing id
+# gets a ROMA 400, never a 500.
+ASSETS = r"^v2/(?P<project_id>[^/]*)/instances/(?P<instance_id>[^/]*)/assets"
 
 urlpatterns = [
     re_path(
@@ -14,12 +15,12 @@ urlpatterns = [
         name="asset-job-list",
     ),
     re_path(
-        rf"{ASSETS}/jobs/(?P<job_id>[^/]+)\Z",
+        rf"{ASSETS}/jobs/(?P<job_id>[^/]*)\Z",
         AssetJobViewSet.as_view({"get": "retrieve"}),
         name="asset-job-detail",
     ),
     re_path(
-        rf"{ASSETS}/archives/(?P<archive_id>[^/]+)\Z",
+        rf"{ASSETS}/archives/(?P<archive_id>[^/]*)\Z",
         AssetArchiveView.as_view(),
         name="asset-archive-download",
     ),

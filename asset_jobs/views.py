@@ -50,6 +50,8 @@ def check_path_parameters(kwargs: dict[str, str]) -> None:
     """Refuse empty, over-long or malformed path parameters with ROMA.13000."""
     for name, value in kwargs.items():
         pattern, expected = PATH_PARAMETERS[name]
+        if not value:
+            raise InvalidParameters(f"{name} is missing.")
         if len(value) > MAX_PATH_PARAMETER_LENGTH:
             raise InvalidParameters(
                 f"{name} is longer than {MAX_PATH_PARAMETER_LENGTH} characters."
@@ -136,11 +138,11 @@ class AssetJobViewSet(
             return AssetJob.objects.none()
         queryset = self.jobs().prefetch_related("reasons")
         if self.action == "list":
-            queryset = queryset.filter(instance=self.instance)
+            queryset = queryset.filter(instance=self.roma_instance)
         return queryset
 
     def list(self, request, *args, **kwargs):
-        self.instance = self.path_instance()
+        self.roma_instance = self.path_instance()
         return super().list(request, *args, **kwargs)
 
     def get_object(self) -> AssetJob:

@@ -24,18 +24,18 @@ def assert_roma_error(response, status: HTTPStatus, error_code: str, error_msg: 
 
 def job_url(job, *, project_id=None, instance_id=None, job_id=None) -> str:
     """Return the CheckAssetJobStatus URL of `job`, with any part replaced."""
-    project_id = project_id or job.tenant.project_id
-    instance_id = instance_id or job.instance.instance_id
-    return f"/v2/{project_id}/instances/{instance_id}/assets/jobs/{job_id or job.pk}"
+    project_id = job.tenant.project_id if project_id is None else project_id
+    instance_id = job.instance.instance_id if instance_id is None else instance_id
+    job_id = job.pk if job_id is None else job_id
+    return f"/v2/{project_id}/instances/{instance_id}/assets/jobs/{job_id}"
 
 
 def archive_url(job, *, archive_id=None, project_id=None, instance_id=None) -> str:
     """Return the DownloadAssetArchive URL of `job`'s package, with any part replaced."""
-    project_id = project_id or job.tenant.project_id
-    instance_id = instance_id or job.instance.instance_id
-    return (
-        f"/v2/{project_id}/instances/{instance_id}/assets/archives/{archive_id or job.archive_id}"
-    )
+    project_id = job.tenant.project_id if project_id is None else project_id
+    instance_id = job.instance.instance_id if instance_id is None else instance_id
+    archive_id = job.archive_id if archive_id is None else archive_id
+    return f"/v2/{project_id}/instances/{instance_id}/assets/archives/{archive_id}"
 
 
 def list_url(instance, *, project_id=None, instance_id=None) -> str:

@@ -158,7 +158,7 @@ def test_download_without_asset_job_read_is_403(api_client, instance, x_auth):
 
 
 @pytest.mark.parametrize(
-    "archive_id", ["a" * 65, "A" * 32, "0" * 31, "..", "%2e%2e", "%00", "x%20y", "-1"]
+    "archive_id", ["", "a" * 65, "A" * 32, "0" * 31, "..", "%2e%2e", "%00", "x%20y", "-1"]
 )
 def test_malformed_archive_ids_are_400(api_client, instance, x_auth, archive_id):
     job = make_export_with_package(instance)

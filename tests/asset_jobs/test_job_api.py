@@ -352,6 +352,9 @@ def test_other_tenants_instance_id_under_own_project_is_an_unknown_instance(
 @pytest.mark.parametrize(
     ("part", "value"),
     [
+        ("project_id", ""),
+        ("instance_id", ""),
+        ("job_id", ""),
         ("project_id", "p" * 65),
         ("instance_id", "i" * 65),
         ("job_id", "a" * 65),
@@ -397,7 +400,6 @@ def test_malformed_parameters_of_an_unauthenticated_request_are_401_first(api_cl
         "/v2/",
         "/v2/anything",
         "/v2/p/instances/i/assets",
-        "/v2/p/instances/i/assets/jobs/",
         "/v2/p/instances/i/assets/jobs/0/extra",
         "/v2/p/instances/i/assets/export",
         "/v2/p/../../admin/",
