@@ -115,7 +115,10 @@ class ProjectScopedMixin(RomaEnvelopeMixin):
         instance_id = self.kwargs["instance_id"]
         if Instance.objects.for_tenant(self.tenant).filter(instance_id=instance_id).exists():
             return None
-        return InstanceNotFound(f"No instance {instance_id} in this project.")
+        return self.unknown_instance()
+
+    def unknown_instance(self) -> InstanceNotFound:
+        return InstanceNotFound(f"No instance {self.kwargs['instance_id']} in this project.")
 
 
 @extend_schema(tags=["ROMA Connect asset jobs"])
@@ -162,7 +165,7 @@ class AssetJobViewSet(
             .first()
         )
         if instance is None:
-            raise self.instance_not_found()
+            raise self.unknown_instance()
         return instance
 
 
