@@ -2,6 +2,7 @@ from datetime import timedelta
 from http import HTTPStatus
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from asset_jobs.models import AssetJob
@@ -207,8 +208,6 @@ def test_list_costs_the_same_queries_whatever_the_page_size(
 
 @pytest.mark.postgres
 def test_the_filtered_list_query_is_served_by_an_index(instance):
-    from django.db import connection
-
     queryset = AssetJob.objects.for_tenant(instance.tenant).filter(
         instance=instance, status=State.RUNNING
     )
