@@ -85,7 +85,10 @@ class AssetJob(TenantOwnedModel):
         """A successful export whose package has been downloaded."""
 
     id = models.CharField(primary_key=True, max_length=32, default=new_hex_id, editable=False)
-    instance = models.ForeignKey(Instance, on_delete=models.PROTECT, related_name="+")
+    # No index of its own: the (instance, status) index below serves instance lookups.
+    instance = models.ForeignKey(
+        Instance, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     type = models.CharField(max_length=16, choices=Type.choices)
     status = models.CharField(max_length=16, choices=State.choices, default=State.RUNNING)
     progress_percent = models.FloatField(default=0.0, help_text="A fraction from 0 to 1.")
