@@ -21,7 +21,7 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -73,9 +73,14 @@ def instance_create(*, tenant: Tenant, instance_id: str, name: str) -> Instance:
     """Create a ROMA instance in `tenant`; `instance_id` is unique within the tenant."""
     instance = Instance(tenant=tenant, instance_id=instance_id, name=name)
     instance.full_clean(validate_constraints=False)
+    duplicate = ValidationError({"instance_id": f"{tenant} already has an instance {instance_id}."})
     if Instance.objects.for_tenant(tenant).filter(instance_id=instance_id).exists():
-        raise ValidationError({"instance_id": f"{tenant} already has an instance {instance_id}."})
-    instance.save()
+        raise duplicate
+    try:
+        with transaction.atomic():
+            instance.save()
+    except IntegrityError:  # a concurrent create won between the check and the insert
+        raise duplicate from None
     return instance
 
 
