@@ -477,3 +477,15 @@ def test_one_job_read_costs_at_most_three_queries(
 
     assert response.status_code == HTTPStatus.OK
     assert len(response.json()["reasons"]) == 2
+
+
+def test_each_response_gets_its_own_request_id(api_client, instance, x_auth):
+    job = make_job(instance)
+    headers = x_auth(instance.tenant)
+
+    first = api_client.get(job_url(job), **headers)["X-Request-Id"]
+    second = api_client.get(job_url(job), **headers)["X-Request-Id"]
+    error = api_client.get(job_url(job, job_id="0" * 32), **headers)
+
+    assert len({first, second, error["X-Request-Id"]}) == 3
+    assert error.json()["request_id"] == error["X-Request-Id"]
