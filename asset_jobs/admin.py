@@ -1,0 +1,198 @@
+"""Admin pages for ROMA instances and asset jobs, scoped to the staff user's tenants."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import path, reverse
+
+from asset_jobs.models import AssetJob, AssetJobReason, Instance
+from asset_jobs.services import (
+    AssetJobStateError,
+    asset_archive_claim,
+    asset_job_cancel,
+    instance_create,
+)
+from tenancy.access import principal_for
+from tenancy.admin import (
+    CancelJobsAdminMixin,
+    TenantScopedAdminMixin,
+    TenantScopeFilter,
+    progress_bar,
+)
+from tenancy.models import Tenant
+from tenancy.permissions import Perm
+
+
+class InstanceAddForm(forms.ModelForm):
+    class Meta:
+        model = Instance
+        fields = ["tenant", "instance_id", "name"]
+
+    def clean(self):
+        cleaned = super().clean()
+        tenant, instance_id = cleaned.get("tenant"), cleaned.get("instance_id")
+        # The model's unique constraint cannot see rows through the fail-closed manager.
+        exists = (
+            tenant is not None
+            and instance_id
+            and Instance.objects.for_tenant(tenant).filter(instance_id=instance_id).exists()
+        )
+        if exists:
+            self.add_error("instance_id", f"{tenant} already has an instance {instance_id}.")
+        return cleaned
+
+
+@admin.register(Instance)
+class InstanceAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
+    """Instances are read-only once made; staff who may write asset jobs in a tenant add them."""
+
+    tenant_read_permission = Perm.ASSET_JOB_READ
+    form = InstanceAddForm
+    list_display = ["instance_id", "name", "tenant", "created_at"]
+    list_filter = [TenantScopeFilter]
+    list_select_related = ["tenant"]
+    search_fields = ["=instance_id", "name"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return self._holds(request, Perm.ASSET_JOB_WRITE)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "tenant":
+            scope = principal_for(request).tenant_scope(Perm.ASSET_JOB_WRITE)
+            tenants = Tenant.objects.filter(is_active=True)
+            kwargs["queryset"] = tenants if scope.everything else tenants.filter(pk__in=scope.ids)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        created = instance_create(tenant=obj.tenant, instance_id=obj.instance_id, name=obj.name)
+        obj.pk, obj.created_at = created.pk, created.created_at
+        obj._state.adding = False
+
+
+class AssetJobReasonInline(admin.TabularInline):
+    """The job's failure reasons, read-only (a plain model, so its queryset is not scoped)."""
+
+    model = AssetJobReason
+    fields = ["resource_type", "resource_name", "error_code", "error_msg"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    # The job page itself is already tenant-checked; the reasons follow their job.
+    def has_view_permission(self, request, obj=None) -> bool:
+        return True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(AssetJob)
+class AssetJobAdmin(CancelJobsAdminMixin, admin.ModelAdmin):
+    tenant_read_permission = Perm.ASSET_JOB_READ
+    tenant_cancel_permission = Perm.ASSET_JOB_CANCEL
+    change_form_template = "admin/asset_jobs/assetjob/change_form.html"
+    list_display = [
+        "id",
+        "tenant",
+        "instance",
+        "type",
+        "status",
+        "progress",
+        "begin_time",
+        "end_time",
+    ]
+    list_filter = [TenantScopeFilter, "status", "type"]
+    list_select_related = ["tenant", "instance"]
+    search_fields = ["=id", "=instance__instance_id"]
+    show_full_result_count = False
+    inlines = [AssetJobReasonInline]
+    # `archive` is left out on purpose: its storage URL would bypass the one-time download.
+    fields = [
+        "id",
+        "tenant",
+        "instance",
+        "type",
+        "status",
+        "progress",
+        "archive_id",
+        "begin_time",
+        "end_time",
+        "user",
+        "updated_at",
+    ]
+    readonly_fields = ["progress"]
+
+    @admin.display(description="progress")
+    def progress(self, job: AssetJob) -> str:
+        return progress_bar(job.progress_percent)
+
+    def is_cancellable(self, obj: AssetJob) -> bool:
+        return obj.status == AssetJob.State.RUNNING
+
+    def cancel_job(self, request, obj: AssetJob) -> bool:
+        return asset_job_cancel(obj, actor=request.user)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # A job outside the staff user's tenants is a plain 404, as on the cancel and
+        # download URLs, rather than Django's redirect to the index.
+        if self.get_object(request, unquote(object_id)) is None:
+            raise Http404(f"No asset job with id {object_id!r}.")
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        download = path(
+            "<path:object_id>/download/",
+            self.admin_site.admin_view(self.download_view),
+            name="{}_{}_download".format(*info),
+        )
+        return [download, *super().get_urls()]
+
+    def download_view(self, request, object_id):
+        """Hand out the job's package through the same one-time claim as the API."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404(f"No asset job with id {object_id!r}.")
+        if not self.has_view_permission(request, obj):
+            raise PermissionDenied
+        try:
+            package = asset_archive_claim(job=obj)
+        except AssetJobStateError:
+            self.message_user(request, "The package was already downloaded.", messages.WARNING)
+            return HttpResponseRedirect(self.change_url(obj))
+        self.log_change(request, obj, "Downloaded the asset package.")
+        return FileResponse(
+            package.file,
+            as_attachment=True,
+            filename=package.filename,
+            content_type="application/zip",
+        )
+
+    def change_url(self, obj: AssetJob) -> str:
+        info = self.opts.app_label, self.opts.model_name
+        return reverse(
+            "admin:{}_{}_change".format(*info), args=[obj.pk], current_app=self.admin_site.name
+        )
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and obj.is_downloadable and self.has_view_permission(request, obj):
+            info = self.opts.app_label, self.opts.model_name
+            context["download_url"] = reverse(
+                "admin:{}_{}_download".format(*info),
+                args=[obj.pk],
+                current_app=self.admin_site.name,
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)

@@ -1,0 +1,224 @@
+"""ROMA Connect asset job endpoints under `/v2/{project_id}/instances/{instance_id}/assets/`.
+
+Order of checks: authenticate (401), hold ASSET-JOB:READ somewhere (403), well-formed path
+parameters (400), the project belongs to a tenant where the principal reads asset jobs (403,
+the same answer whether or not the project exists), then the instance and the job or
+package inside that tenant (404).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from django.http import FileResponse
+from django.utils.functional import cached_property
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, viewsets
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.views import APIView
+
+from asset_jobs.errors import (
+    InstanceNotFound,
+    InvalidParameters,
+    InvalidRequestURL,
+    ResourceNotFound,
+    roma_exception_handler,
+)
+from asset_jobs.filters import AssetJobFilter, OffsetLimitPagination
+from asset_jobs.models import HEX_ID_PATTERN, ROMA_ID_PATTERN, AssetJob, Instance
+from asset_jobs.serializers import AssetJobSerializer
+from asset_jobs.services import AssetJobStateError, asset_archive_claim
+from tenancy.access import principal_for
+from tenancy.drf import HoldsFamilyPermission
+from tenancy.models import Tenant
+from tenancy.permissions import Perm
+
+MAX_PATH_PARAMETER_LENGTH = 64
+PATH_PARAMETERS = {
+    "project_id": (re.compile(ROMA_ID_PATTERN), "letters, digits, '-' or '_'"),
+    "instance_id": (re.compile(ROMA_ID_PATTERN), "letters, digits, '-' or '_'"),
+    "job_id": (re.compile(HEX_ID_PATTERN), "32 lowercase hex characters"),
+    "archive_id": (re.compile(HEX_ID_PATTERN), "32 lowercase hex characters"),
+}
+
+
+def check_path_parameters(kwargs: dict[str, str]) -> None:
+    """Refuse empty, over-long or malformed path parameters with ROMA.13000."""
+    for name, value in kwargs.items():
+        pattern, expected = PATH_PARAMETERS[name]
+        if not value:
+            raise InvalidParameters(f"{name} is missing.")
+        if len(value) > MAX_PATH_PARAMETER_LENGTH:
+            raise InvalidParameters(
+                f"{name} is longer than {MAX_PATH_PARAMETER_LENGTH} characters."
+            )
+        if not pattern.fullmatch(value):
+            raise InvalidParameters(f"{name} must be {expected}.")
+
+
+class RomaEnvelopeMixin:
+    """Give every response a request id (`X-Request-Id`) and every error the ROMA envelope."""
+
+    @cached_property
+    def request_id(self) -> str:
+        return uuid.uuid4().hex
+
+    def get_exception_handler(self):
+        return roma_exception_handler
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["X-Request-Id"] = self.request_id
+        return response
+
+
+class ProjectScopedMixin(RomaEnvelopeMixin):
+    """Resolve `project_id` to a tenant the principal may read, and look up inside it."""
+
+    required_permission = Perm.ASSET_JOB_READ
+    permission_classes = [IsAuthenticated, HoldsFamilyPermission]
+    tenant: Tenant
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        check_path_parameters(self.kwargs)
+        self.tenant = self.permitted_tenant(self.kwargs["project_id"])
+
+    def permitted_tenant(self, project_id: str) -> Tenant:
+        """Return the tenant of `project_id` if the principal may read asset jobs there."""
+        principal = principal_for(self.request)
+        if principal.token is not None:
+            # The token's tenant came with the token; no query, and no other project.
+            tenant = principal.token.tenant
+            tenant = tenant if tenant.project_id == project_id else None
+        else:
+            tenant = Tenant.objects.filter(project_id=project_id, is_active=True).first()
+        if tenant is None or not principal.holds(self.required_permission, tenant):
+            raise PermissionDenied(f"You may not read asset jobs of project {project_id}.")
+        return tenant
+
+    def jobs(self):
+        """Return the asset jobs of the path's project the principal may read."""
+        principal = principal_for(self.request)
+        return (
+            AssetJob.objects.visible_to(principal, self.required_permission)
+            .filter(tenant=self.tenant)
+            .select_related("instance")
+        )
+
+    def instance_not_found(self) -> InstanceNotFound | None:
+        """Return the error for an unknown instance of the path's project, else None."""
+        instance_id = self.kwargs["instance_id"]
+        if Instance.objects.for_tenant(self.tenant).filter(instance_id=instance_id).exists():
+            return None
+        return self.unknown_instance()
+
+    def unknown_instance(self) -> InstanceNotFound:
+        return InstanceNotFound(f"No instance {self.kwargs['instance_id']} in this project.")
+
+
+@extend_schema(tags=["ROMA Connect asset jobs"])
+@extend_schema_view(
+    list=extend_schema(operation_id="ListAssetJobs"),
+    retrieve=extend_schema(operation_id="CheckAssetJobStatus"),
+)
+class AssetJobViewSet(
+    ProjectScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Read asset jobs: one by id (ROMA's CheckAssetJobStatus), or an instance's list."""
+
+    serializer_class = AssetJobSerializer
+    filterset_class = AssetJobFilter
+    pagination_class = OffsetLimitPagination
+    http_method_names = ["get", "head"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no request to scope
+            return AssetJob.objects.none()
+        queryset = self.jobs().prefetch_related("reasons")
+        if self.action == "list":
+            queryset = queryset.filter(instance=self.roma_instance)
+        return queryset
+
+    def list(self, request, *args, **kwargs):
+        self.roma_instance = self.path_instance()
+        return super().list(request, *args, **kwargs)
+
+    def get_object(self) -> AssetJob:
+        job_id, instance_id = self.kwargs["job_id"], self.kwargs["instance_id"]
+        try:
+            return self.get_queryset().get(pk=job_id, instance__instance_id=instance_id)
+        except AssetJob.DoesNotExist:
+            raise self.instance_not_found() or ResourceNotFound(
+                f"No asset job {job_id} in instance {instance_id}."
+            ) from None
+
+    def path_instance(self) -> Instance:
+        """Return the path's instance in the path's project, or raise a 404."""
+        instance = (
+            Instance.objects.for_tenant(self.tenant)
+            .filter(instance_id=self.kwargs["instance_id"])
+            .first()
+        )
+        if instance is None:
+            raise self.unknown_instance()
+        return instance
+
+
+@extend_schema(
+    tags=["ROMA Connect asset jobs"],
+    operation_id="DownloadAssetArchive",
+    responses={(200, "application/zip"): OpenApiTypes.BINARY},
+)
+class AssetArchiveView(ProjectScopedMixin, GenericAPIView):
+    """Download an export's package (ROMA's DownloadAssetArchive): once, then it is gone."""
+
+    # Not HEAD: a download consumes the package, and a HEAD must not.
+    http_method_names = ["get"]
+
+    def get(self, request, *args, **kwargs):
+        job = self.get_object()
+        try:
+            package = asset_archive_claim(job=job)
+        except AssetJobStateError:
+            raise self.package_not_found() from None
+        response = FileResponse(
+            package.file,
+            as_attachment=True,
+            filename=package.filename,
+            content_type="application/zip",
+        )
+        response["Cache-Control"] = "no-store"
+        return response
+
+    def get_object(self) -> AssetJob:
+        try:
+            return (
+                self.jobs()
+                .downloadable()
+                .get(
+                    archive_id=self.kwargs["archive_id"],
+                    instance__instance_id=self.kwargs["instance_id"],
+                )
+            )
+        except AssetJob.DoesNotExist:
+            raise self.instance_not_found() or self.package_not_found() from None
+
+    def package_not_found(self) -> ResourceNotFound:
+        return ResourceNotFound(f"No downloadable asset package {self.kwargs['archive_id']}.")
+
+
+class UnknownURLView(RomaEnvelopeMixin, APIView):
+    """Answer any other URL under /v2/ with ROMA.1007 instead of Django's HTML 404."""
+
+    authentication_classes = []
+    permission_classes = []
+    schema = None
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        raise InvalidRequestURL(f"No API at {request.method} {request.path}.")
