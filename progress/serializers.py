@@ -11,6 +11,14 @@ from progress.models import Progress
 
 # Canvas renders times in UTC with whole seconds: "2013-01-15T15:00:00Z".
 CANVAS_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+# Canvas renders ids as strings for clients that ask with this media type in `Accept`.
+STRING_IDS_MEDIA_TYPE = "application/json+canvas-string-ids"
+ID_FIELDS = ("id", "context_id", "user_id")
+
+
+def wants_string_ids(request) -> bool:
+    """Return True if the client asked Canvas to render ids as strings."""
+    return STRING_IDS_MEDIA_TYPE in request.META.get("HTTP_ACCEPT", "")
 
 
 class CanvasDateTimeField(serializers.DateTimeField):
@@ -62,6 +70,10 @@ class ProgressSerializer(serializers.ModelSerializer):
         data = super().to_representation(progress)
         if progress.is_pending or progress.results is None:
             del data["results"]
+        if wants_string_ids(self.context["request"]):
+            for field in ID_FIELDS:
+                if data[field] is not None:
+                    data[field] = str(data[field])
         return data
 
 

@@ -15,6 +15,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 from rest_framework.generics import GenericAPIView
 from rest_framework.mixins import ListModelMixin, RetrieveModelMixin
 from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -23,7 +24,11 @@ from progress.errors import canvas_exception_handler, lti_exception_handler
 from progress.filters import ProgressFilter
 from progress.models import Progress
 from progress.pagination import CanvasPagination
-from progress.serializers import LtiProgressSerializer, ProgressSerializer
+from progress.serializers import (
+    STRING_IDS_MEDIA_TYPE,
+    LtiProgressSerializer,
+    ProgressSerializer,
+)
 from progress.services import progress_cancel
 from tenancy.access import principal_for
 from tenancy.authentication import BearerTokenAuthentication
@@ -56,12 +61,19 @@ class BoundedMultiPartParser(parsers.MultiPartParser):
             raise BodyTooLarge() from None
 
 
+class StringIdsJSONRenderer(JSONRenderer):
+    """JSON for clients whose `Accept` names only Canvas' string-ids media type."""
+
+    media_type = STRING_IDS_MEDIA_TYPE
+
+
 class CanvasView(GenericAPIView):
     """Base of the REST routes: Canvas' envelope for every error, jobs scoped by tenant."""
 
     permission_classes = [IsAuthenticated, HoldsFamilyPermission]
     required_permission = Perm.PROGRESS_READ
     serializer_class = ProgressSerializer
+    renderer_classes = [JSONRenderer, StringIdsJSONRenderer]
 
     def get_exception_handler(self):
         return canvas_exception_handler

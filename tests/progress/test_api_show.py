@@ -1,3 +1,4 @@
+import json
 import re
 from http import HTTPStatus
 
@@ -273,3 +274,40 @@ def test_post_to_show_is_405_in_canvas_envelope(api_client, job, reader):
 
     assert response.status_code == HTTPStatus.METHOD_NOT_ALLOWED
     assert response.json() == {"errors": [{"message": 'Method "POST" not allowed.'}]}
+
+
+@pytest.mark.parametrize(
+    "accept",
+    [
+        "application/json+canvas-string-ids",
+        "application/json+canvas-string-ids, application/json, text/plain, */*",
+    ],
+)
+def test_canvas_string_ids_are_rendered_on_request(api_client, tenant, reader, accept):
+    creator = UserFactory()
+    progress = make_progress(tenant, State.RUNNING, user=creator, context_id=7)
+
+    response = api_client.get(f"/api/v1/progress/{progress.pk}", HTTP_ACCEPT=accept, **reader)
+
+    assert response.status_code == HTTPStatus.OK
+    body = json.loads(response.content)
+    assert (body["id"], body["context_id"], body["user_id"]) == (
+        str(progress.pk),
+        "7",
+        str(creator.pk),
+    )
+
+
+def test_string_ids_keep_a_null_user_null(api_client, job, reader):
+    response = api_client.get(
+        f"/api/v1/progress/{job.pk}", HTTP_ACCEPT="application/json+canvas-string-ids", **reader
+    )
+
+    assert json.loads(response.content)["user_id"] is None
+
+
+def test_unacceptable_accept_header_is_406_in_canvas_envelope(api_client, job, reader):
+    response = api_client.get(f"/api/v1/progress/{job.pk}", HTTP_ACCEPT="text/csv", **reader)
+
+    assert response.status_code == HTTPStatus.NOT_ACCEPTABLE
+    assert list(json.loads(response.content)) == ["errors"]
