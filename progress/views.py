@@ -52,7 +52,7 @@ class BoundedMultiPartParser(parsers.MultiPartParser):
 
     def parse(self, stream, media_type=None, parser_context=None):
         request = (parser_context or {}).get("request")
-        declared = request.META.get("CONTENT_LENGTH") or "0" if request is not None else "0"
+        declared = getattr(request, "META", {}).get("CONTENT_LENGTH") or ""
         if declared.isdigit() and int(declared) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
             raise BodyTooLarge()
         try:
