@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
+from django.core.paginator import Paginator
 from django.http import Http404
+from django.utils.functional import cached_property
 
 from progress.models import Progress
 from progress.services import progress_cancel
@@ -12,6 +14,19 @@ from tenancy.admin import CancelJobsAdminMixin, TenantScopeFilter, progress_bar
 from tenancy.permissions import Perm
 
 ADMIN_CANCEL_MESSAGE = "Canceled by an operator."
+
+
+class CappedCountPaginator(Paginator):
+    """Count at most `max_count` rows, so a page view never counts a million-row table.
+
+    Past the cap the list shows `max_count` + 1 rows' worth of pages; filters narrow it.
+    """
+
+    max_count = 10_000
+
+    @cached_property
+    def count(self) -> int:
+        return self.object_list[: self.max_count + 1].count()
 
 
 @admin.register(Progress)
@@ -37,6 +52,7 @@ class ProgressAdmin(CancelJobsAdminMixin, admin.ModelAdmin):
     ordering = ["-created_at", "-id"]
     # A full COUNT(*) on every page view is too slow at a million rows.
     show_full_result_count = False
+    paginator = CappedCountPaginator
     fields = [
         "tenant",
         "tag",

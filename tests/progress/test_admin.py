@@ -186,3 +186,16 @@ def test_changelist_queries_do_not_grow_with_rows(staff, tenant, django_assert_m
         response = staff.get(CHANGELIST)
 
     assert len(response.context["cl"].result_list) == 30
+
+
+def test_changelist_counts_at_most_the_cap(staff, tenant, monkeypatch):
+    from progress.admin import CappedCountPaginator
+
+    monkeypatch.setattr(CappedCountPaginator, "max_count", 3)
+    for _ in range(6):
+        make_progress(tenant)
+
+    response = staff.get(CHANGELIST)
+
+    assert response.context["cl"].result_count == 4  # the cap plus one: "more than 3"
+    assert len(response.context["cl"].result_list) == 6  # the page itself is not cut
