@@ -1,0 +1,86 @@
+"""The Progress object exactly as Canvas renders it (`lib/api/v1/progress.rb`)."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+from django.urls import reverse
+from rest_framework import serializers
+
+from progress.models import Progress
+
+# Canvas renders times in UTC with whole seconds: "2013-01-15T15:00:00Z".
+CANVAS_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+# Canvas renders ids as strings for clients that ask with this media type in `Accept`.
+STRING_IDS_MEDIA_TYPE = "application/json+canvas-string-ids"
+ID_FIELDS = ("id", "context_id", "user_id")
+
+
+def wants_string_ids(request) -> bool:
+    """Return True if the client asked Canvas to render ids as strings."""
+    return STRING_IDS_MEDIA_TYPE in request.META.get("HTTP_ACCEPT", "")
+
+
+class CanvasDateTimeField(serializers.DateTimeField):
+    """A timestamp in UTC, whole seconds, `Z` suffix."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(format=CANVAS_TIME_FORMAT, default_timezone=UTC, read_only=True, **kwargs)
+
+
+class ProgressSerializer(serializers.ModelSerializer):
+    """Canvas' Progress JSON: `results` only once the job finished, and only if it has any."""
+
+    url_name = "progress:show"
+
+    user_id = serializers.IntegerField(read_only=True, allow_null=True)
+    completion = serializers.FloatField(read_only=True, allow_null=True)
+    created_at = CanvasDateTimeField()
+    updated_at = CanvasDateTimeField()
+    url = serializers.SerializerMethodField()
+    results = serializers.JSONField(read_only=True)
+
+    class Meta:
+        model = Progress
+        fields = [
+            "id",
+            "context_id",
+            "context_type",
+            "user_id",
+            "tag",
+            "completion",
+            "workflow_state",
+            "created_at",
+            "updated_at",
+            "message",
+            "url",
+            "results",
+        ]
+        read_only_fields = fields
+
+    def get_url(self, progress: Progress) -> str:
+        """Return the absolute URL where this job can be polled."""
+        path = reverse(self.url_name, kwargs=self.url_kwargs(progress))
+        return self.context["request"].build_absolute_uri(path)
+
+    def url_kwargs(self, progress: Progress) -> dict:
+        return {"pk": progress.pk}
+
+    def to_representation(self, progress: Progress) -> dict:
+        data = super().to_representation(progress)
+        if progress.is_pending or progress.results is None:
+            del data["results"]
+        if wants_string_ids(self.context["request"]):
+            for field in ID_FIELDS:
+                if data[field] is not None:
+                    data[field] = str(data[field])
+        return data
+
+
+class LtiProgressSerializer(ProgressSerializer):
+    """The same JSON, with `url` pointing at the LTI route a tool polls."""
+
+    url_name = "progress:lti-show"
+
+    def url_kwargs(self, progress: Progress) -> dict:
+        return {"course_id": progress.course_id, "pk": progress.pk}

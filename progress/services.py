@@ -1,0 +1,208 @@
+"""Writes to progresses: every state change goes through one function here.
+
+The state machine is Canvas' (`app/models/progress.rb`):
+
+    queued  --start-->                  running
+    queued  --fail / cancel (API)-->    failed
+    queued  --supersede-->              canceled
+    running --wait_for_external_tool--> waiting_for_external_tool
+    running | waiting_for_external_tool --complete--> completed (completion 100)
+    running | waiting_for_external_tool --fail / cancel (API)--> failed
+
+Each transition is one conditional UPDATE on the current state, so concurrent callers (a worker
+completing, a user cancelling) leave exactly one winner; finished states are terminal, and
+completion never goes backwards.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
+
+from progress.models import Progress
+from tenancy.models import Tenant
+
+logger = logging.getLogger(__name__)
+
+State = Progress.State
+
+
+class TransitionNotAllowed(Exception):
+    """The job's current state does not allow the requested transition."""
+
+    def __init__(self, *, progress_id: int, event: str, state: str) -> None:
+        self.progress_id = progress_id
+        self.event = event
+        self.state = state
+        super().__init__(f"Cannot {event} progress {progress_id}: it is {state}.")
+
+
+class InvalidCompletion(ValueError):
+    """A completion is not a finite number from 0 to 100."""
+
+
+def progress_create(
+    *,
+    tenant: Tenant,
+    tag: str,
+    context_type: str,
+    context_id: int,
+    user: AbstractBaseUser | None = None,
+    course_id: int | None = None,
+    message: str | None = None,
+) -> Progress:
+    """Record a new queued job of `tenant` (completion null until reported, as in Canvas)."""
+    progress = Progress(
+        tenant=tenant,
+        tag=tag,
+        context_type=context_type,
+        context_id=context_id,
+        user=user,
+        course_id=course_id,
+        message=message,
+    )
+    progress.full_clean()
+    progress.save()
+    return progress
+
+
+def progress_start(progress: Progress) -> Progress:
+    """Move a queued job to running."""
+    return _transition(progress, event="start", allowed=[State.QUEUED], to=State.RUNNING)
+
+
+def progress_wait_for_external_tool(progress: Progress) -> Progress:
+    """Mark a running job as waiting for an external tool's answer."""
+    return _transition(
+        progress,
+        event="wait_for_external_tool",
+        allowed=[State.RUNNING],
+        to=State.WAITING_FOR_EXTERNAL_TOOL,
+    )
+
+
+def progress_update(
+    progress: Progress, *, completion: float | None = None, message: str | None = None
+) -> Progress:
+    """Report a pending job's completion and/or message.
+
+    A completion lower than the stored one is ignored (the stored value is kept), so reports
+    arriving out of order from parallel workers never move a job backwards.
+    """
+    changes: dict[str, Any] = {}
+    if completion is not None:
+        value = validated_completion(completion)
+        changes["completion"] = Greatest(Coalesce(F("completion"), Value(value)), Value(value))
+    if message is not None:
+        changes["message"] = message
+    return _transition(progress, event="update", allowed=Progress.PENDING_STATES, **changes)
+
+
+def progress_calculate_completion(progress: Progress, *, current: int, total: int) -> Progress:
+    """Report a pending job's completion as `current` of `total` items done."""
+    return progress_update(progress, completion=completion_percent(current, total))
+
+
+def progress_complete(
+    progress: Progress, *, results: Any = None, message: str | None = None
+) -> Progress:
+    """Finish a running (or waiting) job successfully: completion becomes 100."""
+    changes: dict[str, Any] = {"completion": 100.0}
+    if results is not None:
+        changes["results"] = results
+    if message is not None:
+        changes["message"] = message
+    allowed = [State.RUNNING, State.WAITING_FOR_EXTERNAL_TOOL]
+    return _transition(progress, event="complete", allowed=allowed, to=State.COMPLETED, **changes)
+
+
+def progress_fail(
+    progress: Progress, *, message: str | None = None, results: Any = None
+) -> Progress:
+    """Finish a pending job unsuccessfully, keeping its message unless a new one is given."""
+    changes: dict[str, Any] = {}
+    if results is not None:
+        changes["results"] = results
+    if message is not None:
+        changes["message"] = message
+    return _transition(
+        progress, event="fail", allowed=Progress.PENDING_STATES, to=State.FAILED, **changes
+    )
+
+
+def progress_cancel(
+    progress: Progress, *, actor: AbstractBaseUser | AnonymousUser, message: str | None = None
+) -> bool:
+    """Cancel a pending job the Canvas way (it becomes failed with `message`).
+
+    Return True if this call cancelled it. A finished job is left exactly as it is (Canvas would
+    flip a completed job to failed; jobdesk never loses a result), and False is returned. The
+    instance is refreshed either way. As in Canvas, the message is replaced by `message`, even
+    when that is None, so a client can tell its own cancellation from a failure.
+    """
+    try:
+        _transition(
+            progress,
+            event="cancel",
+            allowed=Progress.PENDING_STATES,
+            to=State.FAILED,
+            message=message,
+        )
+    except TransitionNotAllowed:
+        return False
+    logger.info("Progress %s cancelled by %s.", progress.pk, actor)
+    return True
+
+
+def progress_supersede(progress: Progress) -> Progress:
+    """Drop a queued job that a newer one replaces (Canvas' `cancel` event: it becomes canceled)."""
+    return _transition(progress, event="supersede", allowed=[State.QUEUED], to=State.CANCELED)
+
+
+def validated_completion(value: object) -> float:
+    """Return `value` as a float percent, refusing NaN, infinities and values outside 0..100."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidCompletion(f"Completion must be a number from 0 to 100, not {value!r}.")
+    number = float(value)
+    if not math.isfinite(number) or not 0 <= number <= 100:
+        raise InvalidCompletion(f"Completion must be a number from 0 to 100, not {value!r}.")
+    return number
+
+
+def completion_percent(current: int, total: int) -> float:
+    """Return `current` of `total` as a percent; an empty job (total 0) is 100 % done."""
+    if total < 0 or not 0 <= current <= total:
+        raise InvalidCompletion(f"Cannot compute completion of {current} out of {total}.")
+    if total == 0:
+        return 100.0
+    return validated_completion(100.0 * current / total)
+
+
+def _transition(
+    progress: Progress,
+    *,
+    event: str,
+    allowed: list[str] | tuple[str, ...],
+    to: str | None = None,
+    **changes: Any,
+) -> Progress:
+    """Apply `changes` (and the state `to`) if the job is in an `allowed` state, atomically."""
+    if to is not None:
+        changes["workflow_state"] = to
+    updated = (
+        Progress.objects.across_tenants()
+        .filter(pk=progress.pk, workflow_state__in=allowed)
+        .update(updated_at=timezone.now(), **changes)
+    )
+    progress.refresh_from_db()
+    if not updated:
+        raise TransitionNotAllowed(
+            progress_id=progress.pk, event=event, state=progress.workflow_state
+        )
+    return progress
