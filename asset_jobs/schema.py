@@ -110,9 +110,14 @@ asset_job_list_schema = extend_schema(
         *PROJECT_AND_INSTANCE,
         OpenApiParameter(
             "status",
-            str,
-            enum=[*AssetJob.State.values, *STATUS_ALIASES],
-            description="ROMA's spelling or the SDKs' (`RUNNING`, `SUCCEEDED`, ...).",
+            # Two enums, not one: `Failed` and `FAILED` would collide in a generated client.
+            {
+                "oneOf": [
+                    {"type": "string", "enum": AssetJob.State.values},
+                    {"type": "string", "enum": list(STATUS_ALIASES)},
+                ]
+            },
+            description="ROMA's spelling, or the SDKs' (`RUNNING`, `SUCCEEDED`, ...).",
         ),
         OpenApiParameter("type", str, enum=AssetJob.Type.values),
         OpenApiParameter("limit", PAGE_LIMITS["limit"], description="Jobs per page."),

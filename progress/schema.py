@@ -44,10 +44,20 @@ class LtiErrorsSerializer(serializers.Serializer):
     errors = LtiErrorSerializer()
 
 
-class ProgressCancelRequestSerializer(serializers.Serializer):
+class ProgressCancelSerializer(serializers.Serializer):
     message = serializers.CharField(
         required=False,
         allow_null=True,
+        allow_blank=True,
+        help_text="Replaces the job's message; without it the message is cleared.",
+    )
+
+
+class ProgressCancelFormSerializer(serializers.Serializer):
+    """The cancel body as a form (a distinct type, so a generated client picks the encoding)."""
+
+    message = serializers.CharField(
+        required=False,
         allow_blank=True,
         help_text="Replaces the job's message; without it the message is cleared.",
     )
@@ -94,14 +104,18 @@ progress_cancel_schema = extend_schema(
     description=(
         "A pending job becomes `failed` with the posted `message`; a finished job is returned "
         "unchanged. Allowed to the job's creator and to holders of `PROGRESS:CANCEL`. "
-        "`message` may also come from the query string. " + STRING_IDS_NOTE
+        "`message` comes from a JSON or form body (`multipart/form-data` works too) or "
+        "else the query string. " + STRING_IDS_NOTE
     ),
     parameters=[
         JOB_ID,
         OpenApiParameter("message", str, description="Used when the body has no `message`."),
         www_authenticate(),
     ],
-    request=ProgressCancelRequestSerializer,
+    request={
+        "application/json": ProgressCancelSerializer,
+        "application/x-www-form-urlencoded": ProgressCancelFormSerializer,
+    },
     responses={
         (HTTPStatus.OK, "application/json"): ProgressSerializer,
         **canvas_errors(
