@@ -13,8 +13,7 @@ import uuid
 
 from django.http import FileResponse
 from django.utils.functional import cached_property
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import GenericAPIView
@@ -30,6 +29,11 @@ from asset_jobs.errors import (
 )
 from asset_jobs.filters import AssetJobFilter, OffsetLimitPagination
 from asset_jobs.models import HEX_ID_PATTERN, ROMA_ID_PATTERN, AssetJob, Instance
+from asset_jobs.schema import (
+    asset_archive_download_schema,
+    asset_job_list_schema,
+    asset_job_retrieve_schema,
+)
 from asset_jobs.serializers import AssetJobSerializer
 from asset_jobs.services import AssetJobStateError, asset_archive_claim
 from tenancy.access import principal_for
@@ -121,11 +125,7 @@ class ProjectScopedMixin(RomaEnvelopeMixin):
         return InstanceNotFound(f"No instance {self.kwargs['instance_id']} in this project.")
 
 
-@extend_schema(tags=["ROMA Connect asset jobs"])
-@extend_schema_view(
-    list=extend_schema(operation_id="ListAssetJobs"),
-    retrieve=extend_schema(operation_id="CheckAssetJobStatus"),
-)
+@extend_schema_view(list=asset_job_list_schema, retrieve=asset_job_retrieve_schema)
 class AssetJobViewSet(
     ProjectScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
@@ -169,17 +169,13 @@ class AssetJobViewSet(
         return instance
 
 
-@extend_schema(
-    tags=["ROMA Connect asset jobs"],
-    operation_id="DownloadAssetArchive",
-    responses={(200, "application/zip"): OpenApiTypes.BINARY},
-)
 class AssetArchiveView(ProjectScopedMixin, GenericAPIView):
     """Download an export's package (ROMA's DownloadAssetArchive): once, then it is gone."""
 
     # Not HEAD: a download consumes the package, and a HEAD must not.
     http_method_names = ["get"]
 
+    @asset_archive_download_schema
     def get(self, request, *args, **kwargs):
         job = self.get_object()
         try:

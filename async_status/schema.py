@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
+from http import HTTPStatus
+
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 
+from async_status.filters import DEFAULT_LIMIT, MAX_INTEGER, MAX_LIMIT
 from async_status.models import AsyncStatus
 from async_status.serializers import AsyncStatusSerializer
+from tenancy.schema import header
 
-TAGS = ["Traffic Ops async status"]
+TAGS = ["async_status"]
+SERVED_VERSIONS = ["4.0", "4.1", "5.0"]
+ALERT_LEVELS = ["success", "info", "warning", "error"]
+INT64 = {"type": "integer", "format": "int64", "minimum": -(2**63), "maximum": 2**63 - 1}
 
 
 class TrafficOpsAlertSerializer(serializers.Serializer):
     text = serializers.CharField()
-    level = serializers.ChoiceField(["success", "info", "warning", "error"])
+    level = serializers.ChoiceField(ALERT_LEVELS)
 
 
 class TrafficOpsAlertsSerializer(serializers.Serializer):
+    """Traffic Ops' alerts envelope: every error, and the login and logout answers."""
+
     alerts = TrafficOpsAlertSerializer(many=True)
 
 
@@ -39,28 +47,47 @@ def alerts(description: str) -> OpenApiResponse:
 
 
 def version(*served: str) -> OpenApiParameter:
-    return OpenApiParameter("version", str, OpenApiParameter.PATH, enum=list(served))
+    return OpenApiParameter(
+        "version", str, OpenApiParameter.PATH, enum=list(served), description="API version."
+    )
 
 
+def integer(minimum: int, maximum: int, **extra) -> dict:
+    return {"type": "integer", "minimum": minimum, "maximum": maximum, **extra}
+
+
+WWW_AUTHENTICATE = header(
+    "WWW-Authenticate", 'Always `Bearer realm="jobdesk"`.', HTTPStatus.UNAUTHORIZED
+)
 READ_ERRORS = {
     401: alerts("No or bad credentials: `unauthorized, please log in.`"),
     403: alerts("`missing required Permissions: ASYNC-STATUS:READ`"),
 }
 LIST_PARAMETERS = [
     OpenApiParameter("status", str, enum=AsyncStatus.State.values),
-    OpenApiParameter("startTimeFrom", OpenApiTypes.DATETIME, description="Inclusive."),
-    OpenApiParameter("startTimeTo", OpenApiTypes.DATETIME, description="Exclusive."),
-    OpenApiParameter("limit", int, description="1 to 1000, default 100."),
-    OpenApiParameter("offset", int, description="From 0; wins over `page`."),
-    OpenApiParameter("page", int, description="From 1: offset = (page - 1) * limit."),
+    OpenApiParameter(
+        "startTimeFrom", {"type": "string", "format": "date-time"}, description="Inclusive."
+    ),
+    OpenApiParameter(
+        "startTimeTo", {"type": "string", "format": "date-time"}, description="Exclusive."
+    ),
+    OpenApiParameter(
+        "limit", integer(1, MAX_LIMIT, default=DEFAULT_LIMIT), description="Jobs per page."
+    ),
+    OpenApiParameter("offset", integer(0, MAX_INTEGER), description="From 0; wins over `page`."),
+    OpenApiParameter(
+        "page", integer(1, MAX_INTEGER), description="From 1: offset = (page - 1) * limit."
+    ),
 ]
 
 detail_schema = extend_schema(
-    operation_id="getAsyncStatus",
+    operation_id="async_status_retrieve",
     tags=TAGS,
+    summary="Show one async status",
     parameters=[
-        version("4.0", "4.1", "5.0"),
-        OpenApiParameter("job_id", OpenApiTypes.INT64, OpenApiParameter.PATH),
+        version(*SERVED_VERSIONS),
+        OpenApiParameter("job_id", INT64, OpenApiParameter.PATH, description="The job's id."),
+        WWW_AUTHENTICATE,
     ],
     responses={
         200: AsyncStatusResponseSerializer,
@@ -70,9 +97,10 @@ detail_schema = extend_schema(
     },
 )
 list_schema = extend_schema(
-    operation_id="listAsyncStatuses",
+    operation_id="async_status_list",
     tags=TAGS,
-    parameters=[version("5.0"), *LIST_PARAMETERS],
+    summary="List the async statuses you may read, newest first (API 5.0)",
+    parameters=[version("5.0"), *LIST_PARAMETERS, WWW_AUTHENTICATE],
     responses={
         200: AsyncStatusListResponseSerializer,
         400: alerts("A bad list parameter."),
@@ -80,23 +108,33 @@ list_schema = extend_schema(
     },
 )
 login_schema = extend_schema(
-    operation_id="trafficOpsLogin",
+    operation_id="user_login",
     tags=TAGS,
+    summary="Log in: sets the session cookie",
+    description="The body is read as JSON whatever its `Content-Type`.",
     auth=[],
-    parameters=[version("4.0", "4.1", "5.0")],
-    request=TrafficOpsLoginSerializer,
+    parameters=[
+        version(*SERVED_VERSIONS),
+        header(
+            "Retry-After", "Seconds until login is allowed again.", 429, schema={"type": "integer"}
+        ),
+    ],
+    request={"application/json": TrafficOpsLoginSerializer},
     responses={
         200: alerts("`Successfully logged in.`; sets the session cookie."),
         400: alerts("A malformed body or missing fields."),
         401: alerts("`Invalid username or password.`"),
+        403: alerts("`cross-origin login requests are refused.` (an `Origin` of another site)"),
+        413: alerts("A body over 1 MiB."),
         429: alerts("Too many failed attempts; see `Retry-After`."),
     },
 )
 logout_schema = extend_schema(
-    operation_id="trafficOpsLogout",
+    operation_id="user_logout",
     tags=TAGS,
+    summary="Log out: ends the session, if any",
     auth=[],
-    parameters=[version("4.0", "4.1", "5.0")],
+    parameters=[version(*SERVED_VERSIONS)],
     request=None,
     responses={200: alerts("`You are logged out.`")},
 )

@@ -204,6 +204,18 @@ SPECTACULAR_SETTINGS = {
         },
         {"name": "asset_jobs", "description": "ROMA Connect-compatible asset jobs."},
     ],
+    # Canvas' optional trailing slash is accepted, but the schema names each path without it.
+    "PREPROCESSING_HOOKS": ["tenancy.schema.drop_optional_trailing_slash"],
+    # Each family's enums by a name of its own, so no two collide into a hashed name.
+    "ENUM_NAME_OVERRIDES": {
+        "ProgressWorkflowState": "progress.models.Progress.State",
+        "CanvasErrorStatus": "progress.schema.ERROR_STATUSES",
+        "AsyncStatusStatus": "async_status.models.AsyncStatus.State",
+        "TrafficOpsAlertLevel": "async_status.schema.ALERT_LEVELS",
+        "AssetJobStatus": "asset_jobs.models.AssetJob.State",
+        "AssetJobType": "asset_jobs.models.AssetJob.Type",
+        "AssetJobReasonResourceType": "asset_jobs.models.AssetJobReason.ResourceType",
+    },
     # Served from drf-spectacular-sidecar's static files: the docs pages need no network.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import django_filters
 from django import forms
+from django.core.exceptions import ValidationError
+from django_filters.fields import IsoDateTimeField
 
 from progress.models import Progress
 
@@ -22,6 +26,23 @@ class IdFilter(django_filters.Filter):
         super().__init__(*args, **kwargs)
 
 
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 time, in UTC: PostgreSQL refuses offsets beyond ±15:59 (`+23:36`)."""
+
+    def to_python(self, value) -> datetime | None:
+        value = super().to_python(value)
+        if value is None:
+            return None
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            raise ValidationError("Enter a time between the years 1 and 9999 in UTC.") from None
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
+
+
 class ProgressFilter(django_filters.FilterSet):
     """Narrow the visible jobs; `created_after` is inclusive, `created_before` exclusive."""
 
@@ -30,8 +51,8 @@ class ProgressFilter(django_filters.FilterSet):
     context_type = django_filters.CharFilter()
     context_id = IdFilter()
     user_id = IdFilter()
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Progress

@@ -24,6 +24,12 @@ from progress.errors import canvas_exception_handler, lti_exception_handler
 from progress.filters import ProgressFilter
 from progress.models import Progress
 from progress.pagination import CanvasPagination
+from progress.schema import (
+    progress_cancel_schema,
+    progress_list_schema,
+    progress_lti_retrieve_schema,
+    progress_retrieve_schema,
+)
 from progress.serializers import (
     STRING_IDS_MEDIA_TYPE,
     LtiProgressSerializer,
@@ -93,6 +99,7 @@ class CanvasView(GenericAPIView):
 class ProgressDetailView(RetrieveModelMixin, CanvasView):
     """`GET /api/v1/progress/:id`: completion and status of one job."""
 
+    @progress_retrieve_schema
     def get(self, request: Request, *args, **kwargs) -> Response:
         return self.retrieve(request, *args, **kwargs)
 
@@ -102,6 +109,7 @@ class ProgressCancelView(CanvasView):
 
     parser_classes = [BoundedJSONParser, BoundedFormParser, BoundedMultiPartParser]
 
+    @progress_cancel_schema
     def post(self, request: Request, *args, **kwargs) -> Response:
         progress = self.get_object()
         self.check_may_cancel(progress)
@@ -135,6 +143,7 @@ class ProgressListView(ListModelMixin, CanvasView):
     def get_queryset(self):
         return super().get_queryset().newest_first()
 
+    @progress_list_schema
     def get(self, request: Request, *args, **kwargs) -> Response:
         return self.list(request, *args, **kwargs)
 
@@ -160,6 +169,7 @@ class LtiProgressView(RetrieveModelMixin, CanvasView):
     def get_queryset(self):
         return super().get_queryset().filter(course_id=parse_id(self.kwargs["course_id"]))
 
+    @progress_lti_retrieve_schema
     def get(self, request: Request, *args, **kwargs) -> Response:
         return self.retrieve(request, *args, **kwargs)
 

@@ -7,8 +7,8 @@ session scheme is drf-spectacular's own `cookieAuth`.
 
 from http import HTTPStatus
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerExtension
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):
@@ -46,3 +46,48 @@ def error_responses(envelope, *statuses: HTTPStatus) -> dict[int, OpenApiRespons
         int(status): OpenApiResponse(response=envelope, description=status.phrase)
         for status in statuses
     }
+
+
+def optional_keys(target: str, *keys: str) -> type[OpenApiSerializerExtension]:
+    """Describe the serializer at dotted path `target` with `keys` optional and never null.
+
+    drf-spectacular marks every read-only field required; a key that a serializer drops
+    from some answers instead of sending null (Canvas' `results`, ROMA's `archive_id`) must
+    say that it may be absent.
+    """
+
+    def map_serializer(self, auto_schema, direction) -> dict:
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        schema["required"] = [key for key in schema.get("required", []) if key not in keys]
+        for key in keys:
+            # Left out rather than null: a key that is there holds a value.
+            schema["properties"][key].pop("nullable", None)
+        return schema
+
+    name = f"{target.rpartition('.')[2]}OptionalKeys"
+    attributes = {
+        "target_class": target,
+        "match_subclasses": True,
+        "map_serializer": map_serializer,
+    }
+    return type(name, (OpenApiSerializerExtension,), attributes)
+
+
+def header(name: str, description: str, *statuses: int, schema: dict | None = None):
+    """Describe a response header `name` sent with every one of `statuses`."""
+    return OpenApiParameter(
+        name,
+        schema or {"type": "string"},
+        OpenApiParameter.HEADER,
+        required=True,
+        description=description,
+        response=[int(status) for status in statuses],
+    )
+
+
+def drop_optional_trailing_slash(endpoints: list) -> list:
+    """Name routes that end in an optional slash (`/?$`, as Rails accepts) without it."""
+    return [
+        (path.removesuffix("/") if regex.endswith("/?$") else path, regex, method, callback)
+        for path, regex, method, callback in endpoints
+    ]

@@ -194,3 +194,96 @@ def test_docs_pages_reference_no_other_host(client, url):
 
     assert re.findall(r"""(?:src|href)=["']?(?:https?:)?//""", html) == []
     assert "/static/drf_spectacular_sidecar/" in html
+
+
+@pytest.fixture(scope="module")
+def document(generation) -> dict:
+    return yaml.safe_load(generation.text)
+
+
+def operation_by_id(document: dict, operation_id: str) -> dict:
+    for item in document["paths"].values():
+        for method, operation in item.items():
+            if method in HTTP_METHODS and operation["operationId"] == operation_id:
+                return operation
+    raise KeyError(operation_id)
+
+
+FAMILY_OPERATIONS = {
+    "progress": {"progress_retrieve", "progress_cancel", "progress_list", "progress_lti_retrieve"},
+    "async_status": {"async_status_retrieve", "async_status_list", "user_login", "user_logout"},
+    "asset_jobs": {"asset_job_retrieve", "asset_job_list", "asset_archive_download"},
+}
+ENVELOPES = {
+    "progress": "CanvasErrors",
+    "async_status": "TrafficOpsAlerts",
+    "asset_jobs": "RomaError",
+}
+
+
+@pytest.mark.parametrize("tag", sorted(FAMILY_OPERATIONS))
+def test_each_family_has_its_named_operations(operations, tag):
+    tagged = {
+        operation["operationId"] for _, _, operation in operations if tag in operation["tags"]
+    }
+
+    assert FAMILY_OPERATIONS[tag] <= tagged
+
+
+def test_every_error_response_is_its_familys_envelope(operations):
+    for method, route, operation in operations:
+        (tag,) = set(operation["tags"]) & FAMILY_TAGS
+        envelope = "LtiErrors" if operation["operationId"] == "progress_lti_retrieve" else None
+        for status, response in operation["responses"].items():
+            if int(status) < HTTPStatus.BAD_REQUEST:
+                continue
+            refs = {content["schema"]["$ref"] for content in response["content"].values()}
+            expected = envelope or ENVELOPES[tag]
+            assert refs == {f"#/components/schemas/{expected}"}, (method, route, status)
+
+
+@pytest.mark.parametrize(
+    ("component", "optional", "nullable"),
+    [
+        ("Progress", {"results"}, {"user_id", "completion", "message"}),
+        ("LtiProgress", {"results"}, {"user_id", "completion", "message"}),
+        ("AsyncStatus", set(), {"end_time"}),
+        ("AssetJob", {"archive_id"}, {"end_time"}),
+    ],
+)
+def test_bodies_say_which_keys_may_be_absent_and_which_null(
+    document, component, optional, nullable
+):
+    schema = document["components"]["schemas"][component]
+    properties = schema["properties"]
+
+    assert set(properties) - set(schema["required"]) == optional
+    assert {key for key, field in properties.items() if field.get("nullable")} == nullable
+
+
+def test_every_roma_response_carries_the_request_id_header(operations):
+    for _, _, operation in operations:
+        if "asset_jobs" in operation["tags"]:
+            for status, response in operation["responses"].items():
+                assert response["headers"]["X-Request-Id"]["required"], status
+
+
+def test_path_parameters_carry_their_real_types_and_limits(document):
+    def parameter(operation_id, name):
+        operation = operation_by_id(document, operation_id)
+        return next(p for p in operation["parameters"] if p["name"] == name)["schema"]
+
+    assert parameter("progress_retrieve", "id")["type"] == "integer"
+    assert parameter("async_status_retrieve", "version")["enum"] == ["4.0", "4.1", "5.0"]
+    assert parameter("async_status_list", "version")["enum"] == ["5.0"]
+    assert parameter("asset_job_retrieve", "project_id")["maxLength"] == 64
+    assert parameter("asset_job_retrieve", "job_id")["pattern"] == "^[0-9a-f]{32}$"
+    download = operation_by_id(document, "asset_archive_download")["responses"]["200"]
+    assert download["content"] == {
+        "application/zip": {"schema": {"type": "string", "format": "binary"}}
+    }
+
+
+def test_canvas_paths_are_named_without_the_optional_trailing_slash(document):
+    assert "/api/v1/progress/{id}" in document["paths"]
+    assert not [route for route in document["paths"] if route.endswith("/")]

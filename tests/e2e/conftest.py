@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Literal
@@ -18,6 +19,11 @@ import pytest
 from django.apps import apps
 from playwright.sync_api import Browser, Page, Route, sync_playwright
 
+from asset_jobs.models import AssetJob
+from async_status.services import async_status_create, async_status_finish
+from progress.models import Progress
+from tenancy.permissions import LTI_PROGRESS_SHOW_SCOPE, Perm
+from tests.asset_jobs.factories import InstanceFactory, make_export_with_package, make_job
 from tests.e2e.browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -26,10 +32,13 @@ from tests.e2e.browser import (
     must_have_browser,
 )
 from tests.e2e.openapi import SCHEMA_PATH
+from tests.progress.factories import make_progress
 
 OPENAPI_PYTHON_CLIENT = Path(sys.executable).with_name("openapi-python-client")
 CLIENT_CONFIG = Path(__file__).with_name("openapi-python-client.yml")
 CLIENT_PACKAGE = "jobdesk_client"
+# tests.factories.UserFactory gives every user this password.
+PASSWORD = "correct horse battery"
 seed_roles = importlib.import_module("tenancy.migrations.0002_seed_roles").seed_roles
 
 
@@ -155,3 +164,57 @@ def make_generated_client(generated_client, live_server) -> Iterator[Callable]:
             return clients.enter_context(client)
 
         yield make
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    """Keep the packages of seeded exports in a temporary folder, never in the repository."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@dataclass(frozen=True)
+class SeededJobs:
+    """Jobs of every family in `tenant` (acme), the path values that reach them, a login.
+
+    `username` (password `PASSWORD`) is an `admin` of acme; `lti_key` is that user's key
+    scoped to Canvas' LTI progress scope and `PROGRESS:READ`.
+    """
+
+    progress_id: int
+    finished_progress_id: int
+    course_id: int
+    username: str
+    lti_key: str
+    async_status_id: int
+    project_id: str
+    instance_id: str
+    asset_job_id: str
+    archive_id: str
+
+
+@pytest.fixture
+def seeded_jobs(tenant, make_member, make_token) -> SeededJobs:
+    """Create one pending and one finished job per family in `tenant`, and an export package."""
+    running = make_progress(tenant, Progress.State.RUNNING, completion=40.0, course_id=7)
+    finished = make_progress(tenant, Progress.State.COMPLETED, results={"id": 1})
+    lti_user = make_member(tenant, "admin")
+    lti_key = make_token(lti_user, tenant, scopes=[LTI_PROGRESS_SHOW_SCOPE, Perm.PROGRESS_READ])
+    pending = async_status_create(tenant=tenant, message="DNSSEC refresh started")
+    done = async_status_create(tenant=tenant, message="Queue updates started")
+    async_status_finish(done, succeeded=True, message="Queue updates done")
+    instance = InstanceFactory(tenant=tenant, instance_id="roma-acme-1")
+    failed = make_job(instance, AssetJob.State.FAILED)
+    export = make_export_with_package(instance)
+    return SeededJobs(
+        progress_id=running.pk,
+        finished_progress_id=finished.pk,
+        course_id=7,
+        username=lti_user.username,
+        lti_key=lti_key,
+        async_status_id=pending.pk,
+        project_id=tenant.project_id,
+        instance_id=instance.instance_id,
+        asset_job_id=failed.pk,
+        archive_id=export.archive_id,
+    )

@@ -1,15 +1,24 @@
 """Contract fuzzing: every operation of schema.yml, authenticated, against the live server."""
 
+from http import HTTPStatus
+
 import pytest
 import schemathesis
+from schemathesis import GenerationMode
 from schemathesis.core.failures import FailureGroup
 
-from tests.e2e.contract import FUZZ_SETTINGS, check_case
+from tests.e2e.conftest import PASSWORD, SeededJobs
+from tests.e2e.contract import FUZZ_SETTINGS, check_case, rejection_checks
 from tests.e2e.openapi import SCHEMA_PATH, committed_operations
 
 pytestmark = pytest.mark.e2e
 
+# Requests the schema allows: each answer must be exactly as the schema describes it.
 SCHEMA = schemathesis.openapi.from_path(SCHEMA_PATH)
+SCHEMA.config.generation.update(modes=[GenerationMode.POSITIVE], with_security_parameters=False)
+# Requests the schema forbids (junk ids, bad parameters and bodies): a 4xx, never a crash.
+JUNK = schemathesis.openapi.from_path(SCHEMA_PATH)
+JUNK.config.generation.update(modes=[GenerationMode.NEGATIVE], with_security_parameters=False)
 # Describes /api/schema/ wrongly on purpose, to prove a broken contract fails the run.
 MISDESCRIBED = schemathesis.openapi.from_dict(
     {
@@ -35,13 +44,83 @@ if committed_operations():
 
     @SCHEMA.parametrize()
     @FUZZ_SETTINGS
-    def test_every_operation_answers_as_the_schema_says(case, live_server, contract_headers):
+    def test_every_operation_answers_as_the_schema_says(
+        case, live_server, contract_headers, seeded_jobs
+    ):
         check_case(case, base_url=live_server.url, headers=contract_headers)
+
+    @JUNK.parametrize()
+    @FUZZ_SETTINGS
+    def test_every_operation_refuses_what_the_schema_forbids_without_crashing(
+        case, live_server, contract_headers, seeded_jobs
+    ):
+        check_case(
+            case, base_url=live_server.url, headers=contract_headers, checks=rejection_checks(case)
+        )
 
 else:
 
     def test_every_operation_answers_as_the_schema_says():
         pytest.skip("schema.yml describes no operation yet")
+
+
+def seeded_requests(jobs: SeededJobs) -> dict[str, dict]:
+    """Return, by operation id, a request that reaches a seeded job (or logs in) for real."""
+    roma = {"project_id": jobs.project_id, "instance_id": jobs.instance_id}
+    return {
+        "progress_retrieve": {"path_parameters": {"id": jobs.progress_id}},
+        "progress_cancel": {
+            "path_parameters": {"id": jobs.progress_id},
+            "body": {"message": "Stopped by the contract test."},
+            "media_type": "application/json",
+        },
+        "progress_list": {"query": {"per_page": 1}},
+        "progress_lti_retrieve": {
+            "path_parameters": {"course_id": jobs.course_id, "id": jobs.progress_id},
+            "headers": {"Authorization": f"Bearer {jobs.lti_key}"},
+        },
+        "async_status_retrieve": {
+            "path_parameters": {"version": "4.0", "job_id": jobs.async_status_id}
+        },
+        "async_status_list": {"path_parameters": {"version": "5.0"}, "query": {"limit": 1}},
+        "user_login": {
+            "path_parameters": {"version": "5.0"},
+            "body": {"u": jobs.username, "p": PASSWORD},
+            "media_type": "application/json",
+        },
+        "user_logout": {"path_parameters": {"version": "5.0"}},
+        "asset_job_retrieve": {"path_parameters": {**roma, "job_id": jobs.asset_job_id}},
+        "asset_job_list": {"path_parameters": roma, "query": {"limit": 1}},
+        "asset_archive_download": {"path_parameters": {**roma, "archive_id": jobs.archive_id}},
+    }
+
+
+@pytest.mark.parametrize(
+    "operation_id",
+    [
+        "progress_retrieve",
+        "progress_cancel",
+        "progress_list",
+        "progress_lti_retrieve",
+        "async_status_retrieve",
+        "async_status_list",
+        "user_login",
+        "user_logout",
+        "asset_job_retrieve",
+        "asset_job_list",
+        "asset_archive_download",
+    ],
+)
+def test_a_request_reaching_a_seeded_job_answers_200_as_the_schema_says(
+    live_server, contract_headers, seeded_jobs, operation_id
+):
+    request = seeded_requests(seeded_jobs)[operation_id]
+    headers = {**contract_headers, **request.pop("headers", {})}
+    case = SCHEMA.find_operation_by_id(operation_id).Case(**request)
+
+    response = check_case(case, base_url=live_server.url, headers=headers)
+
+    assert response.status_code == HTTPStatus.OK
 
 
 def test_a_response_the_schema_misdescribes_fails_with_a_reproducing_request(

@@ -147,6 +147,8 @@ def test_workflow_state_filter_takes_several_values(api_client, tenant, reader):
         ({"user_id": "1.5"}, "user_id"),
         ({"created_after": "yesterday"}, "created_after"),
         ({"created_before": "2024-13-45"}, "created_before"),
+        ({"created_before": "0001-01-01T00:00:00+01:00"}, "created_before"),
+        ({"created_after": "9999-12-31T23:59:59-01:00"}, "created_after"),
     ],
 )
 def test_bad_filter_values_are_400_naming_the_filter(api_client, job, reader, params, field):
@@ -179,3 +181,14 @@ def test_list_without_credentials_is_401_and_without_permission_403(
 
 def test_list_accepts_a_trailing_slash(api_client, job, reader):
     assert ids(api_client.get("/api/v1/progress/", **reader)) == [job.pk]
+
+
+def test_time_filters_with_offsets_beyond_postgresqls_range_compare_in_utc(
+    api_client, tenant, reader
+):
+    job = make_progress(tenant, State.RUNNING)
+
+    response = listing(api_client, reader, created_before="9000-07-03T03:51:35+23:36")
+
+    assert response.status_code == HTTPStatus.OK
+    assert ids(response) == [job.pk]

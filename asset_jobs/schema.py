@@ -1,0 +1,154 @@
+"""OpenAPI descriptions of the ROMA Connect asset job views; wire shapes live in serializers.py."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_serializer,
+)
+from rest_framework import serializers
+
+from asset_jobs.filters import STATUS_ALIASES, OffsetLimitPagination
+from asset_jobs.models import HEX_ID_PATTERN, ROMA_ID_PATTERN, AssetJob
+from asset_jobs.serializers import AssetJobSerializer
+from tenancy.schema import error_responses, header, optional_keys
+
+TAGS = ["asset_jobs"]
+MAX_TEXT_LENGTH = 128
+HEX_LENGTH = (32, 32)
+
+# `archive_id` appears only while the export's package can be downloaded.
+AssetJobOptionalArchiveId = optional_keys("asset_jobs.serializers.AssetJobSerializer", "archive_id")
+
+
+class RomaErrorSerializer(serializers.Serializer):
+    """ROMA Connect's error envelope; `request_id` repeats the `X-Request-Id` header."""
+
+    error_code = serializers.CharField(help_text="e.g. `ROMA.00110006`.")
+    error_msg = serializers.CharField(max_length=MAX_TEXT_LENGTH)
+    error_details = serializers.CharField(max_length=MAX_TEXT_LENGTH)
+    request_id = serializers.RegexField(r"^[0-9a-f]{32}$")
+
+
+@extend_schema_serializer(many=False)
+class AssetJobPageSerializer(serializers.Serializer):
+    total = serializers.IntegerField(min_value=0, help_text="Jobs matching the filters.")
+    size = serializers.IntegerField(min_value=0, help_text="Jobs on this page.")
+    jobs = AssetJobSerializer(many=True)
+
+
+def path_id(name: str, pattern: str, description: str, length=(1, 64)) -> OpenApiParameter:
+    minimum, maximum = length
+    schema = {
+        "type": "string",
+        "minLength": minimum,
+        "maxLength": maximum,
+        "pattern": f"^{pattern}$",
+    }
+    return OpenApiParameter(name, schema, OpenApiParameter.PATH, description=description)
+
+
+def roma_errors(*statuses: HTTPStatus) -> dict:
+    return error_responses(RomaErrorSerializer, *statuses)
+
+
+PROJECT_AND_INSTANCE = [
+    path_id("project_id", ROMA_ID_PATTERN, "The project (one per tenant)."),
+    path_id("instance_id", ROMA_ID_PATTERN, "The ROMA Connect instance."),
+]
+ERRORS = (
+    HTTPStatus.BAD_REQUEST,
+    HTTPStatus.UNAUTHORIZED,
+    HTTPStatus.FORBIDDEN,
+    HTTPStatus.NOT_FOUND,
+    HTTPStatus.NOT_ACCEPTABLE,
+)
+ALL_STATUSES = (HTTPStatus.OK, *ERRORS)
+REQUEST_ID = header(
+    "X-Request-Id",
+    "This request's id; error bodies repeat it as `request_id`.",
+    *ALL_STATUSES,
+    schema={"type": "string", "pattern": "^[0-9a-f]{32}$"},
+)
+WWW_AUTHENTICATE = header(
+    "WWW-Authenticate", 'Always `Bearer realm="jobdesk"`.', HTTPStatus.UNAUTHORIZED
+)
+PAGE_LIMITS = {
+    "limit": {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": OffsetLimitPagination.max_limit,
+        "default": OffsetLimitPagination.default_limit,
+    },
+    "offset": {"type": "integer", "minimum": 0, "maximum": 999_999_999, "default": 0},
+}
+
+asset_job_retrieve_schema = extend_schema(
+    operation_id="asset_job_retrieve",
+    tags=TAGS,
+    summary="Show one asset job (CheckAssetJobStatus)",
+    description="Its type, status, progress and, on failure, the reasons.",
+    parameters=[
+        *PROJECT_AND_INSTANCE,
+        path_id("job_id", HEX_ID_PATTERN, "The job's id.", HEX_LENGTH),
+        REQUEST_ID,
+        WWW_AUTHENTICATE,
+    ],
+    responses={HTTPStatus.OK: AssetJobSerializer, **roma_errors(*ERRORS)},
+)
+asset_job_list_schema = extend_schema(
+    operation_id="asset_job_list",
+    tags=TAGS,
+    summary="List an instance's asset jobs, newest first",
+    description="One page of the instance's jobs, with the count of all that match.",
+    parameters=[
+        *PROJECT_AND_INSTANCE,
+        OpenApiParameter(
+            "status",
+            # Two enums, not one: `Failed` and `FAILED` would collide in a generated client.
+            {
+                "oneOf": [
+                    {"type": "string", "enum": AssetJob.State.values},
+                    {"type": "string", "enum": list(STATUS_ALIASES)},
+                ]
+            },
+            description="ROMA's spelling, or the SDKs' (`RUNNING`, `SUCCEEDED`, ...).",
+        ),
+        OpenApiParameter("type", str, enum=AssetJob.Type.values),
+        OpenApiParameter("limit", PAGE_LIMITS["limit"], description="Jobs per page."),
+        OpenApiParameter("offset", PAGE_LIMITS["offset"], description="Jobs to skip."),
+        REQUEST_ID,
+        WWW_AUTHENTICATE,
+    ],
+    responses={HTTPStatus.OK: AssetJobPageSerializer, **roma_errors(*ERRORS)},
+)
+asset_archive_download_schema = extend_schema(
+    operation_id="asset_archive_download",
+    tags=TAGS,
+    summary="Download an export's package, once (DownloadAssetArchive)",
+    description="The job becomes `Finished` and later downloads answer 404.",
+    parameters=[
+        *PROJECT_AND_INSTANCE,
+        path_id(
+            "archive_id", HEX_ID_PATTERN, "The package's id (the job's `archive_id`).", HEX_LENGTH
+        ),
+        REQUEST_ID,
+        WWW_AUTHENTICATE,
+        header(
+            "Content-Disposition",
+            '`attachment; filename="<archive_id>.zip"`.',
+            HTTPStatus.OK,
+        ),
+    ],
+    responses={
+        (HTTPStatus.OK, "application/zip"): OpenApiResponse(
+            OpenApiTypes.BINARY, description="The zip package."
+        ),
+        **roma_errors(*ERRORS),
+    },
+)
