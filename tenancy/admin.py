@@ -31,7 +31,7 @@ CANCELLED_MESSAGE = "Cancelled."
 
 def stuck_after() -> timedelta:
     """Return how long a job may stay unfinished before the admin calls it stuck."""
-    return timedelta(minutes=getattr(settings, "JOBDESK_STUCK_AFTER_MINUTES", 60))
+    return timedelta(minutes=settings.JOBDESK_STUCK_AFTER_MINUTES)
 
 
 def humanize_duration(value: timedelta) -> str:
