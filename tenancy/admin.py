@@ -142,6 +142,8 @@ class TenantScopedAdminMixin:
     # A full COUNT(*) on every page view is too slow at a million rows.
     show_full_result_count = False
     paginator = CappedCountPaginator
+    # "Show counts" would count every filter choice over the whole table.
+    show_facets = admin.ShowFacets.NEVER
 
     def get_queryset(self, request):
         queryset = self.model.objects.visible_to(

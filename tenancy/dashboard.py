@@ -52,6 +52,7 @@ class FamilyPanel:
     title: str
     changelist_url: str
     states: list[str]
+    labels: list[str]
     rows: list[TenantRow] = field(default_factory=list)
     failures: list[tuple[Model, str]] = field(default_factory=list)
 
@@ -91,9 +92,11 @@ def family_panel(request: HttpRequest, model_admin, tenants: list[Tenant]) -> Fa
         total=Count("pk"), stuck=Count("pk", filter=is_stuck)
     )
     by_key = {(tenant_id, state): (total, stuck) for tenant_id, state, total, stuck in counts}
-    states = [value for value, _ in model_admin.model._meta.get_field(state_field).flatchoices]
+    choices = model_admin.model._meta.get_field(state_field).flatchoices
+    states, labels = [value for value, _ in choices], [str(label) for _, label in choices]
     url = model_admin.admin_url("changelist")
-    panel = FamilyPanel(str(model_admin.opts.verbose_name_plural).capitalize(), url, states)
+    title = str(model_admin.opts.verbose_name_plural).capitalize()
+    panel = FamilyPanel(title, url, states, labels)
     scope = principal_for(request).tenant_scope(model_admin.tenant_read_permission)
     for tenant in tenants:
         if tenant.pk in scope:
