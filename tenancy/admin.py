@@ -154,7 +154,10 @@ class TenantScopedAdminMixin:
 
     def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
         # Django redirects to the index; a job outside the user's tenants is a 404, as in the API.
-        raise Http404(f"No {opts.verbose_name} with id {object_id!r}.")
+        raise self.not_found(object_id)
+
+    def not_found(self, object_id: str) -> Http404:
+        return Http404(f"No {self.opts.verbose_name} with id {object_id!r}.")
 
     def admin_url(self, name: str, obj: Model | None = None) -> str:
         """Return this model's admin URL `name` ("changelist", "change", "cancel", ...)."""
@@ -166,7 +169,7 @@ class TenantScopedAdminMixin:
         """Return the row `object_id` inside the user's tenants, or raise Http404."""
         obj = self.get_object(request, unquote(object_id))
         if obj is None:
-            self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+            raise self.not_found(object_id)
         return obj
 
     def _holds(self, request, permission: str | None, obj=None) -> bool:
@@ -235,8 +238,8 @@ class JobAdminMixin(TenantScopedAdminMixin):
     @admin.display(description="state")
     def state_badge(self, obj: Model) -> str:
         state = self.job_state(obj)
-        label = obj._meta.get_field(self.state_field).flatchoices
-        text = dict(label).get(state, state)
+        labels = dict(obj._meta.get_field(self.state_field).flatchoices)
+        text = labels.get(state, state)
         return format_html(
             '<span class="jd-badge jd-badge-{}" title="state: {}">{}</span>',
             self.badge_kind(state),

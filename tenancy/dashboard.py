@@ -17,6 +17,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from tenancy.access import principal_for
+from tenancy.admin import stuck_after
 from tenancy.models import Tenant
 
 RECENT_FAILURES = 5
@@ -82,8 +83,6 @@ def visible_tenants(request: HttpRequest, model_admins: list) -> list[Tenant]:
 
 def family_panel(request: HttpRequest, model_admin, tenants: list[Tenant]) -> FamilyPanel:
     """Count one family's jobs by tenant and state, and list its most recent failures."""
-    from tenancy.admin import stuck_after
-
     state_field, started = model_admin.state_field, model_admin.started_field
     cutoff = timezone.now() - stuck_after()
     is_stuck = Q(**{f"{state_field}__in": model_admin.pending_states, f"{started}__lt": cutoff})
@@ -127,6 +126,4 @@ def tenant_row(tenant: Tenant, states: list[str], by_key: dict, url: str, state_
 
 def stuck_minutes() -> int:
     """Return the stuck threshold in minutes, for display."""
-    from tenancy.admin import stuck_after
-
     return int(stuck_after().total_seconds() // 60)
