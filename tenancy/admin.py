@@ -10,7 +10,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Model, QuerySet
+from django.db.models import Model, Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -103,6 +103,10 @@ class StuckFilter(admin.SimpleListFilter):
     title = "stuck"
     parameter_name = "stuck"
 
+    def __init__(self, request, params, model, model_admin):
+        self.model_admin = model_admin
+        super().__init__(request, params, model, model_admin)
+
     def lookups(self, request, model_admin):
         minutes = int(stuck_after().total_seconds() // 60)
         return [("yes", f"Unfinished after {minutes} min")]
@@ -110,17 +114,13 @@ class StuckFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if self.value() != "yes":
             return queryset
-        return stuck_jobs(queryset, self.model_admin_class)
-
-    def __init__(self, request, params, model, model_admin):
-        self.model_admin_class = model_admin
-        super().__init__(request, params, model, model_admin)
+        return queryset.filter(stuck_condition(self.model_admin))
 
 
-def stuck_jobs(queryset: QuerySet, model_admin: JobAdminMixin) -> QuerySet:
-    """Return the unfinished jobs of `queryset` started before the stuck threshold."""
+def stuck_condition(model_admin: JobAdminMixin) -> Q:
+    """Return the condition of a job that is unfinished past the stuck threshold."""
     cutoff = timezone.now() - stuck_after()
-    return queryset.filter(
+    return Q(
         **{
             f"{model_admin.state_field}__in": model_admin.pending_states,
             f"{model_admin.started_field}__lt": cutoff,

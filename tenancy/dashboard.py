@@ -12,12 +12,11 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from django.contrib import admin
-from django.db.models import Count, Model, Q
+from django.db.models import Count, Model
 from django.http import HttpRequest
-from django.utils import timezone
 
 from tenancy.access import principal_for
-from tenancy.admin import stuck_after
+from tenancy.admin import stuck_after, stuck_condition
 from tenancy.models import Tenant
 
 RECENT_FAILURES = 5
@@ -84,8 +83,7 @@ def visible_tenants(request: HttpRequest, model_admins: list) -> list[Tenant]:
 def family_panel(request: HttpRequest, model_admin, tenants: list[Tenant]) -> FamilyPanel:
     """Count one family's jobs by tenant and state, and list its most recent failures."""
     state_field, started = model_admin.state_field, model_admin.started_field
-    cutoff = timezone.now() - stuck_after()
-    is_stuck = Q(**{f"{state_field}__in": model_admin.pending_states, f"{started}__lt": cutoff})
+    is_stuck = stuck_condition(model_admin)
     jobs = model_admin.get_queryset(request).order_by()
     counts = jobs.values_list("tenant_id", state_field).annotate(
         total=Count("pk"), stuck=Count("pk", filter=is_stuck)
