@@ -1,6 +1,7 @@
 """A superuser's job lists, across every tenant, read their order from an index (PostgreSQL).
 
-Tables in tests are tiny, so scans and sorts that avoid an index are switched off: a Sort left
+Tables in tests are tiny, so scans and sorts that avoid an index are switched off, and the
+competing index is dropped inside the test's transaction (rolled back afterwards): a Sort left
 in the plan would mean no index can deliver the admin's default order.
 """
 
@@ -21,8 +22,10 @@ INDEXES = {
 }
 
 
-def plan(queryset) -> str:
+def plan(queryset, *, without: str | None = None) -> str:
     with connection.cursor() as cursor:
+        if without is not None:
+            cursor.execute(f'DROP INDEX "{without}"')
         cursor.execute(f"ANALYZE {queryset.model._meta.db_table}")
         for method in ("seqscan", "bitmapscan", "sort"):
             cursor.execute(f"SET LOCAL enable_{method} = off")
@@ -54,7 +57,7 @@ def test_the_default_order_across_tenants_comes_from_an_index(family, superuser_
 def test_one_state_across_tenants_comes_in_order_from_an_index(family, superuser_admin_queryset):
     in_state = superuser_admin_queryset.filter(**{family.state_field: family.running})
 
-    explained = plan(in_state[:100])
+    explained = plan(in_state[:100], without=INDEXES[family.name][0])
 
     assert INDEXES[family.name][1] in explained
     assert "Sort" not in explained
