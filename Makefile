@@ -50,3 +50,9 @@ lint: install
 format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+# Load a million jobs into a scratch PostgreSQL database and time the admin's job pages.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+.PHONY: bench-admin
+bench-admin: install
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/admin_changelists.py $(BENCH_ARGS)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpResponseNotAllowed, HttpResponseRedirect
-from django.urls import path, reverse
+from django.http import FileResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import path
 
 from asset_jobs.models import AssetJob, AssetJobReason, Instance
 from asset_jobs.services import (
@@ -16,9 +15,11 @@ from asset_jobs.services import (
     asset_job_cancel,
     instance_create,
 )
+from tenancy import dashboard
 from tenancy.access import principal_for
 from tenancy.admin import (
     CancelJobsAdminMixin,
+    StuckFilter,
     TenantScopedAdminMixin,
     TenantScopeFilter,
     progress_bar,
@@ -56,7 +57,6 @@ class InstanceAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     list_filter = [TenantScopeFilter]
     list_select_related = ["tenant"]
     search_fields = ["=instance_id", "name"]
-    show_full_result_count = False
 
     def has_add_permission(self, request) -> bool:
         return self._holds(request, Perm.ASSET_JOB_WRITE)
@@ -101,21 +101,28 @@ class AssetJobReasonInline(admin.TabularInline):
 class AssetJobAdmin(CancelJobsAdminMixin, admin.ModelAdmin):
     tenant_read_permission = Perm.ASSET_JOB_READ
     tenant_cancel_permission = Perm.ASSET_JOB_CANCEL
+    state_field = "status"
+    started_field = "begin_time"
+    ended_field = "end_time"
+    pending_states = (AssetJob.State.RUNNING,)
+    succeeded_states = (AssetJob.State.SUCCESS, AssetJob.State.FINISHED)
+    failed_states = (AssetJob.State.FAILED,)
     change_form_template = "admin/asset_jobs/assetjob/change_form.html"
     list_display = [
         "id",
         "tenant",
         "instance",
         "type",
-        "status",
+        "state_badge",
         "progress",
         "begin_time",
-        "end_time",
+        "duration",
     ]
-    list_filter = [TenantScopeFilter, "status", "type"]
+    list_filter = [TenantScopeFilter, "status", StuckFilter, "begin_time", "type"]
     list_select_related = ["tenant", "instance"]
     search_fields = ["=id", "=instance__instance_id"]
-    show_full_result_count = False
+    # Newest first; the id breaks ties the same way an index on (begin_time, id) is read.
+    ordering = ["-begin_time", "-id"]
     inlines = [AssetJobReasonInline]
     # `archive` is left out on purpose: its storage URL would bypass the one-time download.
     fields = [
@@ -123,32 +130,23 @@ class AssetJobAdmin(CancelJobsAdminMixin, admin.ModelAdmin):
         "tenant",
         "instance",
         "type",
-        "status",
+        "state_badge",
         "progress",
         "archive_id",
         "begin_time",
         "end_time",
+        "duration",
         "user",
         "updated_at",
     ]
-    readonly_fields = ["progress"]
+    readonly_fields = ["state_badge", "progress", "duration"]
 
     @admin.display(description="progress")
     def progress(self, job: AssetJob) -> str:
         return progress_bar(job.progress_percent)
 
-    def is_cancellable(self, obj: AssetJob) -> bool:
-        return obj.status == AssetJob.State.RUNNING
-
     def cancel_job(self, request, obj: AssetJob) -> bool:
         return asset_job_cancel(obj, actor=request.user)
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        # A job outside the staff user's tenants is a plain 404, as on the cancel and
-        # download URLs, rather than Django's redirect to the index.
-        if self.get_object(request, unquote(object_id)) is None:
-            raise Http404(f"No asset job with id {object_id!r}.")
-        return super().change_view(request, object_id, form_url, extra_context)
 
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
@@ -163,16 +161,14 @@ class AssetJobAdmin(CancelJobsAdminMixin, admin.ModelAdmin):
         """Hand out the job's package through the same one-time claim as the API."""
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        obj = self.get_object(request, unquote(object_id))
-        if obj is None:
-            raise Http404(f"No asset job with id {object_id!r}.")
+        obj = self.get_scoped_object(request, object_id)
         if not self.has_view_permission(request, obj):
             raise PermissionDenied
         try:
             package = asset_archive_claim(job=obj)
         except AssetJobStateError:
             self.message_user(request, "The package was already downloaded.", messages.WARNING)
-            return HttpResponseRedirect(self.change_url(obj))
+            return HttpResponseRedirect(self.admin_url("change", obj))
         self.log_change(request, obj, "Downloaded the asset package.")
         return FileResponse(
             package.file,
@@ -181,18 +177,10 @@ class AssetJobAdmin(CancelJobsAdminMixin, admin.ModelAdmin):
             content_type="application/zip",
         )
 
-    def change_url(self, obj: AssetJob) -> str:
-        info = self.opts.app_label, self.opts.model_name
-        return reverse(
-            "admin:{}_{}_change".format(*info), args=[obj.pk], current_app=self.admin_site.name
-        )
-
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None and obj.is_downloadable and self.has_view_permission(request, obj):
-            info = self.opts.app_label, self.opts.model_name
-            context["download_url"] = reverse(
-                "admin:{}_{}_download".format(*info),
-                args=[obj.pk],
-                current_app=self.admin_site.name,
-            )
+            context["download_url"] = self.admin_url("download", obj)
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+
+dashboard.register(AssetJob)

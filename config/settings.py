@@ -230,6 +230,8 @@ SPECTACULAR_SETTINGS = {
 
 # How long an API token's `last_used_at` may lag behind its real last use.
 JOBDESK_TOKEN_LAST_USED_INTERVAL_SECONDS = 60
+# The admin dashboard calls a job stuck when it is still unfinished this long after it started.
+JOBDESK_STUCK_AFTER_MINUTES = int(os.environ.get("JOBDESK_STUCK_AFTER_MINUTES", 60))
 
 LOGGING = {
     "version": 1,

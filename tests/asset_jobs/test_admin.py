@@ -107,9 +107,14 @@ def test_cancel_button_cancels_a_running_job_and_logs_it(staff, instance):
     client = staff(instance.tenant)
 
     page = client.get(change_url(job))
-    response = client.post(cancel_url(job))
+    confirmation = client.post(cancel_url(job))
+    status_after_confirmation_page = reload(job).status
+    response = client.post(cancel_url(job), {"post": "yes"})
 
     assert cancel_url(job) in page.text
+    assert confirmation.status_code == HTTPStatus.OK
+    assert [obj.pk for obj, _ in confirmation.context["cancellable"]] == [job.pk]
+    assert status_after_confirmation_page == State.RUNNING
     assert response.status_code == HTTPStatus.FOUND
     assert reload(job).status == State.FAILED
     reason = AssetJobReason.objects.get(job=job)
@@ -124,7 +129,7 @@ def test_bulk_action_cancels_running_jobs_and_leaves_finished_ones(staff, instan
 
     client.post(
         reverse(CHANGELIST),
-        {"action": "cancel_selected", "_selected_action": [running.pk, finished.pk]},
+        {"action": "cancel_selected", "_selected_action": [running.pk, finished.pk], "post": "yes"},
     )
 
     assert reload(running).status == State.FAILED
@@ -136,7 +141,8 @@ def test_bulk_action_cannot_reach_another_tenants_job(staff, instance, other_ins
     other = make_job(other_instance)
 
     staff(instance.tenant).post(
-        reverse(CHANGELIST), {"action": "cancel_selected", "_selected_action": [other.pk]}
+        reverse(CHANGELIST),
+        {"action": "cancel_selected", "_selected_action": [other.pk], "post": "yes"},
     )
 
     assert reload(other).status == State.RUNNING
@@ -149,7 +155,7 @@ def test_read_only_member_gets_no_cancel_action_and_403_on_the_cancel_url(staff,
 
     changelist = client.get(reverse(CHANGELIST))
     page = client.get(change_url(job))
-    response = client.post(cancel_url(job))
+    response = client.post(cancel_url(job), {"post": "yes"})
 
     assert "cancel_selected" not in changelist.text
     assert cancel_url(job) not in page.text

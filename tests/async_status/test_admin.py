@@ -101,9 +101,11 @@ def test_cancel_button_cancels_a_pending_job_and_writes_history(client, staff, t
     user = staff(tenant, "admin", username="alice")
 
     detail = client.get(change_url(job))
-    response = client.post(cancel_url(job))
+    confirmation = client.get(cancel_url(job))
+    response = client.post(cancel_url(job), {"post": "yes"})
 
     assert detail.context["show_cancel"] is True
+    assert b"Are you sure you want to cancel this async status?" in confirmation.content
     assert response.status_code == HTTPStatus.FOUND
     row = stored(job)
     assert row.status == "FAILED"
@@ -119,7 +121,7 @@ def test_cancel_of_a_finished_job_changes_nothing(client, staff, tenant, make_jo
     staff(tenant)
 
     assert client.get(change_url(done)).context["show_cancel"] is False
-    client.post(cancel_url(done))
+    client.post(cancel_url(done), {"post": "yes"})
 
     assert snapshot(done) == before
     assert not LogEntry.objects.exists()
@@ -138,7 +140,11 @@ def test_bulk_cancel_cancels_pending_jobs_and_leaves_the_rest(
 
     response = client.post(
         CHANGELIST,
-        {"action": "cancel_selected", "_selected_action": [pending.pk, done.pk, other.pk]},
+        {
+            "action": "cancel_selected",
+            "_selected_action": [pending.pk, done.pk, other.pk],
+            "post": "yes",
+        },
     )
 
     assert response.status_code == HTTPStatus.FOUND
@@ -160,8 +166,10 @@ def test_members_without_the_write_permission_cannot_cancel(
 
     changelist = client.get(CHANGELIST)
     detail = client.get(change_url(job))
-    response = client.post(cancel_url(job))
-    bulk = client.post(CHANGELIST, {"action": "cancel_selected", "_selected_action": [job.pk]})
+    response = client.post(cancel_url(job), {"post": "yes"})
+    bulk = client.post(
+        CHANGELIST, {"action": "cancel_selected", "_selected_action": [job.pk], "post": "yes"}
+    )
 
     assert changelist.context["action_form"] is None
     assert detail.context["show_cancel"] is False
@@ -174,7 +182,7 @@ def test_members_without_the_write_permission_cannot_cancel(
 def test_a_custom_role_with_write_may_cancel(client, staff, tenant, job):
     staff(tenant, "canceller", permissions=[Perm.ASYNC_STATUS_READ, Perm.ASYNC_STATUS_WRITE])
 
-    client.post(cancel_url(job))
+    client.post(cancel_url(job), {"post": "yes"})
 
     assert stored(job).status == "FAILED"
 
@@ -186,7 +194,7 @@ def test_cancel_url_of_other_tenants_job_is_404_and_leaves_it_running(
     before = snapshot(other)
     staff(tenant)
 
-    response = client.post(cancel_url(other))
+    response = client.post(cancel_url(other), {"post": "yes"})
 
     assert response.status_code == HTTPStatus.NOT_FOUND
     assert snapshot(other) == before

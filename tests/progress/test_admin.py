@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from progress.admin import ADMIN_CANCEL_MESSAGE
 from progress.models import Progress
+from tenancy.admin import CappedCountPaginator
 from tests.factories import UserFactory
 from tests.progress.factories import make_progress
 
@@ -112,9 +113,12 @@ def test_detail_of_another_tenants_job_is_404(staff, other_job):
     assert staff.get(change_url(other_job)).status_code == HTTPStatus.NOT_FOUND
 
 
-def test_cancel_button_cancels_a_running_job_and_logs_it(staff, job):
-    response = staff.post(cancel_url(job))
+def test_cancel_button_confirms_then_cancels_a_running_job_and_logs_it(staff, job):
+    confirmation = staff.get(cancel_url(job))
+    response = staff.post(cancel_url(job), {"post": "yes"})
 
+    assert confirmation.status_code == HTTPStatus.OK
+    assert [obj.pk for obj, _ in confirmation.context["cancellable"]] == [job.pk]
     assert response.status_code == HTTPStatus.FOUND
     row = Progress.objects.across_tenants().get(pk=job.pk)
     assert (row.workflow_state, row.message) == (State.FAILED, ADMIN_CANCEL_MESSAGE)
@@ -127,7 +131,7 @@ def test_bulk_action_cancels_pending_jobs_and_skips_finished_ones(staff, tenant,
 
     response = staff.post(
         CHANGELIST,
-        {"action": "cancel_selected", "_selected_action": [job.pk, completed.pk]},
+        {"action": "cancel_selected", "_selected_action": [job.pk, completed.pk], "post": "yes"},
     )
 
     assert response.status_code == HTTPStatus.FOUND
@@ -139,7 +143,10 @@ def test_bulk_action_cancels_pending_jobs_and_skips_finished_ones(staff, tenant,
 def test_bulk_action_cannot_reach_another_tenants_job(staff, other_job, snapshot):
     before = snapshot(other_job)
 
-    staff.post(CHANGELIST, {"action": "cancel_selected", "_selected_action": [other_job.pk]})
+    staff.post(
+        CHANGELIST,
+        {"action": "cancel_selected", "_selected_action": [other_job.pk], "post": "yes"},
+    )
 
     assert snapshot(other_job) == before
 
@@ -147,7 +154,7 @@ def test_bulk_action_cannot_reach_another_tenants_job(staff, other_job, snapshot
 def test_cancel_url_of_another_tenants_job_is_404(staff, other_job, snapshot):
     before = snapshot(other_job)
 
-    response = staff.post(cancel_url(other_job))
+    response = staff.post(cancel_url(other_job), {"post": "yes"})
 
     assert response.status_code == HTTPStatus.NOT_FOUND
     assert snapshot(other_job) == before
@@ -165,7 +172,7 @@ def test_read_only_member_gets_no_cancel_action_nor_button(reader_staff, job):
 def test_read_only_member_is_403_on_the_cancel_url(reader_staff, job, snapshot):
     before = snapshot(job)
 
-    response = reader_staff.post(cancel_url(job))
+    response = reader_staff.post(cancel_url(job), {"post": "yes"})
 
     assert response.status_code == HTTPStatus.FORBIDDEN
     assert snapshot(job) == before
@@ -189,8 +196,6 @@ def test_changelist_queries_do_not_grow_with_rows(staff, tenant, django_assert_m
 
 
 def test_changelist_counts_at_most_the_cap(staff, tenant, monkeypatch):
-    from progress.admin import CappedCountPaginator
-
     monkeypatch.setattr(CappedCountPaginator, "max_count", 3)
     for _ in range(6):
         make_progress(tenant)

@@ -1,0 +1,93 @@
+"""Every job change list and detail page costs the same queries for 5 rows as for 50."""
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from tests.factories import UserFactory
+from tests.tenancy.job_admins import FAMILIES, OPERATE
+
+pytestmark = pytest.mark.django_db
+
+# Session, user, memberships, capped count, page (related rows joined by
+# list_select_related), tenant filter choices, and Django's own permission lookups.
+CHANGE_LIST_MAX_QUERIES = 8
+# The asset job page also loads its instance, tenant and the reasons inline.
+DETAIL_MAX_QUERIES = 9
+
+
+@pytest.fixture(params=FAMILIES, ids=lambda family: family.name)
+def family(request):
+    return request.param
+
+
+@pytest.fixture(params=["operator", "superuser"])
+def viewer(request, tenant, make_member) -> Client:
+    if request.param == "superuser":
+        user = UserFactory(is_staff=True, is_superuser=True)
+    else:
+        user = make_member(tenant, "operator", permissions=OPERATE, is_staff=True)
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def queries_for(client: Client, url: str) -> list[str]:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200
+    return [query["sql"] for query in captured]
+
+
+def test_change_list_queries_do_not_grow_with_the_rows_on_the_page(
+    family, viewer, tenant, other_tenant
+):
+    family.make(tenant, count=5)
+    family.make(other_tenant, count=5)
+    url = family.url("changelist")
+    viewer.get(url)
+    few = queries_for(viewer, url)
+    family.make(tenant, count=45)
+    family.make(other_tenant, count=45)
+
+    many = queries_for(viewer, url)
+
+    assert len(many) == len(few)
+    assert len(many) <= CHANGE_LIST_MAX_QUERIES
+    assert not any("COUNT(*)" in sql and "LIMIT" not in sql for sql in many), "full COUNT(*)"
+
+
+@pytest.mark.parametrize("params", [{"stuck": "yes"}, {"q": "x"}])
+def test_filtered_change_list_queries_do_not_grow_either(family, viewer, tenant, params):
+    family.make(tenant, count=5)
+    url = family.url("changelist") + "?" + "&".join(f"{k}={v}" for k, v in params.items())
+    viewer.get(url)
+    few = queries_for(viewer, url)
+    family.make(tenant, count=45)
+
+    assert len(queries_for(viewer, url)) == len(few)
+
+
+def test_detail_page_queries_do_not_grow_with_the_table(family, viewer, tenant):
+    job = family.make(tenant)
+    family.make(tenant, count=4)
+    url = family.url("change", job)
+    viewer.get(url)
+    few = queries_for(viewer, url)
+    family.make(tenant, count=45)
+
+    many = queries_for(viewer, url)
+
+    assert len(many) == len(few)
+    assert len(many) <= DETAIL_MAX_QUERIES
+
+
+def test_cancel_confirmation_queries_do_not_grow_with_the_selection(family, viewer, tenant):
+    def confirm(jobs) -> int:
+        data = {"action": "cancel_selected", "_selected_action": [job.pk for job in jobs]}
+        with CaptureQueriesContext(connection) as captured:
+            viewer.post(family.url("changelist"), data)
+        return len(captured)
+
+    assert confirm(family.make(tenant, count=50)) == confirm(family.make(tenant, count=5))
