@@ -231,3 +231,9 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
     },
 }
+
+# Write path: producer endpoints, tracked tasks, the reaper and retention (docs/writepath.md).
+# How long an `Idempotency-Key` of a producer create is remembered.
+JOBDESK_IDEMPOTENCY_KEY_TTL = int(os.environ.get("JOBDESK_IDEMPOTENCY_KEY_TTL", 24 * 60 * 60))
+# Largest export package a producer may upload (the archive route bypasses the body limit).
+JOBDESK_MAX_ARCHIVE_BYTES = int(os.environ.get("JOBDESK_MAX_ARCHIVE_BYTES", 64 * 1024 * 1024))
