@@ -197,7 +197,9 @@ def test_report_needs_async_status_write(api_client, bearer, make_job, tenant, r
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_retries_with_one_key_make_exactly_one_job(writer, tenant):
+def test_concurrent_retries_with_one_key_make_exactly_one_job(bearer, tenant):
+    # A role of its own: transactional tests flush the seeded roles.
+    writer = bearer(tenant, "producer", permissions=["ASYNC-STATUS:READ", "ASYNC-STATUS:WRITE"])
     barrier = threading.Barrier(6)
     locations = []
 

@@ -339,7 +339,9 @@ def test_reads_still_need_only_progress_read(api_client, bearer, tenant):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_retries_with_one_key_make_exactly_one_job(writer, tenant):
+def test_concurrent_retries_with_one_key_make_exactly_one_job(bearer, tenant):
+    # A role of its own: transactional tests flush the seeded roles.
+    writer = bearer(tenant, "producer", permissions=["PROGRESS:READ", "PROGRESS:WRITE"])
     barrier = threading.Barrier(6)
     ids = []
 
