@@ -74,7 +74,13 @@ def progress_create(
 
 def progress_start(progress: Progress) -> Progress:
     """Move a queued job to running."""
-    return _transition(progress, event="start", allowed=[State.QUEUED], to=State.RUNNING)
+    return _transition(
+        progress,
+        event="start",
+        allowed=[State.QUEUED],
+        to=State.RUNNING,
+        heartbeat_at=timezone.now(),
+    )
 
 
 def progress_wait_for_external_tool(progress: Progress) -> Progress:
@@ -95,7 +101,7 @@ def progress_update(
     A completion lower than the stored one is ignored (the stored value is kept), so reports
     arriving out of order from parallel workers never move a job backwards.
     """
-    changes: dict[str, Any] = {}
+    changes: dict[str, Any] = {"heartbeat_at": timezone.now()}
     if completion is not None:
         value = validated_completion(completion)
         changes["completion"] = Greatest(Coalesce(F("completion"), Value(value)), Value(value))
@@ -239,3 +245,9 @@ PRODUCER_TRANSITIONS = {
     State.RUNNING: progress_start,
     State.WAITING_FOR_EXTERNAL_TOOL: progress_wait_for_external_tool,
 }
+
+
+def progress_purge(*, job_ids: list[int]) -> int:
+    """Delete these jobs if they are finished (retention); return how many were deleted."""
+    finished = Progress.objects.across_tenants().finished().filter(pk__in=job_ids)
+    return finished.delete()[0]
