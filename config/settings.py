@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_tasks",
     "django_tasks_db",
+    "django_rq",
     "tenancy",
     "progress",
     "async_status",
@@ -251,9 +252,7 @@ TASK_BACKENDS = {
 if JOBDESK_TASKS_BACKEND not in TASK_BACKENDS:
     raise ImproperlyConfigured(f"JOBDESK_TASKS_BACKEND must be one of {', '.join(TASK_BACKENDS)}.")
 TASKS = {"default": {"BACKEND": TASK_BACKENDS[JOBDESK_TASKS_BACKEND]}}
-if JOBDESK_TASKS_BACKEND == "rq":
-    INSTALLED_APPS.append("django_rq")
-    RQ_QUEUES = {"default": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0"}}
+RQ_QUEUES = {"default": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0"}}
 # Which implementation runs each family's tracked jobs (tenancy imports none of them itself).
 JOBDESK_TRACKED_FAMILIES = {
     "progress": "progress.tracking.family",

@@ -1,5 +1,6 @@
 """Tracked tasks the integration tests enqueue (module level, so workers can import them)."""
 
+import time
 from pathlib import Path
 
 from progress.models import Progress
@@ -50,3 +51,11 @@ def renew(job: JobHandle) -> str:
 def export(job: JobHandle, manifest: str) -> bytes:
     job.report(completion=50)
     return make_zip({"manifest.json": manifest})
+
+
+@tracked_task(family="progress", tag="hang")
+def hang(job: JobHandle) -> None:
+    job.report(completion=1, message="Working.")
+    # Simulates endless work: the test kills the worker running this.
+    while True:
+        time.sleep(0.05)
