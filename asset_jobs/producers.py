@@ -153,7 +153,9 @@ class AssetJobProducerViewSet(WritePermissionMixin, AssetJobViewSet):
             "AssetJobReport",
             {
                 "progress_percent": serializers.FloatField(required=False),
-                "status": serializers.ChoiceField(AssetJob.State.values, required=False),
+                "status": serializers.CharField(
+                    required=False, help_text="Running, Success or Failed."
+                ),
                 "reasons": serializers.ListField(child=serializers.DictField(), required=False),
             },
         ),
@@ -183,18 +185,18 @@ class AssetJobProducerViewSet(WritePermissionMixin, AssetJobViewSet):
             raise DjangoValidationError({"status": "Use Running, Success or Failed."})
 
 
-@extend_schema(
-    tags=TAGS,
-    operation_id="UploadAssetArchive",
-    request={"application/zip": OpenApiTypes.BINARY},
-    responses={HTTPStatus.OK: AssetJobSerializer, **PRODUCER_ERRORS},
-)
 class AssetArchiveUploadView(WritePermissionMixin, ProjectScopedMixin, GenericAPIView):
     """`PUT .../assets/jobs/{job_id}/archive`: a running export succeeds with this zip."""
 
     http_method_names = ["put"]
     serializer_class = AssetJobSerializer
 
+    @extend_schema(
+        tags=TAGS,
+        operation_id="UploadAssetArchive",
+        request={"application/zip": OpenApiTypes.BINARY},
+        responses={HTTPStatus.OK: AssetJobSerializer, **PRODUCER_ERRORS},
+    )
     def put(self, request: Request, *args, **kwargs) -> Response:
         job = self.get_object()
         with self.spooled_body(request) as package:

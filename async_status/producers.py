@@ -64,8 +64,16 @@ class AsyncStatusCreateSerializer(serializers.Serializer):
 
 
 class AsyncStatusReportSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(AsyncStatus.State.values, default=AsyncStatus.State.PENDING)
+    # Text checked below, not a ChoiceField: its enum would clash with the response's.
+    status = StrictCharField(
+        default=AsyncStatus.State.PENDING, help_text="PENDING, SUCCEEDED or FAILED."
+    )
     message = StrictCharField(allow_blank=True, trim_whitespace=False)
+
+    def validate_status(self, value: str) -> str:
+        if value not in AsyncStatus.State.values:
+            raise serializers.ValidationError("Use PENDING, SUCCEEDED or FAILED.")
+        return value
 
 
 def status_path(job: AsyncStatus) -> str:

@@ -115,10 +115,18 @@ class ProgressCreateSerializer(serializers.Serializer):
 class ProgressUpdateSerializer(serializers.Serializer):
     """A producer's `PUT /api/v1/progress/:id` body: any of these fields, at least one."""
 
-    workflow_state = serializers.ChoiceField(PRODUCER_STATES, required=False)
+    # Text checked below, not a ChoiceField: its enum would clash with the Progress JSON's.
+    workflow_state = StrictCharField(
+        required=False, help_text=f"One of {', '.join(PRODUCER_STATES)}."
+    )
     completion = serializers.FloatField(required=False)
     message = StrictCharField(required=False, allow_null=True, allow_blank=True)
     results = serializers.JSONField(required=False, allow_null=True)
+
+    def validate_workflow_state(self, value: str) -> str:
+        if value not in PRODUCER_STATES:
+            raise serializers.ValidationError(f"Use one of {', '.join(PRODUCER_STATES)}.")
+        return value
 
     def validate(self, attrs: dict) -> dict:
         if not attrs:
