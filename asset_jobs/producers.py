@@ -40,7 +40,7 @@ from tenancy.permissions import Perm
 from tenancy.schema import error_responses
 
 FAMILY = "asset_jobs"
-TAGS = ["ROMA Connect asset jobs"]
+TAGS = [FAMILY]
 REPORT_FIELDS = {"progress_percent", "status", "reasons"}
 COPY_CHUNK_SIZE = 64 * 1024
 SPOOL_MAX_MEMORY = 8 * 1024 * 1024
@@ -114,14 +114,14 @@ class WritePermissionMixin:
         return Perm.ASSET_JOB_READ
 
 
-@extend_schema(tags=TAGS)
 class AssetJobProducerViewSet(WritePermissionMixin, AssetJobViewSet):
     """Asset job reads, plus a producer's create and report."""
 
     http_method_names = ["get", "head", "post", "put"]
 
     @extend_schema(
-        operation_id="CreateAssetJob",
+        operation_id="asset_job_create",
+        tags=TAGS,
         request=inline_serializer("AssetJobCreate", {"type": serializers.CharField()}),
         responses={
             HTTPStatus.OK: inline_serializer("AssetJobId", {"job_id": serializers.CharField()}),
@@ -148,7 +148,8 @@ class AssetJobProducerViewSet(WritePermissionMixin, AssetJobViewSet):
         return Response({"job_id": outcome.job_id})
 
     @extend_schema(
-        operation_id="ReportAssetJob",
+        operation_id="asset_job_report",
+        tags=TAGS,
         request=inline_serializer(
             "AssetJobReport",
             {
@@ -193,7 +194,7 @@ class AssetArchiveUploadView(WritePermissionMixin, ProjectScopedMixin, GenericAP
 
     @extend_schema(
         tags=TAGS,
-        operation_id="UploadAssetArchive",
+        operation_id="asset_archive_upload",
         request={"application/zip": OpenApiTypes.BINARY},
         responses={HTTPStatus.OK: AssetJobSerializer, **PRODUCER_ERRORS},
     )

@@ -32,7 +32,7 @@ from tenancy.producers import AmbiguousTenant, producer_tenant
 from tenancy.schema import error_responses
 
 FAMILY = "async_status"
-TAGS = ["Traffic Ops async status"]
+TAGS = [FAMILY]
 LIST_VERSION = "5.0"
 PRODUCER_ERRORS = (
     HTTPStatus.BAD_REQUEST,
