@@ -1,5 +1,5 @@
 # jobdesk: `make run` serves a demo on http://127.0.0.1:8000, `make test` runs the whole suite.
-# `make schema` regenerates schema.yml after an API change.
+# `make schema` regenerates schema.yml after an API change; `make worker` runs a task worker.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install system-deps run test schema lint format
+.PHONY: install system-deps run worker test schema lint format
 
 install: $(STAMP)
 
@@ -21,8 +21,16 @@ $(STAMP): pyproject.toml
 run: install
 	DJANGO_DEBUG=1 $(PY) manage.py migrate --no-input
 	DJANGO_DEBUG=1 $(PY) manage.py demo --base-url http://$(HOST):$(PORT)
+	DJANGO_DEBUG=1 $(PY) manage.py demo_tasks
 	@echo "Serving jobdesk on http://$(HOST):$(PORT)/ (admin: http://$(HOST):$(PORT)/admin/)"
+	@echo "A task worker runs beside the server; the demo tasks report progress for a minute."
+	DJANGO_DEBUG=1 $(PY) manage.py db_worker --no-reload & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	DJANGO_DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
+
+# A database task worker on its own (start more of them to run more tasks at once).
+worker: install
+	DJANGO_DEBUG=1 $(PY) manage.py db_worker --no-reload
 
 # The browser tests drive Debian's Chromium: install it when it is missing and we are root.
 system-deps:

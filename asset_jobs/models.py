@@ -105,6 +105,9 @@ class AssetJob(TenantOwnedModel):
         help_text="Who created the job.",
     )
     updated_at = models.DateTimeField(auto_now=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its worker last showed a sign of life."
+    )
 
     objects = AssetJobManager()
 

@@ -103,7 +103,7 @@ def asset_job_update(job: AssetJob, *, progress_percent: float) -> AssetJob:
     updated = (
         AssetJob.objects.across_tenants()
         .filter(pk=job.pk, status=State.RUNNING, progress_percent__lte=value)
-        .update(progress_percent=value, updated_at=now)
+        .update(progress_percent=value, updated_at=now, heartbeat_at=now)
     )
     if not updated:
         current = current_row(job)
@@ -113,6 +113,12 @@ def asset_job_update(job: AssetJob, *, progress_percent: float) -> AssetJob:
             {"progress_percent": f"Progress never goes backwards: it is {current['progress']}."}
         )
     job.progress_percent, job.updated_at = value, now
+    return job
+
+
+def asset_job_heartbeat(job: AssetJob) -> AssetJob:
+    """Record that a running job's worker is alive (raises AssetJobStateError otherwise)."""
+    transition(job, allowed=State.RUNNING, action="report on", heartbeat_at=timezone.now())
     return job
 
 
@@ -306,3 +312,15 @@ def read_package(job: AssetJob, stored_name: str) -> ArchivePackage:
     size = spool.tell()
     spool.seek(0, io.SEEK_SET)
     return ArchivePackage(file=spool, filename=f"{job.archive_id}.zip", size=size)
+
+
+def asset_job_purge(*, job_ids: list[str]) -> int:
+    """Delete these finished jobs, their reasons and stored packages; return how many jobs."""
+    jobs = AssetJob.objects.across_tenants().finished().filter(pk__in=job_ids)
+    packages = [name for name in jobs.values_list("archive", flat=True) if name]
+    with transaction.atomic():
+        AssetJobReason.objects.filter(job__in=jobs).delete()
+        deleted = jobs.delete()[0]
+    for name in packages:
+        default_storage.delete(name)
+    return deleted

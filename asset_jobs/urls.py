@@ -2,7 +2,8 @@
 
 from django.urls import re_path
 
-from asset_jobs.views import AssetArchiveView, AssetJobViewSet, UnknownURLView
+from asset_jobs.producers import AssetArchiveUploadView, AssetJobProducerViewSet
+from asset_jobs.views import AssetArchiveView, UnknownURLView
 
 # Permissive segments (even empty ones): the views validate ids, so junk or a missing id
 # gets a ROMA 400, never a 500.
@@ -11,13 +12,18 @@ ASSETS = r"^v2/(?P<project_id>[^/]*)/instances/(?P<instance_id>[^/]*)/assets"
 urlpatterns = [
     re_path(
         rf"{ASSETS}/jobs\Z",
-        AssetJobViewSet.as_view({"get": "list"}),
+        AssetJobProducerViewSet.as_view({"get": "list", "post": "create"}),
         name="asset-job-list",
     ),
     re_path(
         rf"{ASSETS}/jobs/(?P<job_id>[^/]*)\Z",
-        AssetJobViewSet.as_view({"get": "retrieve"}),
+        AssetJobProducerViewSet.as_view({"get": "retrieve", "put": "update"}),
         name="asset-job-detail",
+    ),
+    re_path(
+        rf"{ASSETS}/jobs/(?P<job_id>[^/]*)/archive\Z",
+        AssetArchiveUploadView.as_view(),
+        name="asset-job-archive-upload",
     ),
     re_path(
         rf"{ASSETS}/archives/(?P<archive_id>[^/]*)\Z",

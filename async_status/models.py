@@ -52,6 +52,9 @@ class AsyncStatus(TenantOwnedModel):
         help_text="Who started the job.",
     )
     updated_at = models.DateTimeField(auto_now=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its worker last showed a sign of life."
+    )
 
     objects = AsyncStatusManager()
 

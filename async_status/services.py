@@ -60,7 +60,12 @@ def async_status_create(
 
 def async_status_update(job: AsyncStatus, *, message: str) -> AsyncStatus:
     """Replace a PENDING job's message (progress report); it stays PENDING."""
-    return _transition(job, message=_check_message(message))
+    return _transition(job, message=_check_message(message), heartbeat_at=timezone.now())
+
+
+def async_status_heartbeat(job: AsyncStatus) -> AsyncStatus:
+    """Record that a PENDING job's worker is alive (raises AsyncStatusNotPending otherwise)."""
+    return _transition(job, heartbeat_at=timezone.now())
 
 
 def async_status_finish(job: AsyncStatus, *, succeeded: bool, message: str) -> AsyncStatus:
@@ -90,3 +95,9 @@ def async_status_cancel(
     return _transition(
         job, status=State.FAILED, message=cancel_message(actor, now, message), end_time=now
     )
+
+
+def async_status_purge(*, job_ids: list[int]) -> int:
+    """Delete these jobs if they have finished (retention); return how many were deleted."""
+    finished = AsyncStatus.objects.across_tenants().finished().filter(pk__in=job_ids)
+    return finished.delete()[0]

@@ -65,6 +65,9 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_tasks",
+    "django_tasks_db",
+    "django_rq",
     "tenancy",
     "progress",
     "async_status",
@@ -245,3 +248,36 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
     },
 }
+
+# Write path: producer endpoints, tracked tasks, the reaper and retention (docs/writepath.md).
+# How long an `Idempotency-Key` of a producer create is remembered.
+JOBDESK_IDEMPOTENCY_KEY_TTL = int(os.environ.get("JOBDESK_IDEMPOTENCY_KEY_TTL", 24 * 60 * 60))
+# Largest export package a producer may upload (the archive route bypasses the body limit).
+JOBDESK_MAX_ARCHIVE_BYTES = int(os.environ.get("JOBDESK_MAX_ARCHIVE_BYTES", 64 * 1024 * 1024))
+
+# Tracked tasks run on Django tasks: "db" (the database worker, `manage.py db_worker`) by
+# default, "rq" (Redis at REDIS_URL, `manage.py rqworker`) to scale out, or "immediate".
+JOBDESK_TASKS_BACKEND = os.environ.get("JOBDESK_TASKS_BACKEND", "db").strip()
+TASK_BACKENDS = {
+    "db": "django_tasks_db.DatabaseBackend",
+    "rq": "django_tasks_rq.RQBackend",
+    "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+}
+if JOBDESK_TASKS_BACKEND not in TASK_BACKENDS:
+    raise ImproperlyConfigured(f"JOBDESK_TASKS_BACKEND must be one of {', '.join(TASK_BACKENDS)}.")
+TASKS = {"default": {"BACKEND": TASK_BACKENDS[JOBDESK_TASKS_BACKEND]}}
+RQ_QUEUES = {"default": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0"}}
+# Which implementation runs each family's tracked jobs (tenancy imports none of them itself).
+JOBDESK_TRACKED_FAMILIES = {
+    "progress": "progress.tracking.family",
+    "async_status": "async_status.tracking.family",
+    "asset_jobs": "asset_jobs.tracking.family",
+}
+# A tracked task's report reaches the database once per whole percent or after this long.
+JOBDESK_TRACKED_REPORT_INTERVAL = float(os.environ.get("JOBDESK_TRACKED_REPORT_INTERVAL", 5))
+# `reap_stuck_jobs` fails running jobs without a heartbeat for this long (seconds), unless
+# JOBDESK_STUCK_JOB_TIMEOUTS names a timeout for the job's family and tag.
+JOBDESK_STUCK_JOB_TIMEOUT = int(os.environ.get("JOBDESK_STUCK_JOB_TIMEOUT", 15 * 60))
+JOBDESK_STUCK_JOB_TIMEOUTS: dict[str, dict[str, int]] = {}
+# `purge_finished_jobs` deletes jobs finished longer ago than this many days, per family.
+JOBDESK_RETENTION_DAYS = {"progress": 30, "async_status": 30, "asset_jobs": 30}

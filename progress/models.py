@@ -69,6 +69,9 @@ class Progress(TenantOwnedModel):
     results = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its worker last showed a sign of life."
+    )
 
     objects = ProgressManager()
 

@@ -84,3 +84,57 @@ class LtiProgressSerializer(ProgressSerializer):
 
     def url_kwargs(self, progress: Progress) -> dict:
         return {"course_id": progress.course_id, "pk": progress.pk}
+
+
+MAX_ID = 2**63 - 1
+# The states a producer may move a job to, each through its service transition.
+PRODUCER_STATES = ["running", "completed", "failed", "waiting_for_external_tool"]
+
+
+class StrictCharField(serializers.CharField):
+    """Text only: a number or a boolean is refused, not turned into a string."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class ProgressCreateSerializer(serializers.Serializer):
+    """A producer's `POST /api/v1/progress` body."""
+
+    tag = StrictCharField(max_length=255)
+    context_type = StrictCharField(max_length=255)
+    context_id = serializers.IntegerField(min_value=0, max_value=MAX_ID)
+    course_id = serializers.IntegerField(
+        min_value=0, max_value=MAX_ID, required=False, allow_null=True
+    )
+    message = StrictCharField(required=False, allow_null=True, allow_blank=True)
+
+
+class ProgressUpdateSerializer(serializers.Serializer):
+    """A producer's `PUT /api/v1/progress/:id` body: any of these fields, at least one."""
+
+    # Text checked below, not a ChoiceField: its enum would clash with the Progress JSON's.
+    workflow_state = StrictCharField(
+        required=False, help_text=f"One of {', '.join(PRODUCER_STATES)}."
+    )
+    completion = serializers.FloatField(required=False)
+    message = StrictCharField(required=False, allow_null=True, allow_blank=True)
+    results = serializers.JSONField(required=False, allow_null=True)
+
+    def validate_workflow_state(self, value: str) -> str:
+        if value not in PRODUCER_STATES:
+            raise serializers.ValidationError(f"Use one of {', '.join(PRODUCER_STATES)}.")
+        return value
+
+    def validate(self, attrs: dict) -> dict:
+        if not attrs:
+            raise serializers.ValidationError(
+                "Give at least one of workflow_state, completion, message, results."
+            )
+        if "results" in attrs and attrs.get("workflow_state") not in ("completed", "failed"):
+            raise serializers.ValidationError(
+                {"results": "Results are given with workflow_state completed or failed."}
+            )
+        return attrs

@@ -74,7 +74,13 @@ def progress_create(
 
 def progress_start(progress: Progress) -> Progress:
     """Move a queued job to running."""
-    return _transition(progress, event="start", allowed=[State.QUEUED], to=State.RUNNING)
+    return _transition(
+        progress,
+        event="start",
+        allowed=[State.QUEUED],
+        to=State.RUNNING,
+        heartbeat_at=timezone.now(),
+    )
 
 
 def progress_wait_for_external_tool(progress: Progress) -> Progress:
@@ -95,7 +101,7 @@ def progress_update(
     A completion lower than the stored one is ignored (the stored value is kept), so reports
     arriving out of order from parallel workers never move a job backwards.
     """
-    changes: dict[str, Any] = {}
+    changes: dict[str, Any] = {"heartbeat_at": timezone.now()}
     if completion is not None:
         value = validated_completion(completion)
         changes["completion"] = Greatest(Coalesce(F("completion"), Value(value)), Value(value))
@@ -165,6 +171,32 @@ def progress_supersede(progress: Progress) -> Progress:
     return _transition(progress, event="supersede", allowed=[State.QUEUED], to=State.CANCELED)
 
 
+def progress_report(
+    progress: Progress,
+    *,
+    workflow_state: str | None = None,
+    completion: float | None = None,
+    message: str | None = None,
+    results: Any = None,
+) -> Progress:
+    """Apply a producer's report: its completion and message, then the state it asks for.
+
+    `workflow_state` maps onto a transition (running: start, completed: complete, failed:
+    fail, waiting_for_external_tool: wait); asking for the state the job is in changes no state.
+    """
+    if workflow_state == progress.workflow_state:
+        workflow_state = None
+    if workflow_state == State.COMPLETED:
+        return progress_complete(progress, results=results, message=message)
+    if completion is not None or (message is not None and workflow_state != State.FAILED):
+        progress_update(progress, completion=completion, message=message)
+    if workflow_state == State.FAILED:
+        return progress_fail(progress, message=message, results=results)
+    if workflow_state is not None:
+        PRODUCER_TRANSITIONS[workflow_state](progress)
+    return progress
+
+
 def validated_completion(value: object) -> float:
     """Return `value` as a float percent, refusing NaN, infinities and values outside 0..100."""
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -206,3 +238,16 @@ def _transition(
             progress_id=progress.pk, event=event, state=progress.workflow_state
         )
     return progress
+
+
+# How a producer's requested workflow_state (other than completed and failed) is reached.
+PRODUCER_TRANSITIONS = {
+    State.RUNNING: progress_start,
+    State.WAITING_FOR_EXTERNAL_TOOL: progress_wait_for_external_tool,
+}
+
+
+def progress_purge(*, job_ids: list[int]) -> int:
+    """Delete these jobs if they are finished (retention); return how many were deleted."""
+    finished = Progress.objects.across_tenants().finished().filter(pk__in=job_ids)
+    return finished.delete()[0]

@@ -7,13 +7,15 @@ Canvas' prefixes. A trailing slash is accepted, as Rails does.
 
 from django.urls import re_path
 
-from progress import views
+from progress import producers, views
 
 app_name = "progress"
 
 urlpatterns = [
-    re_path(r"^api/v1/progress/?$", views.ProgressListView.as_view(), name="list"),
-    re_path(r"^api/v1/progress/(?P<pk>[^/]+)/?$", views.ProgressDetailView.as_view(), name="show"),
+    re_path(r"^api/v1/progress/?$", producers.ProgressCollectionView.as_view(), name="list"),
+    re_path(
+        r"^api/v1/progress/(?P<pk>[^/]+)/?$", producers.ProgressResourceView.as_view(), name="show"
+    ),
     re_path(
         r"^api/v1/progress/(?P<pk>[^/]+)/cancel/?$",
         views.ProgressCancelView.as_view(),

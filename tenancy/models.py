@@ -256,3 +256,25 @@ class TenantOwnedModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+class IdempotencyKey(models.Model):
+    """A producer's `Idempotency-Key`: the job its first create made, so retries return it."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    family = models.CharField(max_length=32, help_text='The API family, e.g. "progress".')
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the first request.")
+    job_id = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "family", "key"], name="idempotency_key_per_tenant_family"
+            )
+        ]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_key_created")]
+
+    def __str__(self) -> str:
+        return f"{self.family} key {self.key!r} -> {self.job_id}"

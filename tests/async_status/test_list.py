@@ -154,8 +154,8 @@ def test_list_costs_two_queries_whatever_the_limit(
     assert len(response.json()["response"]) == min(limit, 3)
 
 
-def test_list_is_405_for_writes(api_client, ops_headers):
-    response = api_client.post(LIST, {}, format="json", **ops_headers)
+def test_list_is_405_for_writes_other_than_a_producer_create(api_client, ops_headers):
+    response = api_client.put(LIST, {}, format="json", **ops_headers)
 
     assert response.status_code == HTTPStatus.METHOD_NOT_ALLOWED
     assert AsyncStatus.objects.across_tenants().count() == 0

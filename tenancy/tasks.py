@@ -1,0 +1,137 @@
+"""Run a function as a tracked job of any family, through Django tasks (`django_tasks`).
+
+    @tracked_task(family="progress", tag="course_batch_update")
+    def batch_update(job: JobHandle, course_id: int) -> dict:
+        for done, item in enumerate(items, 1):
+            ...
+            job.report(completion=100 * done / len(items), message=f"{done} done")
+        return {"updated": len(items)}
+
+    job_id = enqueue_tracked(batch_update, 42, tenant=tenant, user=user)
+
+The job row is created by `enqueue_tracked` in the caller's transaction and the task is
+enqueued once it commits. A worker starting the task moves the job to running (a job
+cancelled before that is never started); `report()` writes progress at most once per whole
+percent or `JOBDESK_TRACKED_REPORT_INTERVAL` seconds, records a heartbeat, and raises
+`JobCancelled` once the job was cancelled; a return value completes the job with it as the
+results, and an exception fails it with an error id (the traceback goes to the log only).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django_tasks import task
+from django_tasks.base import Task
+
+from tenancy.models import Tenant
+from tenancy.tracking import family
+
+logger = logging.getLogger(__name__)
+
+
+class JobCancelled(Exception):
+    """The job was cancelled (or otherwise finished) while its function ran."""
+
+
+@dataclass(frozen=True)
+class TrackedSpec:
+    """Which family a tracked task's jobs belong to, and their tag."""
+
+    family: str
+    tag: str
+
+
+class JobHandle:
+    """What a tracked function reports through; writes are throttled."""
+
+    def __init__(self, family_name: str, job_id: str, *, clock=time.monotonic) -> None:
+        self.family_name = family_name
+        self.job_id = job_id
+        self.clock = clock
+        self.interval = settings.JOBDESK_TRACKED_REPORT_INTERVAL
+        self.written_percent: int | None = None
+        self.written_at = clock()
+        self.reports = 0
+        self.writes = 0
+
+    def report(self, *, completion: float | None = None, message: str | None = None) -> None:
+        """Report progress (percent 0..100); raise JobCancelled if the job was cancelled."""
+        self.reports += 1
+        if not self.due(completion):
+            return
+        self.writes += 1
+        self.written_at = self.clock()
+        if completion is not None:
+            self.written_percent = int(completion)
+        still_pending = family(self.family_name).report(
+            self.job_id, completion=completion, message=message
+        )
+        if not still_pending:
+            raise JobCancelled(f"Job {self.job_id} was cancelled.")
+
+    def due(self, completion: float | None) -> bool:
+        """Return True if this report should reach the database."""
+        if self.clock() - self.written_at >= self.interval:
+            return True
+        return completion is not None and int(completion) != self.written_percent
+
+
+def tracked_task(*, family: str, tag: str, **task_options: Any) -> Callable[[Callable], Task]:
+    """Make `func(job, *args, **kwargs)` a Django task whose runs are tracked jobs."""
+
+    def decorate(func: Callable) -> Task:
+        @functools.wraps(func)
+        def run(job_id: str, *args: Any, **kwargs: Any) -> None:
+            run_tracked(spec, job_id, func, args, kwargs)
+
+        spec = TrackedSpec(family=family, tag=tag)
+        run.tracked = spec
+        return task(**task_options)(run)
+
+    return decorate
+
+
+def enqueue_tracked(
+    tracked: Task,
+    *args: Any,
+    tenant: Tenant,
+    user: AbstractBaseUser | None = None,
+    job: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> str:
+    """Record a queued job now and enqueue `tracked` once the transaction commits."""
+    spec: TrackedSpec = tracked.func.tracked
+    job_id = family(spec.family).create(tenant=tenant, tag=spec.tag, user=user, **(job or {}))
+    transaction.on_commit(lambda: tracked.enqueue(job_id, *args, **kwargs))
+    return job_id
+
+
+def run_tracked(spec: TrackedSpec, job_id: str, func: Callable, args, kwargs) -> None:
+    """Start the job, run `func` with a handle, and finish the job by how it ended."""
+    jobs = family(spec.family)
+    if not jobs.start(job_id):
+        logger.info("%s job %s was cancelled before it started.", spec.family, job_id)
+        return
+    handle = JobHandle(spec.family, job_id)
+    try:
+        results = func(handle, *args, **kwargs)
+    except JobCancelled:
+        logger.info("%s job %s stopped: it was cancelled.", spec.family, job_id)
+        return
+    except Exception:
+        error_id = uuid.uuid4().hex[:12]
+        logger.exception("%s job %s failed (error id %s).", spec.family, job_id, error_id)
+        jobs.fail(job_id, message=f"Unexpected error, ID: {error_id}")
+        return
+    if not jobs.complete(job_id, results=results):
+        logger.info("%s job %s finished, but it had been cancelled.", spec.family, job_id)

@@ -1,0 +1,61 @@
+"""Tracked tasks the integration tests enqueue (module level, so workers can import them)."""
+
+import time
+from pathlib import Path
+
+from progress.models import Progress
+from progress.services import progress_cancel
+from tenancy.tasks import JobHandle, tracked_task
+from tests.asset_jobs.factories import make_zip
+
+
+def note(path: str, line: str) -> None:
+    """Append `line` to the file at `path`: how a test sees what the function did."""
+    with Path(path).open("a") as file:
+        file.write(line + "\n")
+
+
+@tracked_task(family="progress", tag="count")
+def count_to(job: JobHandle, steps: int, trail: str) -> dict:
+    for step in range(1, steps + 1):
+        job.report(completion=100 * step / steps, message=f"step {step}")
+        note(trail, f"step {step}")
+    return {"counted": steps}
+
+
+@tracked_task(family="progress", tag="explode")
+def explode(job: JobHandle) -> None:
+    job.report(completion=10)
+    raise RuntimeError("secret connection string")
+
+
+@tracked_task(family="progress", tag="cancel_midway")
+def cancelled_midway(job: JobHandle, steps: int, cancel_at: int, trail: str) -> dict:
+    for step in range(1, steps + 1):
+        if step == cancel_at:
+            # An operator cancels while the function runs.
+            progress = Progress.objects.across_tenants().get(pk=int(job.job_id))
+            progress_cancel(progress, actor=None, message="Stopped by an operator.")
+        job.report(completion=100 * step / steps)
+        note(trail, f"step {step}")
+    return {"counted": steps}
+
+
+@tracked_task(family="async_status", tag="renewal")
+def renew(job: JobHandle) -> str:
+    job.report(completion=50)
+    return "Renewal complete."
+
+
+@tracked_task(family="asset_jobs", tag="exportAsset")
+def export(job: JobHandle, manifest: str) -> bytes:
+    job.report(completion=50)
+    return make_zip({"manifest.json": manifest})
+
+
+@tracked_task(family="progress", tag="hang")
+def hang(job: JobHandle) -> None:
+    job.report(completion=1, message="Working.")
+    # Simulates endless work: the test kills the worker running this.
+    while True:
+        time.sleep(0.05)

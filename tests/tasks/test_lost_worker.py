@@ -1,0 +1,87 @@
+"""A worker killed mid-task leaves its job running; the reaper fails it (real subprocesses)."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from progress.models import Progress
+from tenancy.tasks import enqueue_tracked
+from tests.tasks import sample_tasks
+from tests.tasks.conftest import DB_BACKEND, RQ_BACKEND, rq_queue
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+ROOT = Path(__file__).resolve().parents[2]
+DEADLINE_SECONDS = 60
+BACKENDS = {"db": DB_BACKEND, "rq": RQ_BACKEND}
+WORKER_COMMANDS = {
+    "db": ["db_worker", "--interval", "0.1", "--no-startup-delay", "--no-reload"],
+    "rq": [
+        "rqworker",
+        "--job-class",
+        "django_tasks_rq.backend.Job",
+        "--worker-class",
+        "rq.SimpleWorker",
+        "default",
+    ],
+}
+
+
+def database_url() -> str:
+    """Return the URL of the test database, for the worker subprocess."""
+    db = connection.settings_dict
+    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
+    return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+def start_worker(backend: str) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "DJANGO_DEBUG": "1",
+        "JOBDESK_TASKS_BACKEND": backend,
+    }
+    command = [sys.executable, "manage.py", *WORKER_COMMANDS[backend]]
+    return subprocess.Popen(  # noqa: S603 - a fixed command line
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+
+def wait_for_state(job_id: str, state: str) -> Progress:
+    """Poll the database until the job is in `state`, failing after the deadline."""
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while time.monotonic() < deadline:
+        job = Progress.objects.across_tenants().get(pk=int(job_id))
+        if job.workflow_state == state and job.heartbeat_at is not None:
+            return job
+        time.sleep(0.1)
+    pytest.fail(f"Job {job_id} did not become {state} within {DEADLINE_SECONDS} s.")
+
+
+@pytest.mark.parametrize("backend", ["db", pytest.param("rq", marks=pytest.mark.rq)])
+def test_the_job_of_a_killed_worker_is_failed_by_the_reaper(tenant, settings, backend):
+    settings.TASKS = BACKENDS[backend]
+    if backend == "rq":
+        rq_queue()
+    job_id = enqueue_tracked(sample_tasks.hang, tenant=tenant)
+    worker = start_worker(backend)
+    try:
+        wait_for_state(job_id, "running")
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=DEADLINE_SECONDS)
+    settings.JOBDESK_STUCK_JOB_TIMEOUT = 0
+
+    call_command("reap_stuck_jobs", stdout=StringIO())
+
+    job = Progress.objects.across_tenants().get(pk=int(job_id))
+    assert job.workflow_state == "failed"
+    assert job.message.startswith("The worker running this job was lost")
