@@ -46,6 +46,10 @@ REPORT_FIELDS = {"progress_percent", "status", "reasons"}
 COPY_CHUNK_SIZE = 64 * 1024
 SPOOL_MAX_MEMORY = 8 * 1024 * 1024
 
+# Producers document JSON bodies: one request type per operation keeps generated clients
+# simple (the form encodings are accepted too, for curl).
+JSON = "application/json"
+
 
 PRODUCER_STATUSES = (
     HTTPStatus.BAD_REQUEST,
@@ -134,7 +138,7 @@ class AssetJobProducerViewSet(WritePermissionMixin, AssetJobViewSet):
                 description="Retrying a create with the same key returns the same job.",
             ),
         ],
-        request=inline_serializer("AssetJobCreate", {"type": serializers.CharField()}),
+        request={JSON: inline_serializer("AssetJobCreate", {"type": serializers.CharField()})},
         responses={
             HTTPStatus.OK: inline_serializer("AssetJobId", {"job_id": serializers.CharField()}),
             **PRODUCER_ERRORS,
@@ -163,16 +167,18 @@ class AssetJobProducerViewSet(WritePermissionMixin, AssetJobViewSet):
         operation_id="asset_job_report",
         tags=TAGS,
         parameters=[*PROJECT_AND_INSTANCE, JOB_ID, PRODUCER_REQUEST_ID],
-        request=inline_serializer(
-            "AssetJobReport",
-            {
-                "progress_percent": serializers.FloatField(required=False),
-                "status": serializers.CharField(
-                    required=False, help_text="Running, Success or Failed."
-                ),
-                "reasons": serializers.ListField(child=serializers.DictField(), required=False),
-            },
-        ),
+        request={
+            JSON: inline_serializer(
+                "AssetJobReport",
+                {
+                    "progress_percent": serializers.FloatField(required=False),
+                    "status": serializers.CharField(
+                        required=False, help_text="Running, Success or Failed."
+                    ),
+                    "reasons": serializers.ListField(child=serializers.DictField(), required=False),
+                },
+            )
+        },
         responses={HTTPStatus.OK: AssetJobSerializer, **PRODUCER_ERRORS},
     )
     def update(self, request: Request, *args, **kwargs) -> Response:

@@ -10,14 +10,20 @@ from __future__ import annotations
 from http import HTTPStatus
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from async_status.errors import BadRequest, PathNotFound, TrafficOpsError, alerts
 from async_status.models import AsyncStatus
-from async_status.schema import AsyncStatusResponseSerializer, TrafficOpsAlertsSerializer
+from async_status.schema import (
+    INT64,
+    SERVED_VERSIONS,
+    AsyncStatusResponseSerializer,
+    TrafficOpsAlertsSerializer,
+    version,
+)
 from async_status.services import (
     AsyncStatusNotPending,
     async_status_create,
@@ -40,6 +46,10 @@ PRODUCER_ERRORS = (
     HTTPStatus.FORBIDDEN,
     HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
 )
+
+# Producers document JSON bodies: one request type per operation keeps generated clients
+# simple (the form encodings are accepted too, for curl).
+JSON = "application/json"
 
 
 class JobAlreadyFinished(TrafficOpsError):
@@ -114,7 +124,8 @@ class AsyncStatusCollectionView(ProducerPermissionMixin, AsyncStatusListView):
     @extend_schema(
         operation_id="async_status_create",
         tags=TAGS,
-        request=AsyncStatusCreateSerializer,
+        parameters=[version(*SERVED_VERSIONS)],
+        request={JSON: AsyncStatusCreateSerializer},
         responses={
             HTTPStatus.ACCEPTED: OpenApiResponse(
                 TrafficOpsAlertsSerializer, description="Started; `Location` names the status."
@@ -158,7 +169,11 @@ class AsyncStatusResourceView(ProducerPermissionMixin, AsyncStatusDetailView):
     @extend_schema(
         operation_id="async_status_report",
         tags=TAGS,
-        request=AsyncStatusReportSerializer,
+        parameters=[
+            version(*SERVED_VERSIONS),
+            OpenApiParameter("job_id", INT64, OpenApiParameter.PATH, description="The job's id."),
+        ],
+        request={JSON: AsyncStatusReportSerializer},
         responses={
             HTTPStatus.OK: AsyncStatusResponseSerializer,
             **error_responses(

@@ -249,7 +249,7 @@ LOGGING = {
     },
 }
 
-# Write path: producer endpoints, tracked tasks, the reaper and retention (docs/writepath.md).
+# Write path: producer endpoints, tracked tasks, the reaper and retention (README: write path).
 # How long an `Idempotency-Key` of a producer create is remembered.
 JOBDESK_IDEMPOTENCY_KEY_TTL = int(os.environ.get("JOBDESK_IDEMPOTENCY_KEY_TTL", 24 * 60 * 60))
 # Largest export package a producer may upload (the archive route bypasses the body limit).

@@ -43,6 +43,10 @@ PRODUCER_ERRORS = (
     HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
 )
 
+# Producers document JSON bodies: one request type per operation keeps generated clients
+# simple (the form encodings are accepted too, for curl).
+JSON = "application/json"
+
 
 class ProgressStateConflict(APIException):
     """The job's current state does not allow the change (e.g. completing a cancelled job)."""
@@ -84,7 +88,7 @@ class ProgressCollectionView(ProducerPermissionMixin, ProgressListView):
     @extend_schema(
         operation_id="progress_create",
         tags=[FAMILY],
-        request=ProgressCreateSerializer,
+        request={JSON: ProgressCreateSerializer},
         responses={
             HTTPStatus.CREATED: ProgressSerializer,
             **error_responses(
@@ -120,7 +124,7 @@ class ProgressResourceView(ProducerPermissionMixin, ProgressDetailView):
     @extend_schema(
         operation_id="progress_report",
         tags=[FAMILY],
-        request=ProgressUpdateSerializer,
+        request={JSON: ProgressUpdateSerializer},
         responses={
             HTTPStatus.OK: ProgressSerializer,
             **error_responses(CanvasErrorsSerializer, *PRODUCER_ERRORS, HTTPStatus.NOT_FOUND),
