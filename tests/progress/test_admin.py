@@ -4,6 +4,7 @@ import pytest
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from progress.admin import ADMIN_CANCEL_MESSAGE
 from progress.models import Progress
@@ -204,3 +205,25 @@ def test_changelist_counts_at_most_the_cap(staff, tenant, monkeypatch):
 
     assert response.context["cl"].result_count == 4  # the cap plus one: "more than 3"
     assert len(response.context["cl"].result_list) == 6  # the page itself is not cut
+
+
+def test_date_hierarchy_links_years_and_drills_into_them(staff, tenant):
+    make_progress(tenant, tag="course_batch_update")
+    year = str(timezone.now().year)
+
+    listing = staff.get(CHANGELIST)
+    drilled = staff.get(CHANGELIST, {"created_at__year": year})
+
+    assert listing.context["cl"].date_hierarchy == "created_at"
+    assert f"created_at__year={year}" in listing.text or "created_at__month=" in listing.text
+    assert len(drilled.context["cl"].result_list) == 1
+
+
+def test_search_leaves_out_the_date_hierarchy_links(staff, tenant):
+    make_progress(tenant, tag="course_batch_update")
+
+    response = staff.get(CHANGELIST, {"q": "course"})
+
+    assert len(response.context["cl"].result_list) == 1
+    assert response.context["cl"].date_hierarchy is None
+    assert "created_at__month=" not in response.text
