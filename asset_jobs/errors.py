@@ -63,6 +63,24 @@ TOKEN_PROBLEMS = {
 }
 
 
+class JobStatusConflict(RomaError):
+    status_code = status.HTTP_409_CONFLICT
+    error_code = "ROMA.JOBDESK.CONFLICT"
+    error_msg = "The job's status does not allow this change."
+
+
+class IdempotencyKeyConflict(RomaError):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    error_code = "ROMA.JOBDESK.IDEMPOTENCY"
+    error_msg = "The Idempotency-Key was used with a different request."
+
+
+class ArchiveTooLarge(RomaError):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    error_code = "ROMA.JOBDESK.TOO_LARGE"
+    error_msg = "The package is too large."
+
+
 def request_id_of(context: dict) -> str:
     """Return the view's request id (a fresh one if the error happened outside a view)."""
     view = context.get("view")

@@ -24,7 +24,15 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from asset_jobs.errors import InvalidParameters, ResourceNotFound, RomaError, flatten
+from asset_jobs.errors import (
+    ArchiveTooLarge,
+    IdempotencyKeyConflict,
+    InvalidParameters,
+    JobStatusConflict,
+    ResourceNotFound,
+    RomaError,
+    flatten,
+)
 from asset_jobs.models import HEX_ID_PATTERN, AssetJob
 from asset_jobs.schema import HEX_LENGTH, PROJECT_AND_INSTANCE, RomaErrorSerializer, path_id
 from asset_jobs.serializers import AssetJobSerializer
@@ -70,24 +78,6 @@ PRODUCER_REQUEST_ID = header(
     schema={"type": "string", "pattern": "^[0-9a-f]{32}$"},
 )
 JOB_ID = path_id("job_id", HEX_ID_PATTERN, "The job's id.", HEX_LENGTH)
-
-
-class JobStatusConflict(RomaError):
-    status_code = HTTPStatus.CONFLICT
-    error_code = "ROMA.JOBDESK.CONFLICT"
-    error_msg = "The job's status does not allow this change."
-
-
-class IdempotencyKeyConflict(RomaError):
-    status_code = HTTPStatus.UNPROCESSABLE_ENTITY
-    error_code = "ROMA.JOBDESK.IDEMPOTENCY"
-    error_msg = "The Idempotency-Key was used with a different request."
-
-
-class ArchiveTooLarge(RomaError):
-    status_code = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
-    error_code = "ROMA.JOBDESK.TOO_LARGE"
-    error_msg = "The package is too large."
 
 
 def body_object(request: Request, allowed: set[str]) -> dict:

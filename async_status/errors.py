@@ -80,6 +80,14 @@ class TooManyLoginAttempts(TrafficOpsError):
         self.wait = wait
 
 
+class JobAlreadyFinished(TrafficOpsError):
+    status_code = HTTPStatus.CONFLICT
+
+
+class IdempotencyKeyConflict(TrafficOpsError):
+    status_code = HTTPStatus.UNPROCESSABLE_ENTITY
+
+
 def validation_text(detail) -> str:
     """Flatten a ValidationError's detail into one sentence."""
     if isinstance(detail, dict):

@@ -15,7 +15,13 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from async_status.errors import BadRequest, PathNotFound, TrafficOpsError, alerts
+from async_status.errors import (
+    BadRequest,
+    IdempotencyKeyConflict,
+    JobAlreadyFinished,
+    PathNotFound,
+    alerts,
+)
 from async_status.models import AsyncStatus
 from async_status.schema import (
     INT64,
@@ -50,14 +56,6 @@ PRODUCER_ERRORS = (
 # Producers document JSON bodies: one request type per operation keeps generated clients
 # simple (the form encodings are accepted too, for curl).
 JSON = "application/json"
-
-
-class JobAlreadyFinished(TrafficOpsError):
-    status_code = HTTPStatus.CONFLICT
-
-
-class IdempotencyKeyConflict(TrafficOpsError):
-    status_code = HTTPStatus.UNPROCESSABLE_ENTITY
 
 
 class StrictCharField(serializers.CharField):

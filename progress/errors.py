@@ -36,6 +36,20 @@ LTI_MISSING_TOKEN_MESSAGE = "Missing access token"  # noqa: S105 - an error text
 LTI_INSUFFICIENT_PERMISSIONS_MESSAGE = "Insufficient permissions"
 
 
+class ProgressStateConflict(exceptions.APIException):
+    """The job's current state does not allow the change (e.g. completing a cancelled job)."""
+
+    status_code = HTTPStatus.CONFLICT
+    default_code = "conflict"
+
+
+class IdempotencyKeyConflict(exceptions.APIException):
+    """An `Idempotency-Key` reused with a different request body."""
+
+    status_code = HTTPStatus.UNPROCESSABLE_ENTITY
+    default_code = "idempotency_key_reused"
+
+
 def as_api_exception(exc: Exception) -> exceptions.APIException | None:
     """Return `exc` as a DRF exception, or None for errors that are not the client's."""
     if isinstance(exc, exceptions.APIException):

@@ -10,10 +10,11 @@ from __future__ import annotations
 from http import HTTPStatus
 
 from drf_spectacular.utils import extend_schema
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from progress.errors import IdempotencyKeyConflict, ProgressStateConflict
 from progress.models import Progress
 from progress.schema import CanvasErrorsSerializer
 from progress.serializers import (
@@ -46,20 +47,6 @@ PRODUCER_ERRORS = (
 # Producers document JSON bodies: one request type per operation keeps generated clients
 # simple (the form encodings are accepted too, for curl).
 JSON = "application/json"
-
-
-class ProgressStateConflict(APIException):
-    """The job's current state does not allow the change (e.g. completing a cancelled job)."""
-
-    status_code = HTTPStatus.CONFLICT
-    default_code = "conflict"
-
-
-class IdempotencyKeyConflict(APIException):
-    """An `Idempotency-Key` reused with a different request body."""
-
-    status_code = HTTPStatus.UNPROCESSABLE_ENTITY
-    default_code = "idempotency_key_reused"
 
 
 class ProducerPermissionMixin:
