@@ -6,4 +6,9 @@ class TenancyConfig(AppConfig):
     verbose_name = "Tenancy and access"
 
     def ready(self) -> None:
-        from tenancy import schema  # noqa: F401 - registers the OpenAPI authentication schemes
+        from tenancy import (
+            schema,  # noqa: F401 - registers the OpenAPI authentication schemes
+            signals,
+        )
+
+        signals.connect()

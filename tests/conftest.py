@@ -3,6 +3,8 @@
 from collections.abc import Callable
 
 import pytest
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -19,6 +21,26 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
+
+
+def clear_cache() -> None:
+    """Empty the cache: locmem entirely, Redis only under this suite's key prefix."""
+    cache = caches["default"]
+    if not isinstance(cache, RedisCache):
+        cache.clear()
+        return
+    if not cache.key_prefix:
+        pytest.fail("With REDIS_URL set, set JOBDESK_CACHE_KEY_PREFIX so tests clear only theirs.")
+    client = cache._cache.get_client(write=True)
+    keys = list(client.scan_iter(match=f"{cache.key_prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Start every test with no cached tokens or snapshots (ids repeat between tests)."""
+    clear_cache()
 
 
 @pytest.fixture

@@ -1,0 +1,115 @@
+"""Cached reads that never go stale: values stamped with a version kept beside them.
+
+Two caches use this: resolved API tokens (one version for all of authentication) and job
+snapshots (one version per job). The protocol:
+
+- A reader reads the version *before* it reads the database, and stores what it read stamped
+  with that version. A hit needs the stamp to equal the current version.
+- A writer bumps the version after it changes the database, and once more after the commit.
+  A reader that raced the writer stored its value under the old version, which no longer
+  matches, so it can never become a stale hit; at worst it costs one more miss.
+- A missing version starts at a random 62-bit number, so a version that was evicted and
+  started again never matches a value cached before it.
+
+Every cache call fails soft: if the cache is unreachable a read is a miss (the database
+answers) and a write is skipped, with a warning in the log. Values still expire after their
+timeout, which bounds how long a bump lost to an outage can leave a value in place.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.core.cache import caches
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+CACHE_ALIAS = "default"
+# Versions outlive the values stamped with them; an evicted version only costs a miss.
+VERSION_TIMEOUT = 24 * 60 * 60
+
+
+def get_cache():
+    return caches[CACHE_ALIAS]
+
+
+def read_many(keys: list[str]) -> dict[str, Any]:
+    """Return the cached values of `keys` in one round trip ({} if the cache is unreachable)."""
+    try:
+        return get_cache().get_many(keys)
+    except Exception:
+        logger.warning("Cache read failed; answering from the database.", exc_info=True)
+        return {}
+
+
+def write(key: str, value: Any, timeout: float) -> None:
+    """Cache `value` under `key` for `timeout` seconds, if the cache is reachable."""
+    try:
+        get_cache().set(key, value, timeout)
+    except Exception:
+        logger.warning("Cache write failed; the value is not cached.", exc_info=True)
+
+
+def current_version(key: str, seen: int | None = None) -> int | None:
+    """Return the version under `key`, starting it at a random number if it has none.
+
+    `seen` is a version already read in this request (from `read_many`); None means "not
+    found". Return None if the cache is unreachable: then nothing is stored.
+    """
+    if seen is not None:
+        return seen
+    try:
+        cache = get_cache()
+        start = secrets.randbits(62) + 1
+        if cache.add(key, start, VERSION_TIMEOUT):
+            return start
+        return cache.get(key)
+    except Exception:
+        logger.warning("Cache read failed; answering from the database.", exc_info=True)
+        return None
+
+
+def bump(key: str) -> int | None:
+    """Move the version under `key` on; return the new version (None if there was none).
+
+    No version means no value can be stamped with the current one, so there is nothing to do.
+    """
+    try:
+        return get_cache().incr(key)
+    except ValueError:
+        return None
+    except Exception:
+        logger.warning(
+            "Cache version bump failed for %s; cached values expire on their own.",
+            key,
+            exc_info=True,
+        )
+        return None
+
+
+def bump_now_and_after_commit(
+    keys: Iterable[str], after_commit: Callable[[dict[str, int | None]], None] | None = None
+) -> None:
+    """Bump each version now and, inside a transaction, again once it commits.
+
+    The first bump covers readers in this transaction; the second covers readers in other
+    connections that read the old rows before the commit. `after_commit` (e.g. replacing a
+    snapshot) runs after the last bump with the new versions (None where a key had none); a
+    rolled-back transaction runs nothing more.
+    """
+    keys = list(keys)
+    versions = {key: bump(key) for key in keys}
+    if transaction.get_connection().in_atomic_block:
+
+        def on_commit() -> None:
+            committed = {key: bump(key) for key in keys}
+            if after_commit is not None:
+                after_commit(committed)
+
+        transaction.on_commit(on_commit, robust=True)
+    elif after_commit is not None:
+        after_commit(versions)

@@ -1,0 +1,24 @@
+"""Keep cached tokens true: any change to what a token may do bumps the auth version."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.db.models.signals import post_delete, post_save
+
+from tenancy.authentication import authentication_changed
+from tenancy.models import ApiToken, Membership, Role, Tenant
+
+# Saves that touch only these fields change nothing a token grants.
+BOOKKEEPING_FIELDS = frozenset({"last_login", "last_used_at"})
+
+
+def on_change(sender, update_fields=None, **kwargs) -> None:
+    if update_fields and frozenset(update_fields) <= BOOKKEEPING_FIELDS:
+        return
+    authentication_changed()
+
+
+def connect() -> None:
+    for model in (ApiToken, Membership, Role, Tenant, get_user_model()):
+        post_save.connect(on_change, sender=model, dispatch_uid=f"auth-changed-save-{model}")
+        post_delete.connect(on_change, sender=model, dispatch_uid=f"auth-changed-delete-{model}")
