@@ -2,7 +2,8 @@
 
 Each transition is one conditional UPDATE on the job's current status, so concurrent callers
 (a worker finishing, an operator cancelling, two clients downloading) leave exactly one
-winner; finished states are terminal and progress never goes backwards.
+winner; finished states are terminal and progress never goes backwards. Every change to what a poll
+shows replaces the job's poll snapshot.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from asset_jobs.models import (
     Instance,
     new_hex_id,
 )
+from asset_jobs.polling import snapshots
 from tenancy.models import Tenant
 
 REASON_FIELDS = ("resource_type", "resource_name", "error_code", "error_msg")
@@ -44,6 +46,8 @@ SPOOL_MAX_MEMORY = 8 * 1024 * 1024
 COPY_CHUNK_SIZE = 64 * 1024
 
 State = AssetJob.State
+# Changes to these alone leave the wire body as it was: no new poll snapshot.
+UNSHOWN_FIELDS = frozenset({"heartbeat_at", "updated_at"})
 
 
 class AssetJobStateError(Exception):
@@ -112,6 +116,7 @@ def asset_job_update(job: AssetJob, *, progress_percent: float) -> AssetJob:
         raise ValidationError(
             {"progress_percent": f"Progress never goes backwards: it is {current['progress']}."}
         )
+    snapshots.changed(job.pk)
     job.progress_percent, job.updated_at = value, now
     return job
 
@@ -214,6 +219,8 @@ def transition(
     if not updated:
         current = current_row(job)
         raise AssetJobStateError(job.pk, current and current["status"], action)
+    if set(changes) - UNSHOWN_FIELDS:
+        snapshots.changed(job.pk)
     for field, value in changes.items():
         setattr(job, field, value)
 
@@ -321,6 +328,7 @@ def asset_job_purge(*, job_ids: list[str]) -> int:
     with transaction.atomic():
         AssetJobReason.objects.filter(job__in=jobs).delete()
         deleted = jobs.delete()[0]
+        snapshots.changed(*job_ids)
     for name in packages:
         default_storage.delete(name)
     return deleted

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponse
 from django.utils.functional import cached_property
 from drf_spectacular.utils import extend_schema_view
 from rest_framework import mixins, viewsets
@@ -29,6 +29,7 @@ from asset_jobs.errors import (
 )
 from asset_jobs.filters import AssetJobFilter, OffsetLimitPagination
 from asset_jobs.models import HEX_ID_PATTERN, ROMA_ID_PATTERN, AssetJob, Instance
+from asset_jobs.polling import snapshots
 from asset_jobs.schema import (
     asset_archive_download_schema,
     asset_job_list_schema,
@@ -40,6 +41,7 @@ from tenancy.access import principal_for
 from tenancy.drf import HoldsFamilyPermission
 from tenancy.models import Tenant
 from tenancy.permissions import Perm
+from tenancy.polling import CachedPollMixin, PrivateResponsesMixin
 
 MAX_PATH_PARAMETER_LENGTH = 64
 PATH_PARAMETERS = {
@@ -64,7 +66,7 @@ def check_path_parameters(kwargs: dict[str, str]) -> None:
             raise InvalidParameters(f"{name} must be {expected}.")
 
 
-class RomaEnvelopeMixin:
+class RomaEnvelopeMixin(PrivateResponsesMixin):
     """Give every response a request id (`X-Request-Id`) and every error the ROMA envelope."""
 
     @cached_property
@@ -127,9 +129,36 @@ class ProjectScopedMixin(RomaEnvelopeMixin):
 
 @extend_schema_view(list=asset_job_list_schema, retrieve=asset_job_retrieve_schema)
 class AssetJobViewSet(
-    ProjectScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    CachedPollMixin, ProjectScopedMixin, mixins.ListModelMixin, viewsets.GenericViewSet
 ):
-    """Read asset jobs: one by id (ROMA's CheckAssetJobStatus), or an instance's list."""
+    """Read asset jobs: one by id (ROMA's CheckAssetJobStatus, the hot path), or a list."""
+
+    snapshots = snapshots
+
+    def retrieve(self, request, *args, **kwargs) -> HttpResponse:
+        return self.poll(request)
+
+    def fast_poll(self, request):
+        # One view class serves the list route too: only the job read is a poll.
+        if self.action_map.get("get") != "retrieve":
+            return None
+        return super().fast_poll(request)
+
+    def poll_key(self) -> str:
+        check_path_parameters(self.kwargs)
+        return self.kwargs["job_id"]
+
+    def poll_matches(self, snapshot, principal) -> bool:
+        tenant = getattr(self, "tenant", None)  # the path's project, once `initial` ran
+        if tenant is None:  # the fast path: a token reads its own tenant's project only
+            tenant = principal.token.tenant if principal.token is not None else None
+            if tenant is None or tenant.project_id != self.kwargs["project_id"]:
+                return False
+        return (
+            snapshot.tenant_id == tenant.pk
+            and snapshot.scope == (self.kwargs["instance_id"],)
+            and super().poll_matches(snapshot, principal)
+        )
 
     serializer_class = AssetJobSerializer
     filterset_class = AssetJobFilter

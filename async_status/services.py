@@ -2,7 +2,7 @@
 
 Every transition is one conditional UPDATE on a PENDING row, so concurrent writers (a job
 finishing while an operator cancels it) leave exactly one winner and a finished job is never
-rewritten.
+rewritten. Every change to what a poll shows replaces the job's poll snapshot.
 """
 
 from __future__ import annotations
@@ -13,9 +13,12 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
 from async_status.models import AsyncStatus
+from async_status.polling import snapshots
 from tenancy.models import Tenant
 
 State = AsyncStatus.State
+# Changes to these alone leave the wire body as it was: no new poll snapshot.
+UNSHOWN_FIELDS = frozenset({"heartbeat_at", "updated_at"})
 
 
 class AsyncStatusNotPending(Exception):
@@ -44,6 +47,8 @@ def _transition(job: AsyncStatus, **changes) -> AsyncStatus:
     if not updated:
         job.refresh_from_db(fields=["status", "message", "end_time", "updated_at"])
         raise AsyncStatusNotPending(job, job.status)
+    if set(changes) - UNSHOWN_FIELDS:
+        snapshots.changed(job.pk)
     for field, value in changes.items():
         setattr(job, field, value)
     return job
@@ -100,4 +105,6 @@ def async_status_cancel(
 def async_status_purge(*, job_ids: list[int]) -> int:
     """Delete these jobs if they have finished (retention); return how many were deleted."""
     finished = AsyncStatus.objects.across_tenants().finished().filter(pk__in=job_ids)
-    return finished.delete()[0]
+    deleted = finished.delete()[0]
+    snapshots.changed(*job_ids)
+    return deleted

@@ -13,6 +13,7 @@ import re
 from django.conf import settings
 from django.contrib.auth import authenticate, login, logout
 from django.core.exceptions import RequestDataTooBig
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.generics import GenericAPIView
@@ -35,12 +36,14 @@ from async_status.errors import (
 )
 from async_status.filters import ListParams
 from async_status.models import AsyncStatus, AsyncStatusQuerySet
+from async_status.polling import snapshots
 from async_status.schema import detail_schema, list_schema, login_schema, logout_schema
 from async_status.serializers import AsyncStatusSerializer
 from async_status.throttling import LoginGuard
 from tenancy.access import principal_for
 from tenancy.drf import BodyTooLarge, HoldsFamilyPermission
 from tenancy.permissions import Perm
+from tenancy.polling import CachedPollMixin, PrivateResponsesMixin
 
 SERVED_VERSIONS = frozenset({"4.0", "4.1", "5.0"})
 # Go's strconv.Atoi: optional sign, ASCII digits, any number of leading zeros, 64 bits.
@@ -69,7 +72,7 @@ class AlwaysJSON(BaseContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
-class TrafficOpsView(GenericAPIView):
+class TrafficOpsView(PrivateResponsesMixin, GenericAPIView):
     """Base of every view under /api/<version>/: JSON always, errors as Traffic Ops alerts."""
 
     renderer_classes = [JSONRenderer]
@@ -99,13 +102,20 @@ class AsyncStatusView(TrafficOpsView):
         return AsyncStatus.objects.visible_to(principal_for(self.request), self.required_permission)
 
 
-class AsyncStatusDetailView(AsyncStatusView):
-    """`GET /api/{4.0,4.1,5.0}/async_status/{id}`: one job, `{"response": {...}}`."""
+class AsyncStatusDetailView(CachedPollMixin, AsyncStatusView):
+    """`GET /api/{4.0,4.1,5.0}/async_status/{id}`: one job, `{"response": {...}}` (hot path)."""
+
+    snapshots = snapshots
+
+    def poll_key(self) -> int:
+        return parse_id(self.kwargs["job_id"])
+
+    def poll_object(self) -> AsyncStatus:
+        return get_object_or_404(self.get_queryset(), pk=self.poll_key())
 
     @detail_schema
-    def get(self, request: Request, version: str, job_id: str) -> Response:
-        job = get_object_or_404(self.get_queryset(), pk=parse_id(job_id))
-        return Response({"response": self.get_serializer(job).data})
+    def get(self, request: Request, version: str, job_id: str) -> HttpResponse:
+        return self.poll(request)
 
 
 class AsyncStatusListView(AsyncStatusView):

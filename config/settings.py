@@ -4,6 +4,7 @@ Development defaults are safe and need no set-up (SQLite file, DEBUG only when a
 With DEBUG off, the service refuses to start without a real secret key and allowed hosts.
 """
 
+import json
 import os
 from pathlib import Path
 
@@ -113,13 +114,27 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The cache holds resolved API tokens and job snapshots (README: poll hot path). Redis is
+# shared by every process, so a change is seen by the very next request anywhere; the
+# in-process default sees other processes' changes only as entries expire (timeouts below).
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+CACHE_KEY_PREFIX = os.environ.get("JOBDESK_CACHE_KEY_PREFIX", "").strip()
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+        }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+            "OPTIONS": {"MAX_ENTRIES": 50_000},
+        }
+    }
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -233,6 +248,44 @@ SPECTACULAR_SETTINGS = {
 
 # How long an API token's `last_used_at` may lag behind its real last use.
 JOBDESK_TOKEN_LAST_USED_INTERVAL_SECONDS = 60
+
+
+def env_seconds(name: str, default: int) -> int:
+    """Read a whole number of seconds (0 or more) from the environment."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit():
+        raise ImproperlyConfigured(f"{name} must be a whole number of seconds, not {raw!r}.")
+    return int(raw)
+
+
+# Poll hot path (README: poll hot path). A resolved token is cached this long; revocation and
+# role, membership, user or tenant changes reach a shared (Redis) cache at once, and other
+# processes' in-process caches within this time. 0 turns token caching off.
+JOBDESK_TOKEN_CACHE_SECONDS = env_seconds("JOBDESK_TOKEN_CACHE_SECONDS", 30)
+# A job's wire snapshot is cached this long. Writes replace it at once in the same process and
+# in a shared cache; an in-process cache sees other processes' writes within this time, so
+# it is kept short without Redis. 0 turns snapshots off (every poll reads the database).
+JOBDESK_SNAPSHOT_SECONDS = env_seconds("JOBDESK_SNAPSHOT_SECONDS", 300 if REDIS_URL else 2)
+# `Retry-After` (seconds) sent with a pending job: the default, then per family by Canvas tag
+# or ROMA job type, e.g. JOBDESK_RETRY_AFTER='{"progress": {"course_batch_update": 5}}'.
+JOBDESK_RETRY_AFTER_SECONDS = env_seconds("JOBDESK_RETRY_AFTER_SECONDS", 1)
+try:
+    JOBDESK_RETRY_AFTER: dict[str, dict[str, int]] = json.loads(
+        os.environ.get("JOBDESK_RETRY_AFTER", "").strip() or "{}"
+    )
+except ValueError as error:
+    raise ImproperlyConfigured(f"JOBDESK_RETRY_AFTER is not valid JSON: {error}") from None
+if not isinstance(JOBDESK_RETRY_AFTER, dict) or not all(
+    isinstance(by_kind, dict)
+    and all(isinstance(value, int) and value >= 0 for value in by_kind.values())
+    for by_kind in JOBDESK_RETRY_AFTER.values()
+):
+    raise ImproperlyConfigured(
+        'JOBDESK_RETRY_AFTER must map a family to {tag or type: seconds}, e.g. {"progress": '
+        '{"course_batch_update": 5}}.'
+    )
 # The admin dashboard calls a job stuck when it is still unfinished this long after it started.
 JOBDESK_STUCK_AFTER_MINUTES = int(os.environ.get("JOBDESK_STUCK_AFTER_MINUTES", 60))
 

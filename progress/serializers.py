@@ -59,9 +59,8 @@ class ProgressSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_url(self, progress: Progress) -> str:
-        """Return the absolute URL where this job can be polled."""
-        path = reverse(self.url_name, kwargs=self.url_kwargs(progress))
-        return self.context["request"].build_absolute_uri(path)
+        """Return the path where this job can be polled (made absolute for a request)."""
+        return reverse(self.url_name, kwargs=self.url_kwargs(progress))
 
     def url_kwargs(self, progress: Progress) -> dict:
         return {"pk": progress.pk}
@@ -70,11 +69,23 @@ class ProgressSerializer(serializers.ModelSerializer):
         data = super().to_representation(progress)
         if progress.is_pending or progress.results is None:
             del data["results"]
-        if wants_string_ids(self.context["request"]):
-            for field in ID_FIELDS:
-                if data[field] is not None:
-                    data[field] = str(data[field])
-        return data
+        request = self.context.get("request")
+        return data if request is None else for_request(data, request)
+
+
+def for_request(data: dict, request, url_path: str | None = None) -> dict:
+    """Return a job's JSON as `request` gets it: an absolute `url`, string ids if asked for.
+
+    Without a request the serializer gives the request-independent form (a `url` path, number
+    ids), which is what poll snapshots keep.
+    """
+    data = dict(data)
+    data["url"] = request.build_absolute_uri(url_path or data["url"])
+    if wants_string_ids(request):
+        for field in ID_FIELDS:
+            if data[field] is not None:
+                data[field] = str(data[field])
+    return data
 
 
 class LtiProgressSerializer(ProgressSerializer):

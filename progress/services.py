@@ -11,7 +11,8 @@ The state machine is Canvas' (`app/models/progress.rb`):
 
 Each transition is one conditional UPDATE on the current state, so concurrent callers (a worker
 completing, a user cancelling) leave exactly one winner; finished states are terminal, and
-completion never goes backwards.
+completion never goes backwards. Every change also replaces the job's poll snapshot
+(`snapshots.changed`), so polls never read a body older than the last commit.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from progress.models import Progress
+from progress.polling import snapshots
 from tenancy.models import Tenant
 
 logger = logging.getLogger(__name__)
@@ -232,6 +234,8 @@ def _transition(
         .filter(pk=progress.pk, workflow_state__in=allowed)
         .update(updated_at=timezone.now(), **changes)
     )
+    if updated:
+        snapshots.changed(progress.pk)
     progress.refresh_from_db()
     if not updated:
         raise TransitionNotAllowed(
@@ -250,4 +254,6 @@ PRODUCER_TRANSITIONS = {
 def progress_purge(*, job_ids: list[int]) -> int:
     """Delete these jobs if they are finished (retention); return how many were deleted."""
     finished = Progress.objects.across_tenants().finished().filter(pk__in=job_ids)
-    return finished.delete()[0]
+    deleted = finished.delete()[0]
+    snapshots.changed(*job_ids)
+    return deleted

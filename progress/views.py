@@ -10,10 +10,12 @@ import re
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.http import HttpResponse
+from django.urls import reverse
 from rest_framework import parsers
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.generics import GenericAPIView
-from rest_framework.mixins import ListModelMixin, RetrieveModelMixin
+from rest_framework.mixins import ListModelMixin
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -24,6 +26,7 @@ from progress.errors import canvas_exception_handler, lti_exception_handler
 from progress.filters import ProgressFilter
 from progress.models import Progress
 from progress.pagination import CanvasPagination
+from progress.polling import snapshots
 from progress.schema import (
     progress_cancel_schema,
     progress_list_schema,
@@ -34,12 +37,14 @@ from progress.serializers import (
     STRING_IDS_MEDIA_TYPE,
     LtiProgressSerializer,
     ProgressSerializer,
+    for_request,
 )
 from progress.services import progress_cancel
 from tenancy.access import principal_for
 from tenancy.authentication import BearerTokenAuthentication
 from tenancy.drf import BodyTooLarge, BoundedFormParser, BoundedJSONParser, HoldsFamilyPermission
 from tenancy.permissions import Perm
+from tenancy.polling import CachedPollMixin, PrivateResponsesMixin, Snapshot
 
 # Primary keys are positive bigints: at most 19 digits, at most 2**63 - 1.
 ID_PATTERN = re.compile(r"[0-9]{1,19}")
@@ -73,7 +78,7 @@ class StringIdsJSONRenderer(JSONRenderer):
     media_type = STRING_IDS_MEDIA_TYPE
 
 
-class CanvasView(GenericAPIView):
+class CanvasView(PrivateResponsesMixin, GenericAPIView):
     """Base of the REST routes: Canvas' envelope for every error, jobs scoped by tenant."""
 
     permission_classes = [IsAuthenticated, HoldsFamilyPermission]
@@ -96,12 +101,20 @@ class CanvasView(GenericAPIView):
         return progress
 
 
-class ProgressDetailView(RetrieveModelMixin, CanvasView):
-    """`GET /api/v1/progress/:id`: completion and status of one job."""
+class ProgressDetailView(CachedPollMixin, CanvasView):
+    """`GET /api/v1/progress/:id`: completion and status of one job (the poll hot path)."""
+
+    snapshots = snapshots
+
+    def poll_key(self) -> int:
+        return parse_id(self.kwargs["pk"])
+
+    def poll_data(self, snapshot: Snapshot, request) -> dict:
+        return for_request(snapshot.data, request)
 
     @progress_retrieve_schema
-    def get(self, request: Request, *args, **kwargs) -> Response:
-        return self.retrieve(request, *args, **kwargs)
+    def get(self, request: Request, *args, **kwargs) -> HttpResponse:
+        return self.poll(request)
 
 
 class ProgressCancelView(CanvasView):
@@ -156,7 +169,7 @@ class MayShowLtiProgress(BasePermission):
         return principal.may_show_lti_progress and principal.holds_anywhere(Perm.PROGRESS_READ)
 
 
-class LtiProgressView(RetrieveModelMixin, CanvasView):
+class LtiProgressView(ProgressDetailView):
     """`GET /api/lti/courses/:course_id/progress/:id`: a job of that course, for an LTI tool."""
 
     authentication_classes = [BearerTokenAuthentication]
@@ -169,9 +182,26 @@ class LtiProgressView(RetrieveModelMixin, CanvasView):
     def get_queryset(self):
         return super().get_queryset().filter(course_id=parse_id(self.kwargs["course_id"]))
 
+    def poll_key(self) -> int:
+        parse_id(self.kwargs["course_id"])
+        return super().poll_key()
+
+    def poll_permitted(self, principal) -> bool:
+        return principal.may_show_lti_progress and super().poll_permitted(principal)
+
+    def poll_matches(self, snapshot: Snapshot, principal) -> bool:
+        course_id = parse_id(self.kwargs["course_id"])
+        return snapshot.scope == (course_id,) and super().poll_matches(snapshot, principal)
+
+    def poll_data(self, snapshot: Snapshot, request) -> dict:
+        path = reverse(
+            "progress:lti-show", kwargs={"course_id": snapshot.scope[0], "pk": snapshot.data["id"]}
+        )
+        return for_request(snapshot.data, request, path)
+
     @progress_lti_retrieve_schema
-    def get(self, request: Request, *args, **kwargs) -> Response:
-        return self.retrieve(request, *args, **kwargs)
+    def get(self, request: Request, *args, **kwargs) -> HttpResponse:
+        return self.poll(request)
 
 
 class UnknownRouteView(APIView):

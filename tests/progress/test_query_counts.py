@@ -1,4 +1,4 @@
-"""Query budgets: one job read costs 2 queries (token, job); a list page a constant number."""
+"""Query budgets: a job read costs at most 2 queries (token, job); a list page a constant number."""
 
 from http import HTTPStatus
 
@@ -72,4 +72,5 @@ def test_list_costs_the_same_queries_for_1_or_100_rows(api_client, tenant, reade
         assert len(response.json()) == per_page
         counts[per_page] = len(queries)
 
-    assert counts[1] == counts[100] == 2
+    # The page itself; the token resolves from the cache after the warm-up request.
+    assert counts[1] == counts[100] == 1
