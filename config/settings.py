@@ -119,12 +119,19 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # in-process default sees other processes' changes only as entries expire (timeouts below).
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()
 CACHE_KEY_PREFIX = os.environ.get("JOBDESK_CACHE_KEY_PREFIX", "").strip()
+# A Redis that stops answering fails a cache call after this long (the database answers
+# instead), rather than holding every request.
+REDIS_TIMEOUT_SECONDS = float(os.environ.get("JOBDESK_REDIS_TIMEOUT_SECONDS", 0.5))
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": CACHE_KEY_PREFIX,
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+                "socket_timeout": REDIS_TIMEOUT_SECONDS,
+            },
         }
     }
 else:

@@ -110,7 +110,9 @@ class ProgressDetailView(CachedPollMixin, CanvasView):
         return parse_id(self.kwargs["pk"])
 
     def poll_data(self, snapshot: Snapshot, request) -> dict:
-        return for_request(snapshot.data, request)
+        # Reversed here, not stored: the URL prefix is this request's (SCRIPT_NAME).
+        path = reverse("progress:show", kwargs={"pk": snapshot.data["id"]})
+        return for_request(snapshot.data, request, path)
 
     @progress_retrieve_schema
     def get(self, request: Request, *args, **kwargs) -> HttpResponse:

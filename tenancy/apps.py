@@ -11,4 +11,4 @@ class TenancyConfig(AppConfig):
             signals,
         )
 
-        signals.connect()
+        signals.connect(self)

@@ -34,7 +34,7 @@ from tenancy.permissions import token_permissions
 # Longer than any key jobdesk issues; anything longer is junk and is not even hashed.
 MAX_KEY_LENGTH = 256
 # One version for everything authentication depends on; see `authentication_changed`.
-AUTH_VERSION_KEY = "jobdesk:auth:version"
+AUTH_VERSION_KEY = f"jobdesk:{caching.SCHEMA}:auth:version"
 # The user's password hash never goes into the cache (it stays deferred on a cached user).
 UNCACHED_USER_FIELDS = frozenset({"password"})
 
@@ -49,7 +49,7 @@ def digest_key(raw_key: str) -> str:
 
 
 def token_cache_key(digest: str) -> str:
-    return f"jobdesk:token:{digest}"
+    return f"jobdesk:{caching.SCHEMA}:token:{digest}"
 
 
 def authentication_changed() -> None:
@@ -59,6 +59,11 @@ def authentication_changed() -> None:
     tenant changes; with a shared cache the change holds from the very next request.
     """
     caching.bump_now_and_after_commit([AUTH_VERSION_KEY])
+
+
+def forget_token(token: ApiToken) -> None:
+    """Drop `token` from the cache (on top of the version bump, for a revoked token)."""
+    caching.forget(token_cache_key(token.digest))
 
 
 def field_values(instance: Model, skip: frozenset[str] = frozenset()) -> dict[str, Any]:
@@ -71,8 +76,12 @@ def field_values(instance: Model, skip: frozenset[str] = frozenset()) -> dict[st
 
 
 def rebuild(model: type[Model], values: dict[str, Any]) -> Model:
-    """Return a model instance as if loaded from the database (missing fields deferred)."""
-    return model.from_db(DEFAULT_DB_ALIAS, list(values), list(values.values()))
+    """Return a model instance as if loaded from the database (missing fields deferred).
+
+    Fields are matched by name, in the model's own order, never by position.
+    """
+    names = [f.attname for f in model._meta.concrete_fields if f.attname in values]
+    return model.from_db(DEFAULT_DB_ALIAS, names, [values[name] for name in names])
 
 
 @dataclass(frozen=True, slots=True)

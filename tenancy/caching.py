@@ -29,6 +29,9 @@ from django.db import transaction
 logger = logging.getLogger(__name__)
 
 CACHE_ALIAS = "default"
+# Part of every key: bump it when the shape of a cached value changes, so processes running
+# old and new code side by side (a rolling deploy) never read each other's values.
+SCHEMA = "s1"
 # Versions outlive the values stamped with them; an evicted version only costs a miss.
 VERSION_TIMEOUT = 24 * 60 * 60
 
@@ -52,6 +55,14 @@ def write(key: str, value: Any, timeout: float) -> None:
         get_cache().set(key, value, timeout)
     except Exception:
         logger.warning("Cache write failed; the value is not cached.", exc_info=True)
+
+
+def forget(key: str) -> None:
+    """Delete `key` from the cache, if the cache is reachable."""
+    try:
+        get_cache().delete(key)
+    except Exception:
+        logger.warning("Cache delete failed for %s.", key, exc_info=True)
 
 
 def current_version(key: str, seen: int | None = None) -> int | None:

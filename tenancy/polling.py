@@ -90,10 +90,10 @@ class JobSnapshots:
         return settings.JOBDESK_SNAPSHOT_SECONDS
 
     def version_key(self, pk: Hashable) -> str:
-        return f"jobdesk:job:{self.family}:{pk}:version"
+        return f"jobdesk:{caching.SCHEMA}:job:{self.family}:{pk}:version"
 
     def snapshot_key(self, pk: Hashable) -> str:
-        return f"jobdesk:job:{self.family}:{pk}:snapshot"
+        return f"jobdesk:{caching.SCHEMA}:job:{self.family}:{pk}:snapshot"
 
     def keys(self, pk: Hashable) -> list[str]:
         return [self.version_key(pk), self.snapshot_key(pk)]
@@ -199,7 +199,7 @@ def poll_response(
 
 
 @functools.lru_cache(maxsize=1024)
-def negotiated(view_class: type, accept: str):
+def negotiated(view_class: type, accept: str | None):
     """Return the (renderer, media type) DRF picks for `Accept`, or None if it needs more."""
     view = view_class()
     request = NegotiationRequest(accept)
@@ -218,9 +218,10 @@ class NegotiationRequest:
 
     query_params: dict = {}
 
-    def __init__(self, accept: str) -> None:
-        self.META = {"HTTP_ACCEPT": accept} if accept else {}
-        self.headers = {"accept": accept} if accept else {}
+    def __init__(self, accept: str | None) -> None:
+        # An empty header is not a missing one: DRF refuses "" but reads a missing one as */*.
+        self.META = {} if accept is None else {"HTTP_ACCEPT": accept}
+        self.headers = {} if accept is None else {"accept": accept}
 
 
 class CachedPollMixin:
@@ -306,7 +307,7 @@ class CachedPollMixin:
             or not self.poll_matches(snapshot, principal)
         ):
             return None
-        choice = negotiated(type(self), request.META.get("HTTP_ACCEPT", ""))
+        choice = negotiated(type(self), request.META.get("HTTP_ACCEPT"))
         if choice is None:
             return None
         response = poll_response(request, snapshot, self.poll_data(snapshot, request), *choice)

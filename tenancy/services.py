@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from tenancy.authentication import authentication_changed, digest_key
+from tenancy.authentication import authentication_changed, digest_key, forget_token
 from tenancy.models import ApiToken, Membership, Role, Tenant, validate_scope_list
 
 KEY_PREFIX = "jd_"
@@ -98,5 +98,6 @@ def token_revoke(*, token: ApiToken) -> ApiToken:
     """Revoke `token` from now on; revoking twice keeps the first revocation time."""
     ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
     authentication_changed()  # an UPDATE sends no signal
+    forget_token(token)
     token.refresh_from_db(fields=["revoked_at"])
     return token

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_migrate, post_save
 
 from tenancy.authentication import authentication_changed
 from tenancy.models import ApiToken, Membership, Role, Tenant
@@ -18,7 +18,13 @@ def on_change(sender, update_fields=None, **kwargs) -> None:
     authentication_changed()
 
 
-def connect() -> None:
+def on_migrate(**kwargs) -> None:
+    # Data migrations save through historical models, which send no signals above.
+    authentication_changed()
+
+
+def connect(app_config) -> None:
     for model in (ApiToken, Membership, Role, Tenant, get_user_model()):
         post_save.connect(on_change, sender=model, dispatch_uid=f"auth-changed-save-{model}")
         post_delete.connect(on_change, sender=model, dispatch_uid=f"auth-changed-delete-{model}")
+    post_migrate.connect(on_migrate, sender=app_config, dispatch_uid="auth-changed-migrate")

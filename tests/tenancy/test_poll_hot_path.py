@@ -1,0 +1,604 @@
+"""The poll hot path of every family: query budgets, ETag/304, Retry-After, no stale reads.
+
+Each family's job read is driven through the same cases; `Family` knows how to make a job,
+poll it, and change it through each of its write services. The oracle for "no stale read" is
+the database itself: after a write, a poll must equal the poll made with an empty cache.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from http import HTTPStatus
+
+import pytest
+from django.core.cache import caches
+from django.urls import set_script_prefix
+from django.utils import timezone
+
+from asset_jobs import services as assets
+from asset_jobs.models import AssetJob
+from asset_jobs.polling import snapshots as asset_snapshots
+from async_status import services as statuses
+from async_status.polling import snapshots as status_snapshots
+from progress import services as progresses
+from progress.polling import snapshots as progress_snapshots
+from tenancy import caching
+from tenancy.authentication import digest_key
+from tenancy.models import ApiToken, Role
+from tenancy.polling import CachedPollMixin
+from tenancy.services import membership_grant, membership_revoke, token_revoke
+from tests.asset_jobs.factories import REASON, InstanceFactory, make_zip
+from tests.conftest import clear_cache
+
+pytestmark = pytest.mark.django_db
+
+
+@dataclass
+class Family:
+    """How to make, poll and change one family's jobs."""
+
+    name: str
+    make: Callable  # (tenant) -> a pending job
+    path: Callable  # (job) -> the poll URL
+    header: str  # the request header that carries the token
+    first_poll_queries: int  # token + job (+ reasons)
+    writes: dict[str, Callable] = field(default_factory=dict)  # each changes the wire body
+    finish: Callable | None = None  # (job) -> the job finished
+    purge: Callable | None = None  # (job) -> the finished job deleted by retention
+
+    def headers(self, raw_key: str) -> dict:
+        if self.header == "X-Auth-Token":
+            return {"HTTP_X_AUTH_TOKEN": raw_key}
+        return {"HTTP_AUTHORIZATION": f"Bearer {raw_key}"}
+
+
+def make_asset_job(tenant):
+    instance = InstanceFactory(tenant=tenant)
+    job = assets.asset_job_create(instance=instance, type=AssetJob.Type.EXPORT)
+    job.tenant = tenant  # so building its URL runs no query
+    return job
+
+
+def asset_path(job) -> str:
+    return f"/v2/{job.tenant.project_id}/instances/{job.instance.instance_id}/assets/jobs/{job.pk}"
+
+
+def claimed(job) -> None:
+    assets.asset_job_succeed(job, archive=make_zip())
+    assets.asset_archive_claim(job=job).file.close()
+
+
+FAMILIES = {
+    "progress": Family(
+        name="progress",
+        make=lambda tenant: progresses.progress_create(
+            tenant=tenant, tag="course_batch_update", context_type="Course", context_id=7
+        ),
+        path=lambda job: f"/api/v1/progress/{job.pk}",
+        header="Authorization",
+        first_poll_queries=2,
+        writes={
+            "start": progresses.progress_start,
+            "update": lambda job: (
+                progresses.progress_start(job),
+                progresses.progress_update(job, completion=42.5, message="half way"),
+            ),
+            "wait": lambda job: (
+                progresses.progress_start(job),
+                progresses.progress_wait_for_external_tool(job),
+            ),
+            "complete": lambda job: (
+                progresses.progress_start(job),
+                progresses.progress_complete(job, results={"done": 3}),
+            ),
+            "fail": lambda job: progresses.progress_fail(job, message="broken"),
+            "cancel": lambda job: progresses.progress_cancel(job, actor=None, message="stop"),
+            "supersede": progresses.progress_supersede,
+        },
+        finish=lambda job: progresses.progress_fail(job, message="over"),
+        purge=lambda job: progresses.progress_purge(job_ids=[job.pk]),
+    ),
+    "async_status": Family(
+        name="async_status",
+        make=lambda tenant: statuses.async_status_create(tenant=tenant, message="started"),
+        path=lambda job: f"/api/5.0/async_status/{job.pk}",
+        header="Authorization",
+        first_poll_queries=2,
+        writes={
+            "update": lambda job: statuses.async_status_update(job, message="half way"),
+            "succeed": lambda job: statuses.async_status_finish(
+                job, succeeded=True, message="done"
+            ),
+            "fail": lambda job: statuses.async_status_finish(job, succeeded=False, message="no"),
+            "cancel": lambda job: statuses.async_status_cancel(job, actor=job.user_for_cancel),
+        },
+        finish=lambda job: statuses.async_status_finish(job, succeeded=True, message="done"),
+        purge=lambda job: statuses.async_status_purge(job_ids=[job.pk]),
+    ),
+    "asset_jobs": Family(
+        name="asset_jobs",
+        make=make_asset_job,
+        path=asset_path,
+        header="X-Auth-Token",
+        first_poll_queries=3,
+        writes={
+            "update": lambda job: assets.asset_job_update(job, progress_percent=0.5),
+            "succeed": lambda job: assets.asset_job_succeed(job, archive=make_zip()),
+            "fail": lambda job: assets.asset_job_fail(job, reasons=[REASON]),
+            "cancel": lambda job: assets.asset_job_cancel(job, actor=None),
+            "download": claimed,
+        },
+        finish=lambda job: assets.asset_job_fail(job, reasons=[REASON, REASON]),
+        purge=lambda job: assets.asset_job_purge(job_ids=[job.pk]),
+    ),
+}
+SNAPSHOTS = {
+    "progress": progress_snapshots,
+    "async_status": status_snapshots,
+    "asset_jobs": asset_snapshots,
+}
+WRITES = [(name, write) for name, family in FAMILIES.items() for write in family.writes]
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(params=list(FAMILIES))
+def family(request) -> Family:
+    return FAMILIES[request.param]
+
+
+@pytest.fixture
+def operator(make_member, tenant):
+    return make_member(tenant, "operations")
+
+
+@pytest.fixture
+def raw_key(operator, tenant, make_token) -> str:
+    return make_token(operator, tenant)
+
+
+@pytest.fixture
+def poll(api_client, family, raw_key):
+    """Return a function polling a job (with extra headers) as the tenant's operator."""
+
+    def get(job, *, key: str | None = None, **extra):
+        return api_client.get(family.path(job), **family.headers(key or raw_key), **extra)
+
+    return get
+
+
+@pytest.fixture
+def job(family, tenant, operator):
+    job = family.make(tenant)
+    job.user_for_cancel = operator
+    return job
+
+
+def fresh_poll(poll, job):
+    """Return the poll as the database alone answers it (nothing cached)."""
+    clear_cache()
+    return poll(job)
+
+
+# Query budgets -------------------------------------------------------------------------------
+
+
+def test_first_poll_with_nothing_cached_costs_token_and_job_queries(
+    family, job, poll, django_assert_max_num_queries
+):
+    if family.name == "asset_jobs":
+        assets.asset_job_fail(job, reasons=[REASON, REASON])  # the read loads reasons too
+    assert poll(job).status_code == HTTPStatus.OK  # the token's first use writes last_used_at
+    clear_cache()
+
+    with django_assert_max_num_queries(family.first_poll_queries):
+        response = poll(job)
+
+    assert response.status_code == HTTPStatus.OK
+
+
+def test_first_poll_of_a_job_with_a_cached_token_costs_only_the_job(
+    family, tenant, job, poll, django_assert_max_num_queries
+):
+    other = family.make(tenant)
+    assert poll(other).status_code == HTTPStatus.OK  # caches the token
+
+    with django_assert_max_num_queries(family.first_poll_queries - 1):
+        response = poll(job)
+
+    assert response.status_code == HTTPStatus.OK
+
+
+def test_a_repeated_poll_of_an_unchanged_job_runs_no_query(job, poll, django_assert_num_queries):
+    first = poll(job)
+
+    with django_assert_num_queries(0):
+        again = poll(job)
+
+    assert again.status_code == HTTPStatus.OK
+    assert again.content == first.content
+    assert again["ETag"] == first["ETag"]
+
+
+def test_if_none_match_answers_304_with_no_body_and_no_query(job, poll, django_assert_num_queries):
+    etag = poll(job)["ETag"]
+
+    with django_assert_num_queries(0):
+        response = poll(job, HTTP_IF_NONE_MATCH=etag)
+
+    assert response.status_code == HTTPStatus.NOT_MODIFIED
+    assert response.content == b""
+    assert response["ETag"] == etag
+    assert response["Cache-Control"] == "private, no-cache"
+
+
+def test_the_304_path_also_holds_when_the_snapshot_is_loaded_from_the_database(job, poll):
+    etag = poll(job)["ETag"]
+    clear_cache()
+
+    response = poll(job, HTTP_IF_NONE_MATCH=etag)
+
+    assert response.status_code == HTTPStatus.NOT_MODIFIED
+
+
+@pytest.mark.parametrize(
+    "header", ["W/{etag}", '"nope", {etag}', "*"], ids=["weak", "list", "star"]
+)
+def test_if_none_match_compares_weakly_and_accepts_lists_and_star(job, poll, header):
+    etag = poll(job)["ETag"]
+
+    response = poll(job, HTTP_IF_NONE_MATCH=header.format(etag=etag))
+
+    assert response.status_code == HTTPStatus.NOT_MODIFIED
+
+
+def test_an_old_etag_gets_the_new_body(family, job, poll):
+    old = poll(job)["ETag"]
+    family.finish(job)
+
+    response = poll(job, HTTP_IF_NONE_MATCH=old)
+
+    assert response.status_code == HTTPStatus.OK
+    assert response["ETag"] != old
+    assert response.content
+
+
+def test_the_etag_is_strong_and_names_the_body(job, poll, api_client, family, raw_key):
+    response = poll(job)
+
+    assert response["ETag"].startswith('"')
+    assert not response["ETag"].startswith("W/")
+    if family.name == "progress":  # another representation (absolute url host) -> another tag
+        other_host = api_client.get(
+            family.path(job), HTTP_HOST="localhost", **family.headers(raw_key)
+        )
+        assert other_host.content != response.content
+        assert other_host["ETag"] != response["ETag"]
+
+
+# No stale reads ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("family_name", "write"), WRITES)
+def test_every_write_service_shows_on_the_very_next_poll(
+    family_name, write, tenant, operator, api_client, raw_key
+):
+    family = FAMILIES[family_name]
+    job = family.make(tenant)
+    job.user_for_cancel = operator
+    headers = family.headers(raw_key)
+    before = api_client.get(family.path(job), **headers)
+
+    family.writes[write](job)
+    after = api_client.get(family.path(job), **headers, HTTP_IF_NONE_MATCH=before["ETag"])
+
+    assert after.status_code == HTTPStatus.OK
+    assert after.content != before.content
+    assert after["ETag"] != before["ETag"]
+    clear_cache()
+    truth = api_client.get(family.path(job), **headers)
+    assert after.content == truth.content
+    assert after["ETag"] == truth["ETag"]
+
+
+@pytest.mark.parametrize(("family_name", "write"), WRITES)
+def test_a_committed_write_replaces_the_snapshot_so_the_next_poll_runs_no_query(
+    family_name,
+    write,
+    tenant,
+    operator,
+    api_client,
+    raw_key,
+    django_capture_on_commit_callbacks,
+    django_assert_num_queries,
+):
+    family = FAMILIES[family_name]
+    job = family.make(tenant)
+    job.user_for_cancel = operator
+    headers = family.headers(raw_key)
+    api_client.get(family.path(job), **headers)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        family.writes[write](job)
+    with django_assert_num_queries(0):
+        after = api_client.get(family.path(job), **headers)
+
+    clear_cache()
+    assert after.content == api_client.get(family.path(job), **headers).content
+
+
+def test_a_purged_job_is_gone_from_the_next_poll(family, job, poll):
+    family.finish(job)
+    assert poll(job).status_code == HTTPStatus.OK
+
+    family.purge(job)
+
+    assert poll(job).status_code == HTTPStatus.NOT_FOUND
+
+
+def test_a_reader_that_raced_a_write_cannot_make_its_old_body_current(family, job, poll):
+    """A poll reads the version, then the row; a write commits in between; the poll stores."""
+    snapshots = SNAPSHOTS[family.name]
+    found = caching.read_many(snapshots.keys(job.pk))
+    snapshots.version_before_load(job.pk, found)
+    stale = snapshots.capture(snapshots.load(job.pk), found)  # read before the write
+
+    family.finish(job)  # the write bumps the version
+    snapshots.store(job.pk, stale)  # the racing reader stores what it read
+
+    assert poll(job).content == fresh_poll(poll, job).content
+
+
+# Retry-After and Cache-Control -----------------------------------------------------------------
+
+
+def test_a_pending_job_says_when_to_poll_again_and_a_finished_one_does_not(family, job, poll):
+    pending = poll(job)
+    family.finish(job)
+    finished = poll(job)
+
+    assert pending["Retry-After"] == "1"
+    assert "Retry-After" not in finished
+    assert pending["Cache-Control"] == finished["Cache-Control"] == "private, no-cache"
+
+
+def test_retry_after_is_configurable_per_tag_or_type(settings, tenant, poll, family):
+    settings.JOBDESK_RETRY_AFTER_SECONDS = 3
+    settings.JOBDESK_RETRY_AFTER = {
+        "progress": {"course_batch_update": 10},
+        "asset_jobs": {AssetJob.Type.EXPORT: 7},
+    }
+    expected = {"progress": "10", "async_status": "3", "asset_jobs": "7"}[family.name]
+
+    assert poll(family.make(tenant))["Retry-After"] == expected
+
+
+def test_errors_are_not_stored_by_shared_caches_either(poll, job):
+    response = poll(job, key="jd_unknown")
+
+    assert response.status_code == HTTPStatus.UNAUTHORIZED
+    cache_control = response["Cache-Control"]
+    assert "private" in cache_control or "no-store" in cache_control
+
+
+# Security --------------------------------------------------------------------------------------
+
+
+def test_another_tenants_cached_job_is_still_not_found(
+    family, other_tenant, make_member, make_token, poll
+):
+    theirs = family.make(other_tenant)
+    their_key = make_token(make_member(other_tenant, "operations"), other_tenant)
+    assert poll(theirs, key=their_key).status_code == HTTPStatus.OK  # now cached
+
+    response = poll(theirs)
+
+    # ROMA answers a project that is not the token's with 403, as it does uncached.
+    expected = HTTPStatus.FORBIDDEN if family.name == "asset_jobs" else HTTPStatus.NOT_FOUND
+    assert response.status_code == expected
+    assert b"started" not in response.content
+    assert b'"id"' not in response.content
+
+
+def test_another_tenants_cached_job_under_my_own_project_is_not_found(
+    other_tenant, tenant, make_member, make_token, raw_key, api_client
+):
+    theirs = make_asset_job(other_tenant)
+    their_key = make_token(make_member(other_tenant, "operations"), other_tenant)
+    api_client.get(asset_path(theirs), HTTP_X_AUTH_TOKEN=their_key)
+    mine = InstanceFactory(tenant=tenant)
+
+    path = f"/v2/{tenant.project_id}/instances/{mine.instance_id}/assets/jobs/{theirs.pk}"
+    response = api_client.get(path, HTTP_X_AUTH_TOKEN=raw_key)
+
+    assert response.status_code == HTTPStatus.NOT_FOUND
+
+
+def test_a_revoked_token_is_refused_on_the_very_next_request(family, job, poll, raw_key):
+    assert poll(job).status_code == HTTPStatus.OK
+
+    token_revoke(token=ApiToken.objects.get(digest=digest_key(raw_key)))
+
+    assert poll(job).status_code == HTTPStatus.UNAUTHORIZED
+
+
+def test_an_expired_token_is_refused_although_cached(
+    job, poll, operator, tenant, make_token, monkeypatch
+):
+    key = make_token(operator, tenant, expires_at=timezone.now() + timedelta(hours=1))
+    assert poll(job, key=key).status_code == HTTPStatus.OK
+    later = timezone.now() + timedelta(hours=2)
+    monkeypatch.setattr("tenancy.models.timezone.now", lambda: later)
+
+    assert poll(job, key=key).status_code == HTTPStatus.UNAUTHORIZED
+
+
+@pytest.mark.parametrize("change", ["role", "membership", "user", "tenant"])
+def test_losing_access_takes_effect_on_the_next_request(
+    family, job, poll, operator, tenant, change
+):
+    assert poll(job).status_code == HTTPStatus.OK
+
+    if change == "role":
+        membership_grant(user=operator, tenant=tenant, role_name="no-rights")
+    elif change == "membership":
+        membership_revoke(user=operator, tenant=tenant)
+    elif change == "user":
+        operator.is_active = False
+        operator.save()
+    else:
+        tenant.is_active = False
+        tenant.save()
+
+    assert poll(job).status_code in (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN)
+
+
+@pytest.fixture(autouse=True)
+def no_rights_role(db):
+    Role.objects.get_or_create(name="no-rights", defaults={"permissions": []})
+
+
+# The fast path answers exactly as the full path ------------------------------------------------
+
+
+ACCEPTS = {
+    "progress": [None, "*/*", "application/json", "application/json+canvas-string-ids"],
+    "async_status": [None, "*/*", "text/html"],  # Traffic Ops answers JSON whatever is asked
+    "asset_jobs": [None, "*/*", "application/json"],
+}
+
+
+def test_a_cached_answer_is_the_uncached_answer_byte_for_byte(family, job, poll):
+    for accept in ACCEPTS[family.name]:
+        clear_cache()
+        extra = {} if accept is None else {"HTTP_ACCEPT": accept}
+        uncached = poll(job, **extra)
+        cached = poll(job, **extra)
+
+        assert uncached.status_code == HTTPStatus.OK, accept
+        assert cached.content == uncached.content, accept
+        ignored = {"X-Request-Id"}  # ROMA: a new id for every response, by design
+        assert {k: v for k, v in cached.items() if k not in ignored} == {
+            k: v for k, v in uncached.items() if k not in ignored
+        }, accept
+
+
+@pytest.mark.parametrize("family_name", ["progress", "asset_jobs"])
+def test_a_body_with_parameters_in_accept_is_left_to_the_full_path(
+    family_name, tenant, api_client, raw_key
+):
+    family = FAMILIES[family_name]
+    job = family.make(tenant)
+    plain = api_client.get(family.path(job), **family.headers(raw_key))
+    indented = api_client.get(
+        family.path(job), HTTP_ACCEPT="application/json; indent=2", **family.headers(raw_key)
+    )
+
+    assert indented.status_code == HTTPStatus.OK
+    assert indented.content != plain.content
+    assert indented.json() == plain.json()
+    assert indented["ETag"] != plain["ETag"]
+
+
+def test_the_fast_path_really_answers_repeated_polls(family, job, poll, monkeypatch):
+    poll(job)
+    calls = []
+    original = CachedPollMixin.poll
+
+    def counting(self, request):
+        calls.append(request.path)
+        return original(self, request)
+
+    monkeypatch.setattr(CachedPollMixin, "poll", counting)
+
+    assert poll(job).status_code == HTTPStatus.OK
+    assert calls == []
+
+
+def test_polls_still_work_when_the_cache_is_down(family, job, poll, monkeypatch):
+    def broken():
+        raise ConnectionError("cache unreachable")
+
+    expected = poll(job).content
+    monkeypatch.setattr(caching, "get_cache", broken)
+
+    assert poll(job).content == expected
+    assert poll(job).content == expected
+
+
+def test_snapshots_switched_off_read_the_database_every_time(
+    settings, job, poll, django_assert_max_num_queries, family
+):
+    settings.JOBDESK_SNAPSHOT_SECONDS = 0
+    poll(job)
+
+    with django_assert_max_num_queries(family.first_poll_queries - 1) as captured:
+        poll(job)
+
+    assert len(captured) >= 1
+    assert not caches["default"].get(SNAPSHOTS[family.name].snapshot_key(job.pk))
+
+
+def test_a_session_poll_goes_through_the_full_path(family, job, api_client, operator):
+    api_client.force_login(operator)
+
+    first = api_client.get(family.path(job))
+    again = api_client.get(family.path(job))
+
+    assert first.status_code == again.status_code == HTTPStatus.OK
+    assert first.content == again.content
+
+
+def test_an_empty_accept_header_is_answered_as_the_full_path_answers_it(family, job, poll):
+    poll(job)  # the snapshot and the token are cached
+
+    cached = poll(job, HTTP_ACCEPT="")
+    clear_cache()
+    uncached = poll(job, HTTP_ACCEPT="")
+
+    assert cached.status_code == uncached.status_code
+
+
+def test_a_deleted_creator_shows_as_a_null_user_id_on_the_next_poll(
+    tenant, make_member, api_client, raw_key
+):
+    creator = make_member(tenant, "operations")
+    job = progresses.progress_create(
+        tenant=tenant, tag="t", context_type="Course", context_id=1, user=creator
+    )
+    path, headers = f"/api/v1/progress/{job.pk}", {"HTTP_AUTHORIZATION": f"Bearer {raw_key}"}
+    assert api_client.get(path, **headers).json()["user_id"] == creator.pk
+
+    creator.delete()
+
+    assert api_client.get(path, **headers).json()["user_id"] is None
+
+
+@pytest.fixture
+def script_prefix():
+    """Set the URL prefix as a WSGI server mounted under it does per request; reset after."""
+    yield set_script_prefix
+    set_script_prefix("/")
+
+
+def test_the_progress_url_keeps_the_requests_script_prefix_after_a_write_elsewhere(
+    tenant, api_client, raw_key, django_capture_on_commit_callbacks, script_prefix
+):
+    job = FAMILIES["progress"].make(tenant)
+    path, headers = f"/api/v1/progress/{job.pk}", {"HTTP_AUTHORIZATION": f"Bearer {raw_key}"}
+    script_prefix("/jd/")
+    assert api_client.get(path, **headers).json()["url"].endswith(f"/jd/api/v1/progress/{job.pk}")
+
+    script_prefix("/")  # a worker process mounted nowhere replaces the snapshot
+    with django_capture_on_commit_callbacks(execute=True):
+        progresses.progress_start(job)
+
+    script_prefix("/jd/")
+    body = api_client.get(path, **headers).json()
+    assert body["workflow_state"] == "running"
+    assert body["url"] == f"http://testserver/jd/api/v1/progress/{job.pk}"
