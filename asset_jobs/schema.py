@@ -16,7 +16,7 @@ from rest_framework import serializers
 from asset_jobs.filters import STATUS_ALIASES, OffsetLimitPagination
 from asset_jobs.models import HEX_ID_PATTERN, ROMA_ID_PATTERN, AssetJob
 from asset_jobs.serializers import AssetJobSerializer
-from tenancy.schema import error_responses, header, optional_keys
+from tenancy.schema import NOT_MODIFIED, error_responses, header, optional_keys, poll_parameters
 
 TAGS = ["asset_jobs"]
 MAX_TEXT_LENGTH = 128
@@ -75,6 +75,13 @@ REQUEST_ID = header(
     *ALL_STATUSES,
     schema={"type": "string", "pattern": "^[0-9a-f]{32}$"},
 )
+POLL_REQUEST_ID = header(
+    "X-Request-Id",
+    "This request's id; error bodies repeat it as `request_id`.",
+    *ALL_STATUSES,
+    HTTPStatus.NOT_MODIFIED,
+    schema={"type": "string", "pattern": "^[0-9a-f]{32}$"},
+)
 WWW_AUTHENTICATE = header(
     "WWW-Authenticate", 'Always `Bearer realm="jobdesk"`.', HTTPStatus.UNAUTHORIZED
 )
@@ -96,10 +103,11 @@ asset_job_retrieve_schema = extend_schema(
     parameters=[
         *PROJECT_AND_INSTANCE,
         path_id("job_id", HEX_ID_PATTERN, "The job's id.", HEX_LENGTH),
-        REQUEST_ID,
+        POLL_REQUEST_ID,
         WWW_AUTHENTICATE,
+        *poll_parameters(),
     ],
-    responses={HTTPStatus.OK: AssetJobSerializer, **roma_errors(*ERRORS)},
+    responses={HTTPStatus.OK: AssetJobSerializer, **NOT_MODIFIED, **roma_errors(*ERRORS)},
 )
 asset_job_list_schema = extend_schema(
     operation_id="asset_job_list",

@@ -10,7 +10,7 @@ from rest_framework import serializers
 from async_status.filters import DEFAULT_LIMIT, MAX_INTEGER, MAX_LIMIT
 from async_status.models import AsyncStatus
 from async_status.serializers import AsyncStatusSerializer
-from tenancy.schema import header
+from tenancy.schema import NOT_MODIFIED, header, poll_parameters
 
 TAGS = ["async_status"]
 SERVED_VERSIONS = ["4.0", "4.1", "5.0"]
@@ -88,9 +88,11 @@ detail_schema = extend_schema(
         version(*SERVED_VERSIONS),
         OpenApiParameter("job_id", INT64, OpenApiParameter.PATH, description="The job's id."),
         WWW_AUTHENTICATE,
+        *poll_parameters(),
     ],
     responses={
         200: AsyncStatusResponseSerializer,
+        **NOT_MODIFIED,
         400: alerts("`getting integer parameters: parameter 'id' not an integer`"),
         **READ_ERRORS,
         404: alerts("No such job in your tenants: `Not Found`"),

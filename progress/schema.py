@@ -9,7 +9,7 @@ from rest_framework import serializers
 
 from progress.pagination import DEFAULT_PER_PAGE, MAX_PAGE, MAX_PER_PAGE
 from progress.serializers import STRING_IDS_MEDIA_TYPE, LtiProgressSerializer, ProgressSerializer
-from tenancy.schema import error_responses, header, optional_keys
+from tenancy.schema import NOT_MODIFIED, error_responses, header, optional_keys, poll_parameters
 
 TAGS = ["progress"]
 MAX_ID = 2**63 - 1
@@ -91,9 +91,10 @@ progress_retrieve_schema = extend_schema(
     tags=TAGS,
     summary="Show one job's progress",
     description=STRING_IDS_NOTE,
-    parameters=[JOB_ID, www_authenticate()],
+    parameters=[JOB_ID, www_authenticate(), *poll_parameters()],
     responses={
         (HTTPStatus.OK, "application/json"): ProgressSerializer,
+        **NOT_MODIFIED,
         **canvas_errors(*READ_ERRORS),
     },
 )

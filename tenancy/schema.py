@@ -73,16 +73,66 @@ def optional_keys(target: str, *keys: str) -> type[OpenApiSerializerExtension]:
     return type(name, (OpenApiSerializerExtension,), attributes)
 
 
-def header(name: str, description: str, *statuses: int, schema: dict | None = None):
-    """Describe a response header `name` sent with every one of `statuses`."""
+def header(
+    name: str,
+    description: str,
+    *statuses: int,
+    schema: dict | None = None,
+    required: bool = True,
+):
+    """Describe a response header `name` sent with `statuses` (always, unless not required)."""
     return OpenApiParameter(
         name,
         schema or {"type": "string"},
         OpenApiParameter.HEADER,
-        required=True,
+        required=required,
         description=description,
         response=[int(status) for status in statuses],
     )
+
+
+def poll_parameters() -> list[OpenApiParameter]:
+    """The conditional-request headers of a job read (README: poll hot path)."""
+    return [
+        OpenApiParameter(
+            "If-None-Match",
+            str,
+            OpenApiParameter.HEADER,
+            description=(
+                "The `ETag` of the body you hold: if the job is unchanged the answer is a 304 "
+                "with no body."
+            ),
+        ),
+        header(
+            "ETag",
+            "A strong entity tag of this body; it changes whenever the job does.",
+            HTTPStatus.OK,
+            HTTPStatus.NOT_MODIFIED,
+        ),
+        header(
+            "Retry-After",
+            "While the job is pending: seconds to wait before polling again. Absent once the "
+            "job has finished.",
+            HTTPStatus.OK,
+            HTTPStatus.NOT_MODIFIED,
+            schema={"type": "integer", "minimum": 0},
+            required=False,
+        ),
+        header(
+            "Cache-Control",
+            "`private, no-cache`: a browser may keep the body but must revalidate it; shared "
+            "caches must not store it.",
+            HTTPStatus.OK,
+            HTTPStatus.NOT_MODIFIED,
+        ),
+    ]
+
+
+NOT_MODIFIED = {
+    HTTPStatus.NOT_MODIFIED: OpenApiResponse(
+        description="Not Modified: the job is as the `If-None-Match` tag says; no body."
+    )
+}
 
 
 def drop_optional_trailing_slash(endpoints: list) -> list:
