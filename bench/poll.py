@@ -756,6 +756,9 @@ def main() -> None:
         sys.exit(
             "wrk is missing: install it with `sudo apt-get install wrk` (or run `make bench`)."
         )
+    # Ctrl-C and a plain kill stop the run and still clean up (even when started in the
+    # background, where the shell leaves SIGINT ignored).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, raise_on_sigterm)
     started = time.perf_counter()
     database_url = with_database(base_url, args.database)
@@ -802,6 +805,8 @@ def main() -> None:
         print(f"\nWrote {args.output} ({total_seconds / 60:.1f} min in all).")
     except BenchError as error:
         sys.exit(f"poll benchmark failed: {error}")
+    except KeyboardInterrupt:
+        sys.exit("poll benchmark interrupted")
     finally:
         if server is not None:
             server.stop()
