@@ -64,3 +64,37 @@ BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 .PHONY: bench-admin
 bench-admin: install
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/admin_changelists.py $(BENCH_ARGS)
+
+# Serve jobdesk with gunicorn (production settings) and measure its polls with wrk, beside a
+# bare Django view, celery-progress' poll view and a no-op view. It needs wrk, Redis and
+# PostgreSQL: bench-system-deps installs wrk (as root) and starts Redis and PostgreSQL.
+BENCH_STAMP := $(VENV)/.bench-installed-stamp
+PG_CLUSTER ?= 15 main
+.PHONY: bench bench-system-deps
+
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(PY) -m pip install --quiet -e ".[dev,bench]"
+	touch $(BENCH_STAMP)
+
+bench-system-deps: install
+	@if ! command -v wrk >/dev/null; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "Installing wrk for the poll benchmark (apt-get install wrk)"; \
+			DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; \
+		else \
+			echo "wrk is missing: install it with: sudo apt-get install wrk"; exit 1; \
+		fi; \
+	fi
+	@if ! $(PY) -c "import redis; redis.Redis(host='127.0.0.1', port=6379, socket_connect_timeout=1).ping()" 2>/dev/null; then \
+		echo "Starting Redis on 127.0.0.1:6379"; \
+		redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no; \
+		sleep 1; \
+	fi
+	@if ! pg_isready -q -h 127.0.0.1; then \
+		echo "Starting PostgreSQL ($(PG_CLUSTER))"; \
+		pg_ctlcluster --skip-systemctl-redirect $(PG_CLUSTER) start; \
+	fi
+
+bench: $(BENCH_STAMP) bench-system-deps
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/poll.py $(BENCH_ARGS)

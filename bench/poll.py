@@ -1,0 +1,823 @@
+"""Poll benchmark: serve jobdesk with gunicorn and measure each family's poll with wrk.
+
+Usage: DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
+    .venv/bin/python bench/poll.py [--seconds 15] [--reps 3] [--database NAME] [--keep]
+
+The script creates a scratch database (`jobdesk_poll_bench` by default, dropped and created
+afresh) next to the one DATABASE_URL names, migrates it and loads 100,000 jobs per family over
+100 tenants, each tenant with an `admin` member and an API token. It stores a few thousand
+PROGRESS results in Celery's Redis result backend (its own Redis database number, flushed),
+then serves jobdesk with gunicorn in production settings (`bench.settings`: jobdesk's own plus
+the reference views under /bench/) and runs `wrk` with `bench/wrk/poll.lua` against:
+
+- each family's poll of a random sampled job, with the job's tenant's token;
+- the same polls sending `If-None-Match` with the ETag the job had (the 304 path);
+- references: a bare Django view doing one primary-key query, celery-progress' own poll
+  view reading Redis, and a view that does nothing.
+
+Each scenario is warmed up once, then the timed runs are interleaved (every scenario once per
+repetition). It prints a Markdown table of medians over the repetitions (req/s, latency
+percentiles, server CPU per request, worker RSS, ratios to the references) and writes every
+run to `artifacts/bench/poll.json`. It fails if any response had another status than the
+scenario expects. It stops gunicorn and drops the database at the end (unless `--keep`).
+This is a measurement, not a test: nothing here asserts a budget.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import resource
+import secrets
+import signal
+import socket
+import statistics
+import string
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from random import Random
+
+ROOT = Path(__file__).resolve().parent.parent
+# Run as a script, Python puts bench/ first on the path: import from the project root instead.
+if sys.path and Path(sys.path[0]).resolve() == ROOT / "bench":
+    sys.path[0] = str(ROOT)
+elif str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.admin_changelists import recreate_database, with_database  # noqa: E402
+
+LUA_SCRIPT = ROOT / "bench" / "wrk" / "poll.lua"
+ARTIFACTS = ROOT / "artifacts" / "bench"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+SPAN = timedelta(days=30)
+# Warn when programs other than the server, wrk, PostgreSQL and Redis used more CPU than
+# this (% of one core, median of a scenario's runs) while wrk ran.
+OTHER_LOAD_WARNING = 20
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add = parser.add_argument
+    add("--seconds", type=float, default=15, help="length of each timed run (default 15)")
+    add("--reps", type=int, default=3, help="timed runs per scenario (default 3)")
+    add("--warmup", type=float, default=3, help="untimed warm-up per scenario (default 3 s)")
+    add("--jobs", type=int, default=100_000, help="jobs per family (default 100,000)")
+    add("--tenants", type=int, default=100, help="tenants (default 100)")
+    add("--sample", type=int, default=2_000, help="jobs polled per family (default 2,000)")
+    add("--celery-tasks", type=int, default=2_000, help="task results in Redis (default 2,000)")
+    add("--workers", type=int, default=4, help="gunicorn sync workers (default 4)")
+    add("--threads", type=int, default=2, help="wrk threads (default 2)")
+    add("--connections", type=int, default=16, help="wrk connections (default 16)")
+    add(
+        "--database",
+        default=os.environ.get("BENCH_POLL_DATABASE", "jobdesk_poll_bench"),
+        help="scratch database to create (default jobdesk_poll_bench, or BENCH_POLL_DATABASE)",
+    )
+    add(
+        "--redis-url",
+        default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5"),
+        help="Redis database of the benchmark's own, flushed (default redis://127.0.0.1:6379/5)",
+    )
+    add("--output", type=Path, default=ARTIFACTS / "poll.json", help="where the JSON goes")
+    add("--keep", action="store_true", help="keep the database and Redis data afterwards")
+    return parser.parse_args()
+
+
+# --- Loading ------------------------------------------------------------------------------
+
+
+def server_environment(database_url: str, redis_url: str) -> dict[str, str]:
+    """Return the environment of jobdesk in production settings, for the server and loader."""
+    env = dict(os.environ)
+    env.pop("DJANGO_DEBUG", None)
+    alphabet = string.ascii_letters + string.digits + "!@#%^&*(-_=+)"
+    env.update(
+        DJANGO_SETTINGS_MODULE="bench.settings",
+        DJANGO_SECRET_KEY="".join(secrets.choice(alphabet) for _ in range(50)),
+        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+        DJANGO_SECURE_SSL_REDIRECT="0",
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+    )
+    return env
+
+
+def setup_django(env: dict[str, str]) -> None:
+    os.environ.update(env)
+    os.environ.pop("DJANGO_DEBUG", None)
+    import django
+
+    django.setup()
+
+
+@dataclass
+class Loaded:
+    """What the scenarios need from the loaded data."""
+
+    keys: dict[int, str]  # tenant id -> raw API key of its admin member
+    progress: list[tuple[int, int]] = field(default_factory=list)  # (job id, tenant id)
+    async_status: list[tuple[int, int]] = field(default_factory=list)  # (job id, tenant id)
+    asset_jobs: list[tuple[str, int, str, str]] = field(default_factory=list)
+    # asset_jobs: (job id, tenant id, tenant project_id, instance_id)
+    task_ids: list[str] = field(default_factory=list)
+
+
+def load(args: argparse.Namespace) -> Loaded:
+    """Create tenants, members, tokens, instances and jobs; return what the polls need."""
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.db import connection
+
+    from asset_jobs.models import Instance
+    from tenancy.services import membership_grant, tenant_create, token_issue
+
+    call_command("migrate", verbosity=0)
+    User = get_user_model()
+    keys, tenants = {}, []
+    for n in range(args.tenants):
+        tenant = tenant_create(slug=f"bench-{n:03d}", name=f"Bench tenant {n:03d}")
+        # No usable password: the benchmark authenticates with API tokens only.
+        user = User.objects.create_user(f"bench-{n:03d}-admin", password=None)
+        membership_grant(user=user, tenant=tenant, role_name="admin")
+        _, keys[tenant.pk] = token_issue(user=user, tenant=tenant, name="poll benchmark")
+        tenants.append(tenant)
+    instances = Instance.objects.across_tenants().bulk_create(
+        [Instance(tenant=t, instance_id=f"roma-{t.slug}", name="ROMA bench") for t in tenants]
+    )
+    instance_pks = {i.tenant_id: i.pk for i in instances}
+    tenant_ids = [t.pk for t in tenants]
+    now = datetime.now(UTC)
+    with connection.cursor() as cursor:
+        raw = cursor.cursor
+        for family, (table, columns, rows) in COPIES.items():
+            started = time.perf_counter()
+            with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows(args.jobs, tenant_ids, instance_pks, now):
+                    copy.write_row(row)
+            print(f"  {family:<13} {time.perf_counter() - started:5.1f} s")
+        for table, _, _ in COPIES.values():
+            cursor.execute(f"VACUUM ANALYZE {table}")
+    return Loaded(keys=keys)
+
+
+def pick(rng: Random, weights: dict[str, float]) -> str:
+    return rng.choices(list(weights), weights=list(weights.values()))[0]
+
+
+PROGRESS_STATES = {
+    "queued": 0.10, "running": 0.15, "waiting_for_external_tool": 0.05,
+    "completed": 0.55, "failed": 0.10, "canceled": 0.05,
+}  # fmt: skip
+ASYNC_STATES = {"PENDING": 0.30, "SUCCEEDED": 0.60, "FAILED": 0.10}
+ASSET_STATES = {"Running": 0.25, "Success": 0.50, "Failed": 0.15, "Finished": 0.10}
+ASSET_TYPES = ["importAsset", "exportAsset", "deleteAsset"]
+
+
+def progress_rows(count, tenant_ids, _instances, now) -> Iterator[tuple]:
+    rng = Random(11)  # noqa: S311 - reproducible data, not secrets
+    for n in range(count):
+        state = pick(rng, PROGRESS_STATES)
+        created = now - SPAN * rng.random()
+        updated = created + timedelta(seconds=rng.randint(0, 3600))
+        completion = {
+            "queued": None,
+            "completed": 100.0,
+            "canceled": None,
+        }.get(state, round(rng.uniform(0, 99), 1))
+        message = "Something went wrong." if state == "failed" else None
+        results = json.dumps({"rows": n % 997}) if state == "completed" and n % 2 else None
+        yield (rng.choice(tenant_ids), "Course", n % 5000, n % 5000, None, "course_batch_update",
+               completion, state, message, results, created, updated)  # fmt: skip
+
+
+def async_status_rows(count, tenant_ids, _instances, now) -> Iterator[tuple]:
+    rng = Random(12)  # noqa: S311 - reproducible data, not secrets
+    messages = {"PENDING": "Running.", "SUCCEEDED": "Done.", "FAILED": "Job failed."}
+    for _ in range(count):
+        state = pick(rng, ASYNC_STATES)
+        start = now - SPAN * rng.random()
+        end = None if state == "PENDING" else start + timedelta(seconds=rng.randint(1, 3600))
+        yield (rng.choice(tenant_ids), state, messages[state], start, end, None, end or start)
+
+
+# Failure reasons of the failed asset jobs, written after the jobs (1 to 3 per failed job).
+ASSET_REASONS: list[tuple] = []
+
+
+def asset_job_rows(count, tenant_ids, instances, now) -> Iterator[tuple]:
+    rng = Random(13)  # noqa: S311 - reproducible data, not secrets
+    ASSET_REASONS.clear()
+    for _ in range(count):
+        state, tenant_id = pick(rng, ASSET_STATES), rng.choice(tenant_ids)
+        job_id = uuid.UUID(int=rng.getrandbits(128)).hex
+        begin = now - SPAN * rng.random()
+        end = None if state == "Running" else begin + timedelta(seconds=rng.randint(1, 3600))
+        percent = round(rng.random(), 2) if state in ("Running", "Failed") else 1.0
+        job_type = "exportAsset" if state == "Finished" else rng.choice(ASSET_TYPES)
+        if state == "Failed":
+            for n in range(rng.randint(1, 3)):
+                kind = rng.choice(["application", "task"])
+                ASSET_REASONS.append((job_id, kind, f"{kind}-{n}", "ROMA.00110002", "Bad asset."))
+        yield (job_id, tenant_id, instances[tenant_id], job_type, state, percent, begin, end,
+               end or begin)  # fmt: skip
+
+
+def asset_reason_rows(_count, _tenant_ids, _instances, _now) -> Iterator[tuple]:
+    yield from ASSET_REASONS
+
+
+COPIES = {
+    "progress": (
+        "progress_progress",
+        ["tenant_id", "context_type", "context_id", "course_id", "user_id", "tag", "completion",
+         "workflow_state", "message", "results", "created_at", "updated_at"],
+        progress_rows,
+    ),
+    "async_status": (
+        "async_status_asyncstatus",
+        ["tenant_id", "status", "message", "start_time", "end_time", "user_id", "updated_at"],
+        async_status_rows,
+    ),
+    "asset_jobs": (
+        "asset_jobs_assetjob",
+        ["id", "tenant_id", "instance_id", "type", "status", "progress_percent", "begin_time",
+         "end_time", "updated_at"],
+        asset_job_rows,
+    ),
+    "asset reasons": (
+        "asset_jobs_assetjobreason",
+        ["job_id", "resource_type", "resource_name", "error_code", "error_msg"],
+        asset_reason_rows,
+    ),
+}  # fmt: skip
+
+
+def sample(loaded: Loaded, size: int) -> None:
+    """Pick `size` random jobs of each family (over every tenant) for the polls."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT setseed(0.5)")
+        cursor.execute(
+            "SELECT id, tenant_id FROM progress_progress ORDER BY random() LIMIT %s", [size]
+        )
+        loaded.progress = list(cursor.fetchall())
+        cursor.execute(
+            "SELECT id, tenant_id FROM async_status_asyncstatus ORDER BY random() LIMIT %s",
+            [size],
+        )
+        loaded.async_status = list(cursor.fetchall())
+        cursor.execute(
+            "SELECT j.id, j.tenant_id, t.project_id, i.instance_id FROM asset_jobs_assetjob j"
+            " JOIN asset_jobs_instance i ON i.id = j.instance_id"
+            " JOIN tenancy_tenant t ON t.id = j.tenant_id ORDER BY random() LIMIT %s",
+            [size],
+        )
+        loaded.asset_jobs = list(cursor.fetchall())
+
+
+def store_celery_results(loaded: Loaded, count: int) -> None:
+    """Store PROGRESS results of `count` task ids in Celery's Redis result backend."""
+    from bench.celery_app import app
+
+    rng = Random(14)  # noqa: S311 - reproducible data, not secrets
+    for _ in range(count):
+        task_id = str(uuid.UUID(int=rng.getrandbits(128)))
+        done = rng.randint(0, 99)
+        meta = {"pending": False, "current": done, "total": 100, "percent": float(done),
+                "description": None}  # fmt: skip
+        app.backend.store_result(task_id, meta, "PROGRESS")
+        loaded.task_ids.append(task_id)
+
+
+def flush_redis(url: str) -> None:
+    """Empty the benchmark's own Redis database (only that database number)."""
+    import redis
+
+    redis.Redis.from_url(url).flushdb()
+
+
+# --- Scenarios ----------------------------------------------------------------------------
+
+
+@dataclass
+class Scenario:
+    name: str
+    lines: list[str]  # one request per line: path, then "Name: value" headers, tab-separated
+    expected: int = 200
+    note: str = ""
+    runs: list[dict] = field(default_factory=list)
+
+
+def polls(loaded: Loaded) -> dict[str, list[tuple[str, dict[str, str]]]]:
+    """Return each family's poll requests: (path, headers)."""
+    keys = loaded.keys
+    return {
+        "progress": [
+            (f"/api/v1/progress/{job}", {"Authorization": f"Bearer {keys[tenant]}"})
+            for job, tenant in loaded.progress
+        ],
+        "async_status": [
+            (f"/api/5.0/async_status/{job}", {"Authorization": f"Bearer {keys[tenant]}"})
+            for job, tenant in loaded.async_status
+        ],
+        "asset_jobs": [
+            (
+                f"/v2/{project}/instances/{instance}/assets/jobs/{job}",
+                {"X-Auth-Token": keys[tenant]},
+            )
+            for job, tenant, project, instance in loaded.asset_jobs
+        ],
+    }
+
+
+def learn_etags(port: int, requests: list[tuple[str, dict[str, str]]]) -> list[str | None]:
+    """GET each request once (warming the server up); return each response's ETag, if any."""
+
+    def fetch(chunk: list[tuple[str, dict[str, str]]]) -> list[str | None]:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        etags = []
+        try:
+            for path, headers in chunk:
+                conn.request("GET", path, headers=headers)
+                response = conn.getresponse()
+                body = response.read()
+                if response.status != 200:
+                    raise BenchError(f"GET {path} answered {response.status}: {body[:300]!r}")
+                etags.append(response.getheader("ETag"))
+        finally:
+            conn.close()
+        return etags
+
+    chunks = [requests[n::8] for n in range(8)]
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(fetch, chunks))
+    # Put the answers back in the order of `requests` (chunk n holds items n, n+8, ...).
+    etags: list[str | None] = [None] * len(requests)
+    for n, chunk_etags in enumerate(answers):
+        etags[n::8] = chunk_etags
+    return etags
+
+
+def line(path: str, headers: dict[str, str]) -> str:
+    return "\t".join([path, *(f"{name}: {value}" for name, value in headers.items())])
+
+
+def scenarios(loaded: Loaded, port: int) -> list[Scenario]:
+    """Build every scenario, learning each sampled job's ETag with one GET."""
+    plain, conditional = [], []
+    for family, requests in polls(loaded).items():
+        started = time.perf_counter()
+        etags = learn_etags(port, requests)
+        with_etag = sum(etag is not None for etag in etags)
+        print(
+            f"  {family:<13} {len(requests):,} GETs in {time.perf_counter() - started:4.1f} s,"
+            f" {with_etag:,} with an ETag"
+        )
+        plain.append(Scenario(family, [line(path, headers) for path, headers in requests]))
+        name = f"{family} 304"
+        if with_etag:
+            lines = [
+                line(path, {**headers, "If-None-Match": etag})
+                for (path, headers), etag in zip(requests, etags, strict=True)
+                if etag is not None
+            ]
+            note = (
+                ""
+                if with_etag == len(requests)
+                else f"only the {with_etag:,} of {len(requests):,} jobs with an ETag polled"
+            )
+            conditional.append(Scenario(name, lines, expected=304, note=note))
+        else:
+            lines = [
+                line(path, {**headers, "If-None-Match": '"none"'}) for path, headers in requests
+            ]
+            note = "WARNING: no ETag in any response: measured full 200s, not 304s"
+            conditional.append(Scenario(name, lines, expected=200, note=note))
+    references = [
+        Scenario("bare", [line(f"/bench/bare/{job}", {}) for job, _ in loaded.progress]),
+        Scenario(
+            "celery-progress",
+            [line(f"/bench/celery-progress/{task}", {}) for task in loaded.task_ids],
+        ),
+        Scenario("noop", [line("/bench/noop", {})]),
+    ]
+    return plain + conditional + references
+
+
+# --- Server -------------------------------------------------------------------------------
+
+
+class BenchError(RuntimeError):
+    """The benchmark cannot go on (a server that does not answer, a wrong status...)."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def proc_stat(pid: int) -> list[str]:
+    """Return the fields of /proc/<pid>/stat after the command name (field 3 on)."""
+    text = Path(f"/proc/{pid}/stat").read_text()
+    return text[text.rindex(")") + 2 :].split()
+
+
+def children(pid: int) -> list[int]:
+    """Return the ids of the live processes whose parent is `pid`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int(proc_stat(int(entry.name))[1]) == pid:
+                    found.append(int(entry.name))
+            except (FileNotFoundError, ProcessLookupError, ValueError, IndexError):
+                continue
+    return sorted(found)
+
+
+def cpu_ticks(pids: list[int], *, reaped_of: int | None = None) -> dict[int, int]:
+    """Return each live pid's user + system clock ticks (plus its reaped children's for one)."""
+    ticks = {}
+    for pid in pids:
+        try:
+            fields = proc_stat(pid)
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        ticks[pid] = int(fields[11]) + int(fields[12])  # utime, stime
+        if pid == reaped_of:
+            ticks[pid] += int(fields[13]) + int(fields[14])  # cutime, cstime: exited workers
+    return ticks
+
+
+def ticks_spent(before: dict[int, int], after: dict[int, int]) -> int:
+    """Return the ticks spent between two readings by the processes alive at the second.
+
+    A process that started in between counts whole; one that ended in between (a database
+    connection closed at its age limit) is left out, with the little it spent since `before`.
+    """
+    return sum(ticks - before.get(pid, 0) for pid, ticks in after.items())
+
+
+def processes_named(name: str) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == name:
+                    pids.append(int(entry.name))
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+    return pids
+
+
+def machine_ticks() -> tuple[int, int]:
+    """Return (busy, total) clock ticks of all CPUs since boot, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle, iowait
+    total = sum(values[:8])  # user nice system idle iowait irq softirq steal (not guest)
+    return total - idle, total
+
+
+def rss_mib(pid: int) -> float:
+    for text in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if text.startswith("VmRSS:"):
+            return int(text.split()[1]) / 1024
+    return 0.0
+
+
+class Server:
+    """jobdesk under gunicorn (sync workers), in its own process group."""
+
+    def __init__(self, env: dict[str, str], workers: int, log: Path) -> None:
+        self.port = free_port()
+        self.workers = workers
+        self.log = log.open("w")
+        command = [
+            sys.executable, "-m", "gunicorn", "config.wsgi:application",
+            "--worker-class", "sync", "--workers", str(workers),
+            "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning",
+        ]  # fmt: skip
+        self.process = subprocess.Popen(  # noqa: S603 - our own command line
+            command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def worker_pids(self) -> list[int]:
+        return children(self.pid)
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise BenchError(
+                    f"gunicorn exited with {self.process.returncode}: see {self.log.name}"
+                )
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+                conn.request("GET", "/bench/noop")
+                ok = conn.getresponse().status == 200
+                conn.close()
+                if ok and len(self.worker_pids()) == self.workers:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise BenchError(f"gunicorn did not answer within {timeout:.0f} s: see {self.log.name}")
+
+    def stop(self) -> None:
+        """Stop the master and its workers (their process group), waiting for them."""
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.pid, signal.SIGTERM)
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.pid, signal.SIGKILL)
+                self.process.wait()
+            except ProcessLookupError:
+                pass
+        self.log.close()
+
+
+# --- Running wrk --------------------------------------------------------------------------
+
+
+def run_wrk(args, server: Server, scenario: Scenario, data: Path, seconds: float) -> dict:
+    """Run wrk once for `scenario`; return its numbers and the CPU they cost."""
+    command = [
+        "wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{seconds:g}s",
+        "--timeout", "10s", "-s", str(LUA_SCRIPT), f"http://127.0.0.1:{server.port}",
+        "--", str(data),
+    ]  # fmt: skip
+    workers = server.worker_pids()
+    server_before = cpu_ticks([server.pid, *workers], reaped_of=server.pid)
+    pg_before = cpu_ticks(processes_named("postgres"))
+    redis_before = cpu_ticks(processes_named("redis-server"))
+    machine_before, wrk_before = machine_ticks(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
+    wall = time.perf_counter() - started
+    wrk_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    machine_after = machine_ticks()
+    workers_after = server.worker_pids()
+    server_after = cpu_ticks([server.pid, *workers_after], reaped_of=server.pid)
+    server_ticks = ticks_spent(server_before, server_after)
+    pg_ticks = ticks_spent(pg_before, cpu_ticks(processes_named("postgres")))
+    redis_ticks = ticks_spent(redis_before, cpu_ticks(processes_named("redis-server")))
+    found = [text for text in done.stdout.splitlines() if text.startswith("WRK_JSON ")]
+    if done.returncode != 0 or not found:
+        raise BenchError(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    result = json.loads(found[-1].removeprefix("WRK_JSON "))
+    requests = result["requests"]
+    busy = machine_after[0] - machine_before[0]
+    total = machine_after[1] - machine_before[1]
+    wrk_cpu = (wrk_after.ru_utime + wrk_after.ru_stime) - (
+        wrk_before.ru_utime + wrk_before.ru_stime
+    )
+    seconds_run = result["duration_us"] / 1e6
+    result.update(
+        rps=requests / seconds_run,
+        p50_ms=result["latency_us"]["p50"] / 1000,
+        p99_ms=result["latency_us"]["p99"] / 1000,
+        server_cpu_ms_per_request=server_ticks / CLOCK_TICKS * 1000 / max(requests, 1),
+        rss_mib=statistics.median(rss_mib(pid) for pid in workers_after),
+        workers_restarted=sorted(set(workers) ^ set(workers_after)),
+        cpu_percent_of_one_core={
+            "machine": 100 * busy / total * os.cpu_count() if total else 0.0,
+            "gunicorn": 100 * server_ticks / CLOCK_TICKS / wall,
+            "wrk": 100 * wrk_cpu / wall,
+            "postgres": 100 * pg_ticks / CLOCK_TICKS / wall,
+            "redis": 100 * redis_ticks / CLOCK_TICKS / wall,
+        },
+    )
+    cpu = result["cpu_percent_of_one_core"]
+    # Whatever else ran on the machine meanwhile (another program's load skews the numbers).
+    cpu["other"] = max(0.0, cpu["machine"] - sum(v for k, v in cpu.items() if k != "machine"))
+    check_statuses(scenario, result)
+    return result
+
+
+def check_statuses(scenario: Scenario, result: dict) -> None:
+    """Fail loudly unless every response had the scenario's expected status."""
+    status, errors = result["status"], result["errors"]
+    expected = status["304"] if scenario.expected == 304 else status["2xx"]
+    if expected != result["requests"] or status["other"] or any(errors.values()):
+        raise BenchError(
+            f"{scenario.name}: expected every response to be {scenario.expected}, got "
+            f"{status['2xx']} 2xx, {status['304']} 304, {status['other']} other "
+            f"of {result['requests']} (socket errors: {errors})"
+        )
+
+
+def measure(args, server: Server, all_scenarios: list[Scenario], data_dir: Path) -> None:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for scenario in all_scenarios:
+        files[scenario.name] = data_dir / f"{scenario.name.replace(' ', '-')}.txt"
+        files[scenario.name].write_text("\n".join(scenario.lines) + "\n")
+    if args.warmup > 0:
+        for scenario in all_scenarios:
+            warm = run_wrk(args, server, scenario, files[scenario.name], args.warmup)
+            print(f"  warm-up  {scenario.name:<18} {warm['rps']:8,.0f} req/s")
+    for rep in range(1, args.reps + 1):
+        for scenario in all_scenarios:
+            result = run_wrk(args, server, scenario, files[scenario.name], args.seconds)
+            scenario.runs.append(result)
+            cpu = result["cpu_percent_of_one_core"]
+            print(
+                f"  run {rep}/{args.reps} {scenario.name:<18} {result['rps']:8,.0f} req/s"
+                f"  p50 {result['p50_ms']:6.2f} ms  p99 {result['p99_ms']:6.2f} ms"
+                f"  CPU % of a core: gunicorn {cpu['gunicorn']:3.0f}, wrk {cpu['wrk']:3.0f},"
+                f" postgres {cpu['postgres']:3.0f}, other {cpu['other']:3.0f},"
+                f" machine {cpu['machine']:3.0f}/"
+                f"{100 * os.cpu_count()}"
+            )
+
+
+# --- Reporting ----------------------------------------------------------------------------
+
+
+def summarise(all_scenarios: list[Scenario]) -> dict[str, dict]:
+    """Return each scenario's medians over its runs, and its ratios to the references."""
+    summary = {}
+    for scenario in all_scenarios:
+        runs = scenario.runs
+
+        def median(key: str, runs=runs) -> float:
+            return statistics.median(run[key] for run in runs)
+
+        summary[scenario.name] = {
+            "expected_status": scenario.expected,
+            "note": scenario.note,
+            "requests_per_line": len(scenario.lines),
+            "rps": median("rps"),
+            "p50_ms": median("p50_ms"),
+            "p99_ms": median("p99_ms"),
+            "server_cpu_ms_per_request": median("server_cpu_ms_per_request"),
+            "rss_mib": median("rss_mib"),
+            "cpu_percent_of_one_core": {
+                key: statistics.median(run["cpu_percent_of_one_core"][key] for run in runs)
+                for key in runs[0]["cpu_percent_of_one_core"]
+            },
+            "runs": runs,
+        }
+    for row in summary.values():
+        row["ratio_to_bare"] = row["rps"] / summary["bare"]["rps"]
+        row["ratio_to_celery_progress"] = row["rps"] / summary["celery-progress"]["rps"]
+    return summary
+
+
+def table(summary: dict[str, dict]) -> str:
+    rows = [
+        "| scenario | req/s (median) | p50 ms | p99 ms | CPU ms/req | RSS MiB "
+        "| ratio to bare | ratio to celery-progress |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, row in summary.items():
+        rows.append(
+            f"| {name} | {row['rps']:,.0f} | {row['p50_ms']:.2f} | {row['p99_ms']:.2f} "
+            f"| {row['server_cpu_ms_per_request']:.2f} | {row['rss_mib']:.0f} "
+            f"| {row['ratio_to_bare']:.2f} | {row['ratio_to_celery_progress']:.2f} |"
+        )
+    notes = [f"- {name}: {row['note']}" for name, row in summary.items() if row["note"]]
+    return "\n".join(rows + (["", *notes] if notes else []))
+
+
+def load_table(summary: dict[str, dict]) -> str:
+    rows = [
+        "| scenario | machine | gunicorn | wrk | postgres | redis | other processes |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, row in summary.items():
+        cpu = row["cpu_percent_of_one_core"]
+        rows.append(
+            f"| {name} | {cpu['machine']:.0f} | {cpu['gunicorn']:.0f} | {cpu['wrk']:.0f} "
+            f"| {cpu['postgres']:.0f} | {cpu['redis']:.0f} | {cpu['other']:.0f} |"
+        )
+    busiest = max(row["cpu_percent_of_one_core"]["other"] for row in summary.values())
+    if busiest > OTHER_LOAD_WARNING:
+        rows.append(
+            f"\nWARNING: other processes used up to {busiest:.0f}% of a core during the runs:"
+            " the machine was not quiet, and the numbers above are lower than it can do."
+        )
+    return "\n".join(rows)
+
+
+def git_revision() -> str:
+    done = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    return done.stdout.strip() or "unknown"
+
+
+# --- Main ---------------------------------------------------------------------------------
+
+
+def close_connections() -> None:
+    """Close the loader's database connections (if Django got that far)."""
+    from django.apps import apps
+
+    if apps.ready:
+        from django.db import connections
+
+        connections.close_all()
+
+
+def raise_on_sigterm(_signum, _frame) -> None:
+    raise SystemExit(143)
+
+
+def main() -> None:
+    args = parse_args()
+    base_url = os.environ.get("DATABASE_URL", "")
+    if not base_url.startswith("postgres"):
+        sys.exit(
+            "Set DATABASE_URL to a PostgreSQL server, e.g. postgres://postgres@127.0.0.1:5432/postgres"
+        )
+    try:
+        subprocess.run(["wrk", "--version"], capture_output=True, check=False)  # noqa: S607
+    except FileNotFoundError:
+        sys.exit(
+            "wrk is missing: install it with `sudo apt-get install wrk` (or run `make bench`)."
+        )
+    # Ctrl-C and a plain kill stop the run and still clean up (even when started in the
+    # background, where the shell leaves SIGINT ignored).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, raise_on_sigterm)
+    started = time.perf_counter()
+    database_url = with_database(base_url, args.database)
+    env = server_environment(database_url, args.redis_url)
+    server = None
+    recreate_database(base_url, args.database)
+    try:
+        setup_django(env)
+        flush_redis(args.redis_url)
+        print(f"Loading {args.jobs:,} jobs per family over {args.tenants} tenants ...")
+        loaded = load(args)
+        sample(loaded, args.sample)
+        store_celery_results(loaded, args.celery_tasks)
+        load_seconds = time.perf_counter() - started
+        print(f"Loaded in {load_seconds:.0f} s.")
+        close_connections()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        server = Server(env, args.workers, ARTIFACTS / "poll-gunicorn.log")
+        server.wait_ready()
+        print(f"gunicorn: {args.workers} sync workers on 127.0.0.1:{server.port}; learning ETags")
+        all_scenarios = scenarios(loaded, server.port)
+        print(
+            f"wrk -t{args.threads} -c{args.connections}: {len(all_scenarios)} scenarios,"
+            f" {args.warmup:g} s warm-up each, then {args.reps} x {args.seconds:g} s interleaved"
+        )
+        measure(args, server, all_scenarios, ARTIFACTS / "poll-data")
+        summary = summarise(all_scenarios)
+        total_seconds = time.perf_counter() - started
+        print("\nMedians over the repetitions (req/s, latency, CPU per request, RSS per worker):\n")
+        print(table(summary))
+        print("\nCPU, in % of one core (the machine has", os.cpu_count(), "cores), medians:\n")
+        print(load_table(summary))
+        report = {
+            "when": datetime.now(UTC).isoformat(timespec="seconds"),
+            "revision": git_revision(),
+            "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+            "options": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+            "load_seconds": round(load_seconds, 1),
+            "total_seconds": round(total_seconds, 1),
+            "scenarios": summary,
+        }
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(report, indent=2) + "\n")
+        print(f"\nWrote {args.output} ({total_seconds / 60:.1f} min in all).")
+    except BenchError as error:
+        sys.exit(f"poll benchmark failed: {error}")
+    except KeyboardInterrupt:
+        sys.exit("poll benchmark interrupted")
+    finally:
+        if server is not None:
+            server.stop()
+        if not args.keep:
+            close_connections()
+            recreate_database(base_url, args.database, drop_only=True)
+            try:
+                flush_redis(args.redis_url)
+            except Exception as error:  # cleanup must not hide the real error
+                print(f"could not flush {args.redis_url}: {error}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
