@@ -125,7 +125,7 @@ REDIS_TIMEOUT_SECONDS = float(os.environ.get("JOBDESK_REDIS_TIMEOUT_SECONDS", 0.
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "tenancy.cache_backends.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": CACHE_KEY_PREFIX,
             "OPTIONS": {

@@ -11,7 +11,7 @@ import re
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse
-from django.urls import reverse
+from django.urls import get_script_prefix
 from rest_framework import parsers
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.generics import GenericAPIView
@@ -110,9 +110,8 @@ class ProgressDetailView(CachedPollMixin, CanvasView):
         return parse_id(self.kwargs["pk"])
 
     def poll_data(self, snapshot: Snapshot, request) -> dict:
-        # Reversed here, not stored: the URL prefix is this request's (SCRIPT_NAME).
-        path = reverse("progress:show", kwargs={"pk": snapshot.data["id"]})
-        return for_request(snapshot.data, request, path)
+        # The snapshot's url is relative: the prefix (SCRIPT_NAME) is this request's.
+        return for_request(snapshot.data, request, get_script_prefix() + snapshot.data["url"])
 
     @progress_retrieve_schema
     def get(self, request: Request, *args, **kwargs) -> HttpResponse:
@@ -192,14 +191,14 @@ class LtiProgressView(ProgressDetailView):
         return principal.may_show_lti_progress and super().poll_permitted(principal)
 
     def poll_matches(self, snapshot: Snapshot, principal) -> bool:
-        course_id = parse_id(self.kwargs["course_id"])
-        return snapshot.scope == (course_id,) and super().poll_matches(snapshot, principal)
+        course_id, _ = snapshot.scope
+        return course_id == parse_id(self.kwargs["course_id"]) and super().poll_matches(
+            snapshot, principal
+        )
 
     def poll_data(self, snapshot: Snapshot, request) -> dict:
-        path = reverse(
-            "progress:lti-show", kwargs={"course_id": snapshot.scope[0], "pk": snapshot.data["id"]}
-        )
-        return for_request(snapshot.data, request, path)
+        _, lti_path = snapshot.scope
+        return for_request(snapshot.data, request, get_script_prefix() + lti_path)
 
     @progress_lti_retrieve_schema
     def get(self, request: Request, *args, **kwargs) -> HttpResponse:
