@@ -128,11 +128,27 @@ def test_authenticating_writes_last_used_at_at_most_once_a_minute(
     with django_assert_num_queries(2):  # look-up, then the first last_used_at write
         auth.authenticate(drf_request(**request))
     first_use = ApiToken.objects.get().last_used_at
-    with django_assert_num_queries(1):  # look-up only: used a moment ago
+    with django_assert_num_queries(0):  # cached, and used a moment ago: nothing to do
         auth.authenticate(drf_request(**request))
 
     assert first_use is not None
     assert ApiToken.objects.get().last_used_at == first_use
+
+
+def test_a_cached_token_still_records_its_use_once_the_interval_has_passed(
+    tenant, make_member, make_token, django_assert_num_queries, monkeypatch
+):
+    raw_key = make_token(make_member(tenant), tenant)
+    request = {"HTTP_AUTHORIZATION": f"Bearer {raw_key}"}
+    auth = BearerTokenAuthentication()
+    auth.authenticate(drf_request(**request))
+    later = timezone.now() + timedelta(minutes=2)
+    monkeypatch.setattr("tenancy.authentication.timezone.now", lambda: later)
+
+    with django_assert_num_queries(1):  # the last_used_at write; the token itself is cached
+        auth.authenticate(drf_request(**request))
+
+    assert ApiToken.objects.get().last_used_at == later
 
 
 def test_admin_role_holds_every_permission_even_with_an_empty_list(tenant, make_member, make_token):
