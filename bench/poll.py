@@ -109,6 +109,10 @@ def server_environment(database_url: str, redis_url: str) -> dict[str, str]:
         DATABASE_URL=database_url,
         REDIS_URL=redis_url,
     )
+    # Every sampled job's snapshot is made while the ETags are learned; with the default
+    # lifetime (300 s) they would all expire at once in the middle of the timed runs, a burst of
+    # first polls that no steady load has. Keep them for the run (override to see the burst).
+    env.setdefault("JOBDESK_SNAPSHOT_SECONDS", "3600")
     return env
 
 

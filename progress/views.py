@@ -38,6 +38,7 @@ from progress.serializers import (
     LtiProgressSerializer,
     ProgressSerializer,
     for_request,
+    wants_string_ids,
 )
 from progress.services import progress_cancel
 from tenancy.access import principal_for
@@ -112,6 +113,10 @@ class ProgressDetailView(CachedPollMixin, CanvasView):
     def poll_data(self, snapshot: Snapshot, request) -> dict:
         # The snapshot's url is relative: the prefix (SCRIPT_NAME) is this request's.
         return for_request(snapshot.data, request, get_script_prefix() + snapshot.data["url"])
+
+    def poll_variant(self, request) -> tuple:
+        """The body's url names this request's scheme, host and prefix; ids may be strings."""
+        return (request.scheme, request.get_host(), get_script_prefix(), wants_string_ids(request))
 
     @progress_retrieve_schema
     def get(self, request: Request, *args, **kwargs) -> HttpResponse:

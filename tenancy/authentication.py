@@ -131,15 +131,30 @@ def check_raw_key(raw_key: str) -> None:
         raise TokenRejected("Invalid access token.", code="invalid_token")
 
 
-def cached_token(digest: str, found: dict[str, Any]) -> ApiToken | None:
+# Tokens built from cache entries, reused by the read-only poll fast path of this process.
+BUILT_TOKENS: dict[tuple, ApiToken] = {}
+MAX_BUILT_TOKENS = 10_000
+
+
+def cached_token(digest: str, found: dict[str, Any], *, shared: bool = False) -> ApiToken | None:
     """Return the token cached for `digest` if it is current, from values read by `read_many`.
 
     An expired token raises TokenRejected; anything else not current returns None (a miss).
+    With `shared`, the token may be an instance already built for an identical entry: for
+    callers that only read it (the poll fast path), never for a request's `auth`.
     """
     entry = found.get(token_cache_key(digest))
     if not isinstance(entry, CachedToken) or entry.version != found.get(AUTH_VERSION_KEY):
         return None
-    token = entry.to_token()
+    if shared:
+        key = (digest, entry.version, entry.token.get("last_used_at"))
+        token = BUILT_TOKENS.get(key)
+        if token is None:
+            if len(BUILT_TOKENS) >= MAX_BUILT_TOKENS:
+                BUILT_TOKENS.clear()
+            token = BUILT_TOKENS[key] = entry.to_token()
+    else:
+        token = entry.to_token()
     if token.is_expired:
         raise TokenRejected("Expired access token.", code="expired_token")
     return token

@@ -174,16 +174,9 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
 
 
 def poll_response(
-    request: HttpRequest,
-    snapshot: Snapshot,
-    data: Any,
-    renderer,
-    media_type: str,
-    renderer_context: dict | None = None,
+    request: HttpRequest, snapshot: Snapshot, body: bytes, etag: str, renderer
 ) -> HttpResponse:
     """Return the job's body (or 304 if the client has it) with ETag, Retry-After, no sharing."""
-    body = renderer.render(data, media_type, renderer_context or {})
-    etag = strong_etag(body)
     if etag_matches(request.META.get("HTTP_IF_NONE_MATCH"), etag):
         response = HttpResponseNotModified()
     else:
@@ -196,6 +189,33 @@ def poll_response(
     if snapshot.retry_after:
         response["Retry-After"] = str(snapshot.retry_after)
     return response
+
+
+class RenderedBodies:
+    """Bodies and ETags this process rendered, by job version and everything else they vary on.
+
+    A version names one snapshot for as long as it is current (every write moves it on), so a
+    rendered body can be reused until then; afterwards its key is simply never asked for again.
+    """
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self) -> None:
+        self.entries: dict[Hashable, tuple[bytes, str]] = {}
+
+    def get(self, key: Hashable | None, render: Callable[[], bytes]) -> tuple[bytes, str]:
+        found = self.entries.get(key) if key is not None else None
+        if found is None:
+            body = render()
+            found = (body, strong_etag(body))
+            if key is not None:
+                if len(self.entries) >= self.MAX_ENTRIES:
+                    self.entries.clear()
+                self.entries[key] = found
+        return found
+
+
+rendered_bodies = RenderedBodies()
 
 
 @functools.lru_cache(maxsize=1024)
@@ -253,6 +273,24 @@ class CachedPollMixin:
     def poll_data(self, snapshot: Snapshot, request: HttpRequest) -> Any:
         return snapshot.data
 
+    def poll_variant(self, request: HttpRequest) -> Hashable:
+        """What, besides the snapshot, `poll_data` depends on (such as the host)."""
+        return ()
+
+    def poll_answer(
+        self, request, pk: Hashable, snapshot: Snapshot, renderer, media_type: str, context=None
+    ) -> HttpResponse:
+        """Render (or reuse) the body of `snapshot` for this request and answer with it."""
+        key = None
+        if snapshot.version is not None:
+            variant = self.poll_variant(request)
+            key = (type(self), pk, snapshot.version, media_type, variant)
+        body, etag = rendered_bodies.get(
+            key,
+            lambda: renderer.render(self.poll_data(snapshot, request), media_type, context or {}),
+        )
+        return poll_response(request, snapshot, body, etag, renderer)
+
     def poll(self, request) -> HttpResponse:
         """Answer the job read in the full DRF path (authenticated and permitted already)."""
         pk = self.poll_key()
@@ -261,10 +299,10 @@ class CachedPollMixin:
             self.snapshots.version_before_load(pk, found)
             snapshot = self.snapshots.capture(self.poll_object(), found)
             self.snapshots.store(pk, snapshot)
-        return poll_response(
+        return self.poll_answer(
             request,
+            pk,
             snapshot,
-            self.poll_data(snapshot, request),
             request.accepted_renderer,
             request.accepted_media_type,
             self.get_renderer_context(),
@@ -294,7 +332,7 @@ class CachedPollMixin:
             [AUTH_VERSION_KEY, token_cache_key(digest), *self.snapshots.keys(pk)]
         )
         try:
-            token = cached_token(digest, found)
+            token = cached_token(digest, found, shared=True)
         except TokenRejected:
             return None
         if token is None or last_use_due(token):
@@ -310,7 +348,7 @@ class CachedPollMixin:
         choice = negotiated(type(self), request.META.get("HTTP_ACCEPT"))
         if choice is None:
             return None
-        response = poll_response(request, snapshot, self.poll_data(snapshot, request), *choice)
+        response = self.poll_answer(request, pk, snapshot, *choice)
         self.headers = self.default_response_headers
         return self.finalize_response(request, response)
 
