@@ -41,9 +41,14 @@ def get_cache():
 
 
 def read_many(keys: list[str]) -> dict[str, Any]:
-    """Return the cached values of `keys` in one round trip ({} if the cache is unreachable)."""
+    """Return the cached values of `keys` in one round trip ({} if the cache is unreachable).
+
+    The values may be shared with other readers in this process: never change them.
+    """
     try:
-        return get_cache().get_many(keys)
+        cache = get_cache()
+        shared = getattr(cache, "get_many_shared", None)
+        return shared(keys) if shared is not None else cache.get_many(keys)
     except Exception:
         logger.warning("Cache read failed; answering from the database.", exc_info=True)
         return {}
