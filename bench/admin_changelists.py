@@ -235,13 +235,19 @@ def measure(context: dict, runs: int) -> None:
         print(f"| {label} | {shown[0]} | {shown[1]} |")
 
 
-def main() -> None:
-    args = parse_args()
+def postgres_url() -> str:
+    """Return DATABASE_URL, or exit saying a benchmark needs PostgreSQL."""
     base_url = os.environ.get("DATABASE_URL", "")
     if not base_url.startswith("postgres"):
         sys.exit(
             "Set DATABASE_URL to a PostgreSQL server, e.g. postgres://postgres@127.0.0.1:5432/postgres"
         )
+    return base_url
+
+
+def main() -> None:
+    args = parse_args()
+    base_url = postgres_url()
     recreate_database(base_url, args.database)
     try:
         setup_django(with_database(base_url, args.database))

@@ -54,7 +54,11 @@ if sys.path and Path(sys.path[0]).resolve() == ROOT / "bench":
 elif str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.admin_changelists import recreate_database, with_database  # noqa: E402
+from bench.admin_changelists import (  # noqa: E402
+    postgres_url,
+    recreate_database,
+    with_database,
+)
 
 LUA_SCRIPT = ROOT / "bench" / "wrk" / "poll.lua"
 ARTIFACTS = ROOT / "artifacts" / "bench"
@@ -69,7 +73,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add = parser.add_argument
     add("--seconds", type=float, default=15, help="length of each timed run (default 15)")
-    add("--reps", type=int, default=3, help="timed runs per scenario (default 3)")
+    add("--reps", type=int, default=5, help="timed runs per scenario (default 5)")
     add("--warmup", type=float, default=3, help="untimed warm-up per scenario (default 3 s)")
     add("--jobs", type=int, default=100_000, help="jobs per family (default 100,000)")
     add("--tenants", type=int, default=100, help="tenants (default 100)")
@@ -639,7 +643,10 @@ def measure(args, server: Server, all_scenarios: list[Scenario], data_dir: Path)
             warm = run_wrk(args, server, scenario, files[scenario.name], args.warmup)
             print(f"  warm-up  {scenario.name:<18} {warm['rps']:8,.0f} req/s")
     for rep in range(1, args.reps + 1):
-        for scenario in all_scenarios:
+        # Each repetition starts one scenario further on, so no scenario always runs at the
+        # same point of a repetition (the machine's speed drifts over minutes).
+        start = (rep - 1) % len(all_scenarios)
+        for scenario in all_scenarios[start:] + all_scenarios[:start]:
             result = run_wrk(args, server, scenario, files[scenario.name], args.seconds)
             scenario.runs.append(result)
             cpu = result["cpu_percent_of_one_core"]
@@ -681,9 +688,19 @@ def summarise(all_scenarios: list[Scenario]) -> dict[str, dict]:
             "runs": runs,
         }
     for row in summary.values():
-        row["ratio_to_bare"] = row["rps"] / summary["bare"]["rps"]
-        row["ratio_to_celery_progress"] = row["rps"] / summary["celery-progress"]["rps"]
+        row["ratio_to_bare"] = paired_ratio(row["runs"], summary["bare"]["runs"])
+        row["ratio_to_celery_progress"] = paired_ratio(
+            row["runs"], summary["celery-progress"]["runs"]
+        )
     return summary
+
+
+def paired_ratio(runs: list[dict], reference: list[dict]) -> float:
+    """Return the median over the repetitions of req/s relative to the same repetition's
+    reference: pairs run minutes apart at most, so the machine's drift cancels out."""
+    return statistics.median(
+        run["rps"] / ref["rps"] for run, ref in zip(runs, reference, strict=True)
+    )
 
 
 def table(summary: dict[str, dict]) -> str:
@@ -749,11 +766,7 @@ def raise_on_sigterm(_signum, _frame) -> None:
 
 def main() -> None:
     args = parse_args()
-    base_url = os.environ.get("DATABASE_URL", "")
-    if not base_url.startswith("postgres"):
-        sys.exit(
-            "Set DATABASE_URL to a PostgreSQL server, e.g. postgres://postgres@127.0.0.1:5432/postgres"
-        )
+    base_url = postgres_url()
     try:
         subprocess.run(["wrk", "--version"], capture_output=True, check=False)  # noqa: S607
     except FileNotFoundError:

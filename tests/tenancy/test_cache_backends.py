@@ -1,0 +1,76 @@
+"""jobdesk's Redis cache backend: Django's, with a reused client and values decoded once."""
+
+import os
+import uuid
+
+import pytest
+from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from tenancy import caching
+from tenancy.cache_backends import MAX_SHARED_VALUE_BYTES, RedisCache
+
+REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/3"
+
+
+@pytest.fixture
+def cache():
+    try:
+        Redis.from_url(REDIS_URL).ping()
+    except RedisConnectionError:
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis at {REDIS_URL} is unreachable; CI must run the cache tests.")
+        pytest.skip(f"Redis at {REDIS_URL} is unreachable")
+    prefix = f"jobdesk-test-backend-{uuid.uuid4().hex[:12]}"
+    cache = RedisCache(REDIS_URL, {"KEY_PREFIX": prefix})
+    yield cache
+    client = Redis.from_url(REDIS_URL)
+    keys = list(client.scan_iter(match=f"{prefix}:*"))
+    if keys:
+        client.delete(*keys)
+
+
+def test_one_client_serves_every_call(cache):
+    assert cache._cache.get_client() is cache._cache.get_client(write=True)
+
+
+def test_shared_values_are_decoded_once_until_they_change(cache):
+    cache.set("a", {"state": "running"}, 60)
+
+    first = cache.get_many_shared(["a", "missing"])
+    again = cache.get_many_shared(["a"])
+    cache.set("a", {"state": "completed"}, 60)
+    changed = cache.get_many_shared(["a"])
+
+    assert first == {"a": {"state": "running"}}
+    assert again["a"] is first["a"]
+    assert changed == {"a": {"state": "completed"}}
+
+
+def test_large_values_are_decoded_each_time(cache):
+    cache.set("big", "x" * (MAX_SHARED_VALUE_BYTES + 1), 60)
+
+    assert cache.get_many_shared(["big"])["big"] is not cache.get_many_shared(["big"])["big"]
+
+
+def test_plain_get_many_never_shares(cache):
+    cache.set("a", {"state": "running"}, 60)
+
+    assert cache.get_many(["a"])["a"] is not cache.get_many(["a"])["a"]
+
+
+def test_keys_longer_than_memcached_allows_are_fine(cache):
+    key = "k" * 300
+    cache.set(key, 1, 60)
+
+    assert cache.get(key) == 1
+
+
+def test_versions_count_up_and_start_at_random(cache, monkeypatch):
+    monkeypatch.setattr(caching, "get_cache", lambda: cache)
+
+    assert caching.bump("v") is None  # no version yet: nothing cached can match
+    start = caching.current_version("v")
+    assert caching.current_version("v") == start
+    assert caching.bump("v") == start + 1
+    assert start > 1
