@@ -131,8 +131,9 @@ def check_raw_key(raw_key: str) -> None:
         raise TokenRejected("Invalid access token.", code="invalid_token")
 
 
-# Tokens built from cache entries, reused by the read-only poll fast path of this process.
-BUILT_TOKENS: dict[tuple, ApiToken] = {}
+# Tokens built from cache entries, reused by the read-only poll fast path of this process for
+# the very entry object they were built from (see `cached_token`).
+BUILT_TOKENS: dict[str, tuple[CachedToken, ApiToken]] = {}
 MAX_BUILT_TOKENS = 10_000
 
 
@@ -140,21 +141,22 @@ def cached_token(digest: str, found: dict[str, Any], *, shared: bool = False) ->
     """Return the token cached for `digest` if it is current, from values read by `read_many`.
 
     An expired token raises TokenRejected; anything else not current returns None (a miss).
-    With `shared`, the token may be an instance already built for an identical entry: for
-    callers that only read it (the poll fast path), never for a request's `auth`.
+    With `shared`, the token may be an instance already built from this very entry object
+    (cache values decoded from identical bytes are one object, see `tenancy.cache_backends`):
+    for callers that only read it (the poll fast path), never for a request's `auth`.
     """
     entry = found.get(token_cache_key(digest))
     if not isinstance(entry, CachedToken) or entry.version != found.get(AUTH_VERSION_KEY):
         return None
-    if shared:
-        key = (digest, entry.version, entry.token.get("last_used_at"))
-        token = BUILT_TOKENS.get(key)
-        if token is None:
-            if len(BUILT_TOKENS) >= MAX_BUILT_TOKENS:
-                BUILT_TOKENS.clear()
-            token = BUILT_TOKENS[key] = entry.to_token()
+    built = BUILT_TOKENS.get(digest) if shared else None
+    if built is not None and built[0] is entry:
+        token = built[1]
     else:
         token = entry.to_token()
+        if shared:
+            if len(BUILT_TOKENS) >= MAX_BUILT_TOKENS:
+                BUILT_TOKENS.clear()
+            BUILT_TOKENS[digest] = (entry, token)
     if token.is_expired:
         raise TokenRejected("Expired access token.", code="expired_token")
     return token

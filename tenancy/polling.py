@@ -192,27 +192,30 @@ def poll_response(
 
 
 class RenderedBodies:
-    """Bodies and ETags this process rendered, by job version and everything else they vary on.
+    """The body and ETag this process last rendered for each job and request variant.
 
-    A version names one snapshot for as long as it is current (every write moves it on), so a
-    rendered body can be reused until then; afterwards its key is simply never asked for again.
+    An entry is reused only for the very snapshot object it was rendered from. Snapshots read
+    from Redis are decoded once per distinct stored value (see `tenancy.cache_backends`), so a
+    job's next poll brings the same object until the stored snapshot changes in any way.
     """
 
     MAX_ENTRIES = 10_000
 
     def __init__(self) -> None:
-        self.entries: dict[Hashable, tuple[bytes, str]] = {}
+        self.entries: dict[Hashable, tuple[Snapshot, bytes, str]] = {}
 
-    def get(self, key: Hashable | None, render: Callable[[], bytes]) -> tuple[bytes, str]:
-        found = self.entries.get(key) if key is not None else None
-        if found is None:
-            body = render()
-            found = (body, strong_etag(body))
-            if key is not None:
-                if len(self.entries) >= self.MAX_ENTRIES:
-                    self.entries.clear()
-                self.entries[key] = found
-        return found
+    def get(
+        self, key: Hashable, snapshot: Snapshot, render: Callable[[], bytes]
+    ) -> tuple[bytes, str]:
+        found = self.entries.get(key)
+        if found is not None and found[0] is snapshot:
+            return found[1], found[2]
+        body = render()
+        etag = strong_etag(body)
+        if len(self.entries) >= self.MAX_ENTRIES:
+            self.entries.clear()
+        self.entries[key] = (snapshot, body, etag)
+        return body, etag
 
 
 rendered_bodies = RenderedBodies()
@@ -281,12 +284,10 @@ class CachedPollMixin:
         self, request, pk: Hashable, snapshot: Snapshot, renderer, media_type: str, context=None
     ) -> HttpResponse:
         """Render (or reuse) the body of `snapshot` for this request and answer with it."""
-        key = None
-        if snapshot.version is not None:
-            variant = self.poll_variant(request)
-            key = (type(self), pk, snapshot.version, media_type, variant)
+        key = (type(self), pk, media_type, self.poll_variant(request))
         body, etag = rendered_bodies.get(
             key,
+            snapshot,
             lambda: renderer.render(self.poll_data(snapshot, request), media_type, context or {}),
         )
         return poll_response(request, snapshot, body, etag, renderer)

@@ -25,7 +25,7 @@ from async_status.polling import snapshots as status_snapshots
 from progress import services as progresses
 from progress.polling import snapshots as progress_snapshots
 from tenancy import caching
-from tenancy.authentication import digest_key
+from tenancy.authentication import digest_key, token_cache_key
 from tenancy.models import ApiToken, Role
 from tenancy.polling import CachedPollMixin
 from tenancy.services import membership_grant, membership_revoke, token_revoke
@@ -602,3 +602,43 @@ def test_the_progress_url_keeps_the_requests_script_prefix_after_a_write_elsewhe
     body = api_client.get(path, **headers).json()
     assert body["workflow_state"] == "running"
     assert body["url"] == f"http://testserver/jd/api/v1/progress/{job.pk}"
+
+
+# When a version bump is lost (the cache failed during a write) -------------------------------
+
+
+def lose_bumps(monkeypatch) -> None:
+    """Make every version bump fail silently, as a cache outage during a write would."""
+    monkeypatch.setattr(caching, "bump", lambda key: None)
+
+
+def test_a_snapshot_left_stale_by_a_lost_bump_is_healed_when_it_expires(
+    family, job, poll, monkeypatch
+):
+    before = poll(job).content
+    lose_bumps(monkeypatch)
+    family.finish(job)
+    assert poll(job).content == before  # the price of the lost bump, until expiry
+
+    caches["default"].delete(SNAPSHOTS[family.name].snapshot_key(job.pk))  # it expires
+    healed = poll(job)
+    again = poll(job)
+
+    monkeypatch.undo()
+    assert healed.content != before
+    assert again.content == healed.content == fresh_poll(poll, job).content
+
+
+def test_a_cached_token_left_stale_by_a_lost_bump_is_healed_when_it_expires(
+    family, job, poll, raw_key, operator, tenant, monkeypatch
+):
+    assert poll(job).status_code == HTTPStatus.OK
+    assert poll(job).status_code == HTTPStatus.OK  # the fast path, from the cached token
+    lose_bumps(monkeypatch)
+    membership_grant(user=operator, tenant=tenant, role_name="no-rights")
+
+    caches["default"].delete(token_cache_key(digest_key(raw_key)))  # the entry expires
+    first = poll(job)
+    second = poll(job)
+
+    assert first.status_code == second.status_code == HTTPStatus.FORBIDDEN
