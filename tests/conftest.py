@@ -1,5 +1,6 @@
 """Fixtures shared by every app's tests: tenants, members with roles, tokens, clients."""
 
+import os
 from collections.abc import Callable
 
 import pytest
@@ -21,6 +22,19 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
+
+
+def require_redis(url: str) -> None:
+    """Skip the test when Redis at `url` is unreachable (fail instead when CI is set)."""
+    from redis import Redis
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    try:
+        Redis.from_url(url).ping()
+    except RedisConnectionError:
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis at {url} is unreachable; CI must run the tests that need it.")
+        pytest.skip(f"Redis at {url} is unreachable")
 
 
 def clear_cache() -> None:

@@ -5,22 +5,17 @@ import uuid
 
 import pytest
 from redis import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
 
 from tenancy import caching
 from tenancy.cache_backends import MAX_SHARED_VALUE_BYTES, RedisCache
+from tests.conftest import require_redis
 
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/3"
 
 
 @pytest.fixture
 def cache():
-    try:
-        Redis.from_url(REDIS_URL).ping()
-    except RedisConnectionError:
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis at {REDIS_URL} is unreachable; CI must run the cache tests.")
-        pytest.skip(f"Redis at {REDIS_URL} is unreachable")
+    require_redis(REDIS_URL)
     prefix = f"jobdesk-test-backend-{uuid.uuid4().hex[:12]}"
     cache = RedisCache(REDIS_URL, {"KEY_PREFIX": prefix})
     yield cache

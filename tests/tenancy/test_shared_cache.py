@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from django.core.cache import caches
 from redis import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
 
 from progress.services import progress_create
 from tenancy.permissions import Perm
+from tests.conftest import require_redis
 from tests.tasks.test_lost_worker import database_url
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -30,12 +30,7 @@ REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/3"
 @pytest.fixture
 def shared_cache(settings):
     """Switch the cache to Redis under a key prefix of this test's own."""
-    try:
-        Redis.from_url(REDIS_URL).ping()
-    except RedisConnectionError:
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis at {REDIS_URL} is unreachable; CI must run the shared-cache tests.")
-        pytest.skip(f"Redis at {REDIS_URL} is unreachable")
+    require_redis(REDIS_URL)
     prefix = f"jobdesk-test-{uuid.uuid4().hex[:12]}"
     settings.CACHES = {
         "default": {
