@@ -4,7 +4,6 @@ import pytest
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from progress.admin import ADMIN_CANCEL_MESSAGE
 from progress.models import Progress
@@ -76,9 +75,8 @@ def test_superuser_sees_every_tenants_jobs(superuser, job, other_job):
 def test_tenant_filter_offers_only_visible_tenants(staff, job, other_job, tenant, other_tenant):
     response = staff.get(CHANGELIST)
 
-    content = response.content.decode()
-    assert f"?tenant={tenant.pk}" in content
-    assert f"?tenant={other_tenant.pk}" not in content
+    spec = next(f for f in response.context["cl"].filter_specs if f.parameter_name == "tenant")
+    assert [value for value, _ in spec.lookup_choices] == [str(tenant.pk)]
 
 
 @pytest.mark.parametrize(
@@ -208,8 +206,8 @@ def test_changelist_counts_at_most_the_cap(staff, tenant, monkeypatch):
 
 
 def test_date_hierarchy_links_years_and_drills_into_them(staff, tenant):
-    make_progress(tenant, tag="course_batch_update")
-    year = str(timezone.now().year)
+    job = make_progress(tenant, tag="course_batch_update")
+    year = str(job.created_at.year)
 
     listing = staff.get(CHANGELIST)
     drilled = staff.get(CHANGELIST, {"created_at__year": year})

@@ -56,7 +56,8 @@ def test_the_reaper_fails_running_jobs_without_a_recent_heartbeat(tenant, settin
     assert job.workflow_state == "failed"
     assert job.message == ("The worker running this job was lost: no sign of life for 600 seconds.")
     assert reload(Progress, alive).workflow_state == "running"
-    assert f"progress job {stuck.pk}" in output
+    assert f"progress job {stuck.pk}:" in output
+    assert f"progress job {alive.pk}:" not in output
 
 
 def test_the_reaper_uses_the_timeout_of_the_jobs_tag(tenant, settings):
