@@ -45,9 +45,7 @@ def login(client) -> Callable:
     """Return a function logging `user` into the Django test client and returning the client."""
 
     def log_in(user):
-        # Reload first: factories set the password in memory only, and the session stores
-        # a hash of the saved one.
-        client.force_login(type(user).objects.get(pk=user.pk))
+        client.force_login(user)
         return client
 
     return log_in

@@ -18,12 +18,6 @@ def _empty_cache():
     cache.clear()
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    """Hash test passwords cheaply; login tests hash many."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def make_job(db) -> Callable:
     """Return a function making a job of `tenant` in `status` (PENDING, SUCCEEDED, FAILED)."""

@@ -9,9 +9,3 @@ def snapshot(job: AsyncStatus) -> tuple:
     """Return what a request must never change about `job`."""
     row = AsyncStatus.objects.across_tenants().get(pk=job.pk)
     return row.status, row.message, row.end_time, row.updated_at
-
-
-def saved(user):
-    """Persist `user` (the shared UserFactory sets the password after saving, in memory only)."""
-    user.save()
-    return user

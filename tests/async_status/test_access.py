@@ -9,7 +9,7 @@ from django.utils import timezone
 from tenancy.models import ApiToken
 from tenancy.permissions import Perm
 from tenancy.services import membership_grant, membership_revoke, token_revoke
-from tests.async_status.helpers import VERSIONS, saved, snapshot
+from tests.async_status.helpers import VERSIONS, snapshot
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -61,7 +61,7 @@ def test_permission_matrix(api_client, tenant, bearer, job, role, permissions, s
 
 def test_superuser_session_reads_any_tenants_job(api_client, make_job, other_tenant):
     other = make_job(other_tenant)
-    api_client.force_login(saved(UserFactory(is_superuser=True)))
+    api_client.force_login(UserFactory(is_superuser=True))
 
     response = api_client.get(f"/api/4.0/async_status/{other.pk}")
 
@@ -74,7 +74,7 @@ def test_session_reads_jobs_of_every_tenant_where_the_role_allows(
     user = make_member(tenant, "operations")
     membership_grant(user=user, tenant=other_tenant, role_name="read-only")
     own, elsewhere = make_job(tenant), make_job(other_tenant)
-    api_client.force_login(saved(user))
+    api_client.force_login(user)
 
     assert api_client.get(f"/api/5.0/async_status/{own.pk}").status_code == HTTPStatus.OK
     assert (
@@ -194,7 +194,7 @@ def test_a_missing_job_with_a_bearer_token_costs_two_queries(
 def test_reading_one_job_with_a_session_costs_four_queries(
     api_client, tenant, make_member, job, django_assert_max_num_queries
 ):
-    api_client.force_login(saved(make_member(tenant, "operations")))
+    api_client.force_login(make_member(tenant, "operations"))
 
     # Session, user, memberships, job.
     with django_assert_max_num_queries(4):

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from async_status.models import AsyncStatus
 from tenancy.permissions import Perm
-from tests.async_status.helpers import saved, snapshot
+from tests.async_status.helpers import snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +29,7 @@ def staff(client, make_member):
     """Return a function logging `client` in as a staff member of `tenant` with `role`."""
 
     def login(tenant, role="admin", **kwargs):
-        user = saved(make_member(tenant, role, is_staff=True, **kwargs))
+        user = make_member(tenant, role, is_staff=True, **kwargs)
         client.force_login(user)
         return user
 

@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 
 from async_status.throttling import MAX_FAILURES, WINDOW_SECONDS
-from tests.async_status.helpers import VERSIONS, saved
+from tests.async_status.helpers import VERSIONS
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +18,7 @@ INVALID = {"alerts": [{"text": "Invalid username or password.", "level": "error"
 
 @pytest.fixture
 def ops_user(tenant, make_member):
-    return saved(make_member(tenant, "operations", username="acme-ops"))
+    return make_member(tenant, "operations", username="acme-ops")
 
 
 @pytest.fixture
@@ -90,7 +90,7 @@ def test_inactive_user_cannot_log_in(client, ops_user):
 
 
 def test_a_user_without_the_permission_logs_in_but_reads_403(client, tenant, make_member, job):
-    saved(make_member(tenant, "read-only", username="reader"))
+    make_member(tenant, "read-only", username="reader")
 
     assert post_login(client, {"u": "reader", "p": PASSWORD}).status_code == HTTPStatus.OK
     response = client.get(f"/api/5.0/async_status/{job.pk}")
@@ -182,7 +182,7 @@ def test_repeated_failures_are_throttled_with_retry_after(client, ops_user):
 
 
 def test_throttling_is_per_username_and_client_address(client, ops_user, tenant, make_member):
-    saved(make_member(tenant, "operations", username="other-ops"))
+    make_member(tenant, "operations", username="other-ops")
     for _ in range(MAX_FAILURES):
         post_login(client, {"u": "acme-ops", "p": "guess"})
 
