@@ -8,24 +8,19 @@ from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path
 
+from asset_jobs.family import ASSET_JOB_READ, ASSET_JOB_WRITE
 from asset_jobs.models import AssetJob, AssetJobReason, Instance
-from asset_jobs.services import (
-    AssetJobStateError,
-    asset_archive_claim,
-    asset_job_cancel,
-    instance_create,
-)
-from tenancy import dashboard
-from tenancy.access import principal_for
-from tenancy.admin import (
-    CancelJobsAdminMixin,
+from asset_jobs.services import asset_archive_claim, instance_create
+from jobs.admin import (
+    JobAdmin,
     StuckFilter,
     TenantScopedAdminMixin,
     TenantScopeFilter,
     progress_bar,
 )
+from jobs.transitions import TransitionRefused
+from tenancy.access import principal_for
 from tenancy.models import Tenant
-from tenancy.permissions import Perm
 
 
 class InstanceAddForm(forms.ModelForm):
@@ -51,7 +46,7 @@ class InstanceAddForm(forms.ModelForm):
 class InstanceAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     """Instances are read-only once made; staff who may write asset jobs in a tenant add them."""
 
-    tenant_read_permission = Perm.ASSET_JOB_READ
+    tenant_read_permission = ASSET_JOB_READ
     form = InstanceAddForm
     list_display = ["instance_id", "name", "tenant", "created_at"]
     list_filter = [TenantScopeFilter]
@@ -59,11 +54,11 @@ class InstanceAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     search_fields = ["=instance_id", "name"]
 
     def has_add_permission(self, request) -> bool:
-        return self._holds(request, Perm.ASSET_JOB_WRITE)
+        return self._holds(request, ASSET_JOB_WRITE)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "tenant":
-            scope = principal_for(request).tenant_scope(Perm.ASSET_JOB_WRITE)
+            scope = principal_for(request).tenant_scope(ASSET_JOB_WRITE)
             tenants = Tenant.objects.filter(is_active=True)
             kwargs["queryset"] = tenants if scope.everything else tenants.filter(pk__in=scope.ids)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
@@ -98,15 +93,7 @@ class AssetJobReasonInline(admin.TabularInline):
 
 
 @admin.register(AssetJob)
-class AssetJobAdmin(CancelJobsAdminMixin, admin.ModelAdmin):
-    tenant_read_permission = Perm.ASSET_JOB_READ
-    tenant_cancel_permission = Perm.ASSET_JOB_CANCEL
-    state_field = "status"
-    started_field = "begin_time"
-    ended_field = "end_time"
-    pending_states = (AssetJob.State.RUNNING,)
-    succeeded_states = (AssetJob.State.SUCCESS, AssetJob.State.FINISHED)
-    failed_states = (AssetJob.State.FAILED,)
+class AssetJobAdmin(JobAdmin):
     change_form_template = "admin/asset_jobs/assetjob/change_form.html"
     list_display = [
         "id",
@@ -145,9 +132,6 @@ class AssetJobAdmin(CancelJobsAdminMixin, admin.ModelAdmin):
     def progress(self, job: AssetJob) -> str:
         return progress_bar(job.progress_percent)
 
-    def cancel_job(self, request, obj: AssetJob) -> bool:
-        return asset_job_cancel(obj, actor=request.user)
-
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
         download = path(
@@ -166,7 +150,7 @@ class AssetJobAdmin(CancelJobsAdminMixin, admin.ModelAdmin):
             raise PermissionDenied
         try:
             package = asset_archive_claim(job=obj)
-        except AssetJobStateError:
+        except TransitionRefused:
             self.message_user(request, "The package was already downloaded.", messages.WARNING)
             return HttpResponseRedirect(self.admin_url("change", obj))
         self.log_change(request, obj, "Downloaded the asset package.")
@@ -181,6 +165,3 @@ class AssetJobAdmin(CancelJobsAdminMixin, admin.ModelAdmin):
         if obj is not None and obj.is_downloadable and self.has_view_permission(request, obj):
             context["download_url"] = self.admin_url("download", obj)
         return super().render_change_form(request, context, add, change, form_url, obj)
-
-
-dashboard.register(AssetJob)

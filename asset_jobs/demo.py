@@ -15,7 +15,7 @@ from asset_jobs.services import (
     asset_job_update,
     instance_create,
 )
-from tenancy.demo import DemoContext, register
+from jobs.demo import DemoContext
 from tenancy.models import Tenant
 
 DEMO_INSTANCE_ID = "roma-demo-instance"
@@ -66,8 +66,7 @@ def ensure_job(instance: Instance, state: str, job_type: str) -> AssetJob:
     return job
 
 
-@register
-def seed_asset_jobs(context: DemoContext) -> list[str]:
+def seed(context: DemoContext) -> list[str]:
     """Make each demo tenant's instance and jobs; return ready curl lines for acme."""
     ready = {}
     for slug, tenant in context.tenants.items():

@@ -12,6 +12,8 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+from jobs.errors import IdempotencyKeyConflict, StateConflict, respond
+
 # ROMA's documented limit for error_msg and error_details.
 MAX_TEXT_LENGTH = 128
 
@@ -63,16 +65,9 @@ TOKEN_PROBLEMS = {
 }
 
 
-class JobStatusConflict(RomaError):
-    status_code = status.HTTP_409_CONFLICT
-    error_code = "ROMA.JOBDESK.CONFLICT"
-    error_msg = "The job's status does not allow this change."
-
-
-class IdempotencyKeyConflict(RomaError):
-    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
-    error_code = "ROMA.JOBDESK.IDEMPOTENCY"
-    error_msg = "The Idempotency-Key was used with a different request."
+# The core's errors, in ROMA's words.
+STATE_CONFLICT = ("ROMA.JOBDESK.CONFLICT", "The job's status does not allow this change.")
+KEY_REUSED = ("ROMA.JOBDESK.IDEMPOTENCY", "The Idempotency-Key was used with a different request.")
 
 
 class ArchiveTooLarge(RomaError):
@@ -108,6 +103,10 @@ def code_and_message(exc: exceptions.APIException) -> tuple[str, str, str]:
     details = flatten(exc.detail)
     if isinstance(exc, RomaError):
         return exc.error_code, exc.error_msg, details
+    if isinstance(exc, StateConflict):
+        return *STATE_CONFLICT, details
+    if isinstance(exc, IdempotencyKeyConflict):
+        return *KEY_REUSED, details
     if isinstance(exc, exceptions.NotAuthenticated):
         return *NO_TOKEN, "Send an API token in the X-Auth-Token header."
     if isinstance(exc, exceptions.AuthenticationFailed):
@@ -125,12 +124,8 @@ def code_and_message(exc: exceptions.APIException) -> tuple[str, str, str]:
     return InvalidParameters.error_code, InvalidParameters.error_msg, details
 
 
-def roma_exception_handler(exc: Exception, context: dict) -> Response | None:
-    """Render any DRF exception (and Http404) as the ROMA error envelope."""
-    if isinstance(exc, Http404):
-        exc = ResourceNotFound()
-    if not isinstance(exc, exceptions.APIException):
-        return None
+def roma_envelope(exc: exceptions.APIException, context: dict) -> tuple[int, dict, dict]:
+    """Return the status, body and headers of ROMA's answer to `exc`."""
     error_code, error_msg, details = code_and_message(exc)
     request_id = request_id_of(context)
     body = {
@@ -139,9 +134,11 @@ def roma_exception_handler(exc: Exception, context: dict) -> Response | None:
         "error_details": shorten(details or error_msg),
         "request_id": request_id,
     }
-    headers = {"X-Request-Id": request_id}
-    if getattr(exc, "auth_header", None):
-        headers["WWW-Authenticate"] = exc.auth_header
-    if getattr(exc, "wait", None):
-        headers["Retry-After"] = str(int(exc.wait))
-    return Response(body, status=exc.status_code, headers=headers)
+    return exc.status_code, body, {"X-Request-Id": request_id}
+
+
+def roma_exception_handler(exc: Exception, context: dict) -> Response | None:
+    """Render any client error (and Http404) as the ROMA error envelope."""
+    if isinstance(exc, Http404):
+        exc = ResourceNotFound()
+    return respond(exc, context, roma_envelope)

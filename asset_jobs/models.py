@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
-from tenancy.models import TenantOwnedManager, TenantOwnedModel, TenantOwnedQuerySet
+from jobs.models import JobManager, JobQuerySet, TrackedJob
+from tenancy.models import TenantOwnedModel
 
 # Patterns for `re.fullmatch`: a `$` anchor would also accept a trailing newline.
 ROMA_ID_PATTERN = r"[A-Za-z0-9_-]{1,64}"
@@ -45,25 +45,13 @@ class Instance(TenantOwnedModel):
         return f"{self.name} ({self.instance_id})"
 
 
-class AssetJobQuerySet(TenantOwnedQuerySet):
-    def running(self) -> AssetJobQuerySet:
-        """Return jobs still being executed."""
-        return self.filter(status=AssetJob.State.RUNNING)
-
-    def finished(self) -> AssetJobQuerySet:
-        """Return jobs that are no longer running (their outcome is known)."""
-        return self.exclude(status=AssetJob.State.RUNNING)
-
+class AssetJobQuerySet(JobQuerySet):
     def downloadable(self) -> AssetJobQuerySet:
         """Return successful exports whose package has not been downloaded yet."""
         return self.filter(status=AssetJob.State.SUCCESS, archive_id__isnull=False)
 
 
-class AssetJobManager(TenantOwnedManager.from_queryset(AssetJobQuerySet)):
-    """The fail-closed tenant manager, with the asset job queryset's state methods."""
-
-
-class AssetJob(TenantOwnedModel):
+class AssetJob(TrackedJob):
     """An asynchronous asset import, export or deletion in one instance."""
 
     class Type(models.TextChoices):
@@ -96,20 +84,8 @@ class AssetJob(TenantOwnedModel):
     archive = models.FileField(upload_to=ARCHIVE_DIRECTORY, max_length=255, null=True, blank=True)
     begin_time = models.DateTimeField(default=timezone.now)
     end_time = models.DateTimeField(null=True, blank=True)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        help_text="Who created the job.",
-    )
-    updated_at = models.DateTimeField(auto_now=True)
-    heartbeat_at = models.DateTimeField(
-        null=True, blank=True, help_text="When its worker last showed a sign of life."
-    )
 
-    objects = AssetJobManager()
+    objects = JobManager.from_queryset(AssetJobQuerySet)()
 
     class Meta:
         constraints = [

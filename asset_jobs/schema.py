@@ -10,13 +10,15 @@ from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
     extend_schema_serializer,
+    inline_serializer,
 )
 from rest_framework import serializers
 
 from asset_jobs.filters import STATUS_ALIASES, OffsetLimitPagination
 from asset_jobs.models import HEX_ID_PATTERN, ROMA_ID_PATTERN, AssetJob
 from asset_jobs.serializers import AssetJobSerializer
-from tenancy.schema import NOT_MODIFIED, error_responses, header, optional_keys, poll_parameters
+from jobs.api import JSON
+from jobs.schema import NOT_MODIFIED, error_responses, header, optional_keys, poll_parameters
 
 TAGS = ["asset_jobs"]
 MAX_TEXT_LENGTH = 128
@@ -159,4 +161,69 @@ asset_archive_download_schema = extend_schema(
         ),
         **roma_errors(*ERRORS),
     },
+)
+
+PRODUCER_STATUSES = (
+    HTTPStatus.BAD_REQUEST,
+    HTTPStatus.UNAUTHORIZED,
+    HTTPStatus.FORBIDDEN,
+    HTTPStatus.NOT_FOUND,
+    HTTPStatus.CONFLICT,
+    HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+    HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+    HTTPStatus.UNPROCESSABLE_ENTITY,
+)
+PRODUCER_ERRORS = roma_errors(*PRODUCER_STATUSES)
+PRODUCER_REQUEST_ID = header(
+    "X-Request-Id",
+    "This request's id; error bodies repeat it as `request_id`.",
+    HTTPStatus.OK,
+    *PRODUCER_STATUSES,
+    schema={"type": "string", "pattern": "^[0-9a-f]{32}$"},
+)
+JOB_ID = path_id("job_id", HEX_ID_PATTERN, "The job's id.", HEX_LENGTH)
+
+asset_job_create_schema = extend_schema(
+    operation_id="asset_job_create",
+    tags=TAGS,
+    parameters=[
+        *PROJECT_AND_INSTANCE,
+        PRODUCER_REQUEST_ID,
+        OpenApiParameter(
+            "Idempotency-Key",
+            OpenApiTypes.STR,
+            OpenApiParameter.HEADER,
+            description="Retrying a create with the same key returns the same job.",
+        ),
+    ],
+    request={JSON: inline_serializer("AssetJobCreate", {"type": serializers.CharField()})},
+    responses={
+        HTTPStatus.OK: inline_serializer("AssetJobId", {"job_id": serializers.CharField()}),
+        **PRODUCER_ERRORS,
+    },
+)
+asset_job_report_schema = extend_schema(
+    operation_id="asset_job_report",
+    tags=TAGS,
+    parameters=[*PROJECT_AND_INSTANCE, JOB_ID, PRODUCER_REQUEST_ID],
+    request={
+        JSON: inline_serializer(
+            "AssetJobReport",
+            {
+                "progress_percent": serializers.FloatField(required=False),
+                "status": serializers.CharField(
+                    required=False, help_text="Running, Success or Failed."
+                ),
+                "reasons": serializers.ListField(child=serializers.DictField(), required=False),
+            },
+        )
+    },
+    responses={HTTPStatus.OK: AssetJobSerializer, **PRODUCER_ERRORS},
+)
+asset_archive_upload_schema = extend_schema(
+    tags=TAGS,
+    operation_id="asset_archive_upload",
+    parameters=[*PROJECT_AND_INSTANCE, JOB_ID, PRODUCER_REQUEST_ID],
+    request={"application/zip": OpenApiTypes.BINARY},
+    responses={HTTPStatus.OK: AssetJobSerializer, **PRODUCER_ERRORS},
 )

@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from rest_framework import serializers
 
 from asset_jobs.models import AssetJob, AssetJobReason
-
-ROMA_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-
-
-class RomaDateTimeField(serializers.DateTimeField):
-    """A UTC time in whole seconds, as ROMA writes it: `2019-12-06T06:49:04Z`."""
-
-    def to_representation(self, value: datetime | None) -> str | None:
-        if value is None:
-            return None
-        return value.astimezone(UTC).strftime(ROMA_TIME_FORMAT)
+from jobs.api import UtcSecondsDateTimeField
 
 
 class AssetJobReasonSerializer(serializers.ModelSerializer):
@@ -31,8 +19,9 @@ class AssetJobSerializer(serializers.ModelSerializer):
     """One job; `archive_id` appears only while the export's package can be downloaded."""
 
     reasons = AssetJobReasonSerializer(many=True, read_only=True)
-    begin_time = RomaDateTimeField(read_only=True)
-    end_time = RomaDateTimeField(read_only=True, allow_null=True)
+    # ROMA writes UTC times in whole seconds: `2019-12-06T06:49:04Z`.
+    begin_time = UtcSecondsDateTimeField()
+    end_time = UtcSecondsDateTimeField(allow_null=True)
 
     class Meta:
         model = AssetJob

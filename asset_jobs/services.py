@@ -1,31 +1,24 @@
 """Writes to instances and asset jobs: every state change goes through one function here.
 
-Each transition is one conditional UPDATE on the job's current status, so concurrent callers
-(a worker finishing, an operator cancelling, two clients downloading) leave exactly one
-winner; finished states are terminal and progress never goes backwards. Every change to what a poll
-shows replaces the job's poll snapshot.
+Each transition is one conditional UPDATE on the job's current status (`jobs.transitions`),
+so concurrent callers (a worker finishing, an operator cancelling, two clients downloading)
+leave exactly one winner; finished states are terminal and progress never goes backwards.
+Every change to what a poll shows replaces the job's poll snapshot.
 """
 
 from __future__ import annotations
 
-import io
 import math
-import shutil
-import tempfile
-import zipfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import IO
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
+from asset_jobs.archives import ArchivePackage, read_package, zip_content
 from asset_jobs.models import (
     ARCHIVE_DIRECTORY,
     MAX_REASONS_PER_JOB,
@@ -35,42 +28,23 @@ from asset_jobs.models import (
     Instance,
     new_hex_id,
 )
-from asset_jobs.polling import snapshots
+from jobs.registry import families
+from jobs.transitions import TransitionRefused, transition
 from tenancy.models import Tenant
 
 REASON_FIELDS = ("resource_type", "resource_name", "error_code", "error_msg")
 CANCELLED_ERROR_CODE = "ROMA.JOBDESK.CANCELLED"
-# Packages up to this size are buffered in memory while being handed out; larger ones spill
-# to a temporary file, so a big export never has to fit in RAM.
-SPOOL_MAX_MEMORY = 8 * 1024 * 1024
-COPY_CHUNK_SIZE = 64 * 1024
+DOWNLOAD = "download the package of"
 
 State = AssetJob.State
-# Changes to these alone leave the wire body as it was: no new poll snapshot.
-UNSHOWN_FIELDS = frozenset({"heartbeat_at", "updated_at"})
+RUNNING = [State.RUNNING]
 
 
-class AssetJobStateError(Exception):
-    """The job's current status does not allow the requested transition."""
-
-    def __init__(self, job_id: str, status: str | None, action: str) -> None:
-        self.job_id = job_id
-        self.status = status
-        self.action = action
-        super().__init__(f"Cannot {action} asset job {job_id}: its status is {status}.")
-
-
-class AssetArchiveUnavailable(AssetJobStateError):
+class AssetArchiveUnavailable(TransitionRefused):
     """The job has no package to hand out: never made, already downloaded, or lost."""
 
-
-@dataclass(frozen=True)
-class ArchivePackage:
-    """A claimed package: its bytes (positioned at the start), file name and size."""
-
-    file: IO[bytes]
-    filename: str
-    size: int
+    def __init__(self, job: AssetJob, status: str | None) -> None:
+        super().__init__(family="asset_jobs", job_id=job.pk, event=DOWNLOAD, state=status)
 
 
 def instance_create(*, tenant: Tenant, instance_id: str, name: str) -> Instance:
@@ -103,28 +77,26 @@ def asset_job_create(
 def asset_job_update(job: AssetJob, *, progress_percent: float) -> AssetJob:
     """Report a running job's progress (a fraction 0..1 that never goes backwards)."""
     value = validated_fraction(progress_percent)
-    now = timezone.now()
-    updated = (
-        AssetJob.objects.across_tenants()
-        .filter(pk=job.pk, status=State.RUNNING, progress_percent__lte=value)
-        .update(progress_percent=value, updated_at=now, heartbeat_at=now)
-    )
-    if not updated:
-        current = current_row(job)
-        if current is None or current["status"] != State.RUNNING:
-            raise AssetJobStateError(job.pk, current and current["status"], "update")
-        raise ValidationError(
-            {"progress_percent": f"Progress never goes backwards: it is {current['progress']}."}
+    try:
+        return transition(
+            job,
+            event="update",
+            allowed=RUNNING,
+            extra_filter={"progress_percent__lte": value},
+            progress_percent=value,
+            heartbeat_at=timezone.now(),
         )
-    snapshots.changed(job.pk)
-    job.progress_percent, job.updated_at = value, now
-    return job
+    except TransitionRefused as refused:
+        if refused.state != State.RUNNING:
+            raise
+    raise ValidationError(
+        {"progress_percent": f"Progress never goes backwards: it is {job.progress_percent}."}
+    )
 
 
 def asset_job_heartbeat(job: AssetJob) -> AssetJob:
-    """Record that a running job's worker is alive (raises AssetJobStateError otherwise)."""
-    transition(job, allowed=State.RUNNING, action="report on", heartbeat_at=timezone.now())
-    return job
+    """Record that a running job's worker is alive (TransitionRefused once it finished)."""
+    return transition(job, event="report on", allowed=RUNNING, heartbeat_at=timezone.now())
 
 
 def asset_job_succeed(job: AssetJob, *, archive: bytes | File | None = None) -> AssetJob:
@@ -140,15 +112,15 @@ def asset_job_succeed(job: AssetJob, *, archive: bytes | File | None = None) -> 
     try:
         transition(
             job,
-            allowed=State.RUNNING,
-            action="succeed",
-            status=State.SUCCESS,
+            event="succeed",
+            allowed=RUNNING,
+            to=State.SUCCESS,
             progress_percent=1.0,
             end_time=timezone.now(),
             archive_id=archive_id,
             archive=stored_name,
         )
-    except AssetJobStateError:
+    except TransitionRefused:
         if stored_name is not None:
             default_storage.delete(stored_name)
         raise
@@ -160,7 +132,7 @@ def asset_job_fail(job: AssetJob, *, reasons: Sequence[Mapping[str, str]]) -> As
     """Fail a running job with 1 to 10 reasons (each field 1 to 64 characters)."""
     rows = validated_reasons(reasons)
     now = timezone.now()
-    transition(job, allowed=State.RUNNING, action="fail", status=State.FAILED, end_time=now)
+    transition(job, event="fail", allowed=RUNNING, to=State.FAILED, end_time=now)
     AssetJobReason.objects.bulk_create(AssetJobReason(job_id=job.pk, **row) for row in rows)
     return job
 
@@ -169,7 +141,7 @@ def asset_job_cancel(job: AssetJob, *, actor: AbstractBaseUser | None) -> bool:
     """Fail a running job with a reason saying who cancelled it; False if it had finished."""
     try:
         asset_job_fail(job, reasons=[cancellation_reason(job, actor)])
-    except AssetJobStateError:
+    except TransitionRefused:
         return False
     return True
 
@@ -181,58 +153,29 @@ def asset_archive_claim(*, job: AssetJob) -> ArchivePackage:
     failed read, and object storage (which cannot keep a deleted object open) works too.
     """
     if not job.is_downloadable:
-        raise AssetArchiveUnavailable(job.pk, job.status, "download the package of")
+        raise AssetArchiveUnavailable(job, job.status)
     stored_name, archive_id = job.archive.name, job.archive_id
-    package = read_package(job, stored_name)
+    try:
+        package = read_package(stored_name, f"{archive_id}.zip")
+    except OSError:
+        # Usually a concurrent download won and deleted it; report the status it left.
+        job.refresh_from_db(fields=["status"])
+        raise AssetArchiveUnavailable(job, job.status) from None
     try:
         transition(
             job,
-            allowed=State.SUCCESS,
-            action="download the package of",
+            event=DOWNLOAD,
+            allowed=[State.SUCCESS],
             extra_filter={"archive_id": archive_id},
-            status=State.FINISHED,
+            to=State.FINISHED,
             archive_id=None,
             archive=None,
         )
-    except AssetJobStateError as error:
+    except TransitionRefused as refused:
         package.file.close()
-        raise AssetArchiveUnavailable(job.pk, error.status, error.action) from None
+        raise AssetArchiveUnavailable(job, refused.state) from None
     default_storage.delete(stored_name)
     return package
-
-
-def transition(
-    job: AssetJob,
-    *,
-    allowed: str,
-    action: str,
-    extra_filter: Mapping[str, object] | None = None,
-    **changes: object,
-) -> None:
-    """Apply `changes` iff the job is still `allowed`, in one conditional UPDATE."""
-    changes["updated_at"] = timezone.now()
-    updated = (
-        AssetJob.objects.across_tenants()
-        .filter(pk=job.pk, status=allowed, **(extra_filter or {}))
-        .update(**changes)
-    )
-    if not updated:
-        current = current_row(job)
-        raise AssetJobStateError(job.pk, current and current["status"], action)
-    if set(changes) - UNSHOWN_FIELDS:
-        snapshots.changed(job.pk)
-    for field, value in changes.items():
-        setattr(job, field, value)
-
-
-def current_row(job: AssetJob) -> dict | None:
-    """Return the job's stored status and progress (None if it no longer exists)."""
-    return (
-        AssetJob.objects.across_tenants()
-        .filter(pk=job.pk)
-        .values("status", progress=F("progress_percent"))
-        .first()
-    )
 
 
 def validated_fraction(value: object) -> float:
@@ -288,47 +231,13 @@ def cancellation_reason(job: AssetJob, actor: AbstractBaseUser | None) -> dict[s
     }
 
 
-def zip_content(archive: bytes | File) -> File:
-    """Return the package as a Django File, refusing anything that is not a zip archive."""
-    if isinstance(archive, bytes | bytearray):
-        archive = ContentFile(bytes(archive))
-    if not isinstance(archive, File):
-        raise ValidationError({"archive": "Give the package as bytes or a Django File."})
-    archive.seek(0)
-    is_zip = zipfile.is_zipfile(archive)
-    archive.seek(0)
-    if not is_zip:
-        raise ValidationError({"archive": "The package must be a .zip archive."})
-    return archive
-
-
-def read_package(job: AssetJob, stored_name: str) -> ArchivePackage:
-    """Copy a stored package into a spooled temporary file."""
-    # Not a `with` block: the file outlives this function; the response closes it.
-    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX_MEMORY)  # noqa: SIM115
-    try:
-        with default_storage.open(stored_name, "rb") as source:
-            shutil.copyfileobj(source, spool, COPY_CHUNK_SIZE)
-    except OSError:
-        # Usually a concurrent download won and deleted it; report the status it left.
-        spool.close()
-        current = current_row(job)
-        raise AssetArchiveUnavailable(
-            job.pk, current and current["status"], "download the package of"
-        ) from None
-    size = spool.tell()
-    spool.seek(0, io.SEEK_SET)
-    return ArchivePackage(file=spool, filename=f"{job.archive_id}.zip", size=size)
-
-
 def asset_job_purge(*, job_ids: list[str]) -> int:
     """Delete these finished jobs, their reasons and stored packages; return how many jobs."""
     jobs = AssetJob.objects.across_tenants().finished().filter(pk__in=job_ids)
     packages = [name for name in jobs.values_list("archive", flat=True) if name]
     with transaction.atomic():
-        AssetJobReason.objects.filter(job__in=jobs).delete()
-        deleted = jobs.delete()[0]
-        snapshots.changed(*job_ids)
+        deleted = jobs.delete()[1].get(AssetJob._meta.label, 0)
+        families.for_model(AssetJob).snapshots.changed(*job_ids)
     for name in packages:
         default_storage.delete(name)
     return deleted

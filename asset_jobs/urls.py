@@ -2,8 +2,12 @@
 
 from django.urls import re_path
 
-from asset_jobs.producers import AssetArchiveUploadView, AssetJobProducerViewSet
-from asset_jobs.views import AssetArchiveView, UnknownURLView
+from asset_jobs.views import (
+    AssetArchiveUploadView,
+    AssetArchiveView,
+    AssetJobViewSet,
+    UnknownURLView,
+)
 
 # Permissive segments (even empty ones): the views validate ids, so junk or a missing id
 # gets a ROMA 400, never a 500.
@@ -12,12 +16,12 @@ ASSETS = r"^v2/(?P<project_id>[^/]*)/instances/(?P<instance_id>[^/]*)/assets"
 urlpatterns = [
     re_path(
         rf"{ASSETS}/jobs\Z",
-        AssetJobProducerViewSet.as_view({"get": "list", "post": "create"}),
+        AssetJobViewSet.as_view({"get": "list", "post": "create"}),
         name="asset-job-list",
     ),
     re_path(
         rf"{ASSETS}/jobs/(?P<job_id>[^/]*)\Z",
-        AssetJobProducerViewSet.as_view({"get": "retrieve", "put": "update"}),
+        AssetJobViewSet.as_view({"get": "retrieve", "put": "update"}),
         name="asset-job-detail",
     ),
     re_path(

@@ -7,14 +7,11 @@ from django.core.exceptions import BadRequest
 from django.utils.text import Truncator
 
 from async_status.models import AsyncStatus
-from async_status.services import AsyncStatusNotPending, async_status_cancel
-from tenancy import dashboard
-from tenancy.admin import CancelJobsAdminMixin, StuckFilter, TenantScopeFilter
-from tenancy.permissions import Perm
+from jobs.admin import JobAdmin, StuckFilter, TenantScopeFilter
 
 
 @admin.register(AsyncStatus)
-class AsyncStatusAdmin(CancelJobsAdminMixin, admin.ModelAdmin):
+class AsyncStatusAdmin(JobAdmin):
     list_display = [
         "id",
         "tenant",
@@ -41,16 +38,6 @@ class AsyncStatusAdmin(CancelJobsAdminMixin, admin.ModelAdmin):
     ]
     readonly_fields = fields
 
-    tenant_read_permission = Perm.ASYNC_STATUS_READ
-    # The catalogue has no ASYNC-STATUS:CANCEL; cancelling rewrites the job, which is WRITE.
-    tenant_cancel_permission = Perm.ASYNC_STATUS_WRITE
-    state_field = "status"
-    started_field = "start_time"
-    ended_field = "end_time"
-    pending_states = (AsyncStatus.State.PENDING,)
-    succeeded_states = (AsyncStatus.State.SUCCEEDED,)
-    failed_states = (AsyncStatus.State.FAILED,)
-
     @admin.display(description="message")
     def short_message(self, job: AsyncStatus) -> str:
         return Truncator(job.message).chars(80)
@@ -60,13 +47,3 @@ class AsyncStatusAdmin(CancelJobsAdminMixin, admin.ModelAdmin):
         if any("\x00" in key + value for key, value in request.GET.items()):
             raise BadRequest("NUL characters are not allowed in the query string.")
         return super().changelist_view(request, extra_context)
-
-    def cancel_job(self, request, obj: AsyncStatus) -> bool:
-        try:
-            async_status_cancel(obj, actor=request.user)
-        except AsyncStatusNotPending:
-            return False
-        return True
-
-
-dashboard.register(AsyncStatus)

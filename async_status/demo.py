@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from async_status.models import AsyncStatus
 from async_status.services import async_status_cancel, async_status_create, async_status_finish
-from tenancy.demo import DEMO_PASSWORD, DemoContext, register
+from jobs.demo import DEMO_PASSWORD, DemoContext
 from tenancy.models import Tenant
 
 STARTED = "DNSSEC refresh started"
@@ -36,8 +36,7 @@ def seed_tenant(context: DemoContext, slug: str) -> AsyncStatus:
     return pending or async_status_create(tenant=tenant, message=STARTED, user=user)
 
 
-@register
-def seed_async_statuses(context: DemoContext) -> list[str]:
+def seed(context: DemoContext) -> list[str]:
     """Seed async statuses for every demo tenant and print how to read them."""
     pending = {slug: seed_tenant(context, slug) for slug in context.tenants}
     base, job = context.base_url, pending["acme"]

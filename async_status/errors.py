@@ -6,16 +6,12 @@ original Traffic Ops server uses, so a Traffic Ops client reads jobdesk's errors
 
 from __future__ import annotations
 
-import logging
 from http import HTTPStatus
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
 from rest_framework import exceptions
 from rest_framework.response import Response
-from rest_framework.views import exception_handler
 
-logger = logging.getLogger(__name__)
+from jobs.errors import respond
 
 UNAUTHORIZED = "unauthorized, please log in."
 NOT_FOUND = "Not Found"
@@ -76,16 +72,8 @@ class TooManyLoginAttempts(TrafficOpsError):
 
     def __init__(self, wait: int) -> None:
         super().__init__()
-        # DRF's handler turns `wait` into the Retry-After header.
+        # The exception handler turns `wait` into the Retry-After header.
         self.wait = wait
-
-
-class JobAlreadyFinished(TrafficOpsError):
-    status_code = HTTPStatus.CONFLICT
-
-
-class IdempotencyKeyConflict(TrafficOpsError):
-    status_code = HTTPStatus.UNPROCESSABLE_ENTITY
 
 
 def validation_text(detail) -> str:
@@ -103,10 +91,10 @@ def alert_text(exc: Exception, context: dict) -> str:
         return str(exc.detail)
     if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
         return UNAUTHORIZED
-    if isinstance(exc, exceptions.PermissionDenied | DjangoPermissionDenied):
+    if isinstance(exc, exceptions.PermissionDenied):
         permission = getattr(context.get("view"), "required_permission", None)
         return f"missing required Permissions: {permission}" if permission else "Forbidden."
-    if isinstance(exc, exceptions.NotFound | Http404):
+    if isinstance(exc, exceptions.NotFound):
         return NOT_FOUND
     if isinstance(exc, exceptions.MethodNotAllowed):
         request = context["request"]
@@ -116,12 +104,11 @@ def alert_text(exc: Exception, context: dict) -> str:
     return validation_text(getattr(exc, "detail", str(exc)))
 
 
-def alerts_exception_handler(exc: Exception, context: dict):
-    """Answer every API exception with the Traffic Ops alerts envelope."""
-    response = exception_handler(exc, context)
-    if response is None:
-        # A bug, not a client error: keep the traceback in the log, the envelope on the wire.
-        logger.error("Unhandled error in %s", context.get("view"), exc_info=exc)
-        return Response(alerts("Internal Server Error"), HTTPStatus.INTERNAL_SERVER_ERROR)
-    response.data = alerts(alert_text(exc, context))
-    return response
+def alerts_envelope(exc: exceptions.APIException, context: dict) -> tuple[int, dict, dict]:
+    """Return the status, body and headers of Traffic Ops' answer to `exc`."""
+    return exc.status_code, alerts(alert_text(exc, context)), {}
+
+
+def alerts_exception_handler(exc: Exception, context: dict) -> Response | None:
+    """Answer every exception, server errors included, with the Traffic Ops alerts envelope."""
+    return respond(exc, context, alerts_envelope, server_errors=True)

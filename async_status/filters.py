@@ -1,15 +1,23 @@
-"""Query parameters of the async status list, in Traffic Ops' naming and with its error texts."""
+"""Filters and paging of the async status list, in Traffic Ops' naming and with its texts.
+
+A bad parameter is a 400 alert worded as Traffic Ops words its own: `<name> parameter must
+be ...`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.http import QueryDict
+import django_filters
+from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.dateparse import parse_datetime
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework.pagination import BasePagination
+from rest_framework.response import Response
 
 from async_status.errors import BadRequest
-from async_status.models import AsyncStatus, AsyncStatusQuerySet
+from async_status.models import AsyncStatus
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -19,7 +27,58 @@ MAX_INTEGER = 2**31 - 1
 MAX_VALUE_LENGTH = 40
 
 
-def positive_int(params: QueryDict, name: str, *, minimum: int = 1) -> int | None:
+class Rfc3339Field(forms.Field):
+    """A time in RFC 3339, in UTC; a time without an offset is UTC."""
+
+    default_error_messages = {"invalid": "must be an RFC 3339 time, e.g. 2021-02-18T17:13:56Z"}
+
+    def to_python(self, value: str | None) -> datetime | None:
+        if value is None:
+            return None
+        try:
+            parsed = parse_datetime(value) if len(value) <= MAX_VALUE_LENGTH else None
+            if parsed is not None:
+                parsed = (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+        except (ValueError, OverflowError):
+            parsed = None
+        if parsed is None:
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return parsed
+
+
+class Rfc3339Filter(django_filters.Filter):
+    field_class = Rfc3339Field
+
+
+class AsyncStatusFilter(django_filters.FilterSet):
+    """`status`, and `startTimeFrom` (inclusive) to `startTimeTo` (exclusive)."""
+
+    status = django_filters.ChoiceFilter(
+        choices=AsyncStatus.State.choices,
+        error_messages={"invalid_choice": "must be one of PENDING, SUCCEEDED, FAILED"},
+    )
+    startTimeFrom = Rfc3339Filter(field_name="start_time", lookup_expr="gte")
+    startTimeTo = Rfc3339Filter(field_name="start_time", lookup_expr="lt")
+
+    class Meta:
+        model = AsyncStatus
+        fields = ["status", "startTimeFrom", "startTimeTo"]
+
+
+class TrafficOpsFilterBackend(DjangoFilterBackend):
+    """django-filter, answering a bad parameter as `<name> parameter <problem>`."""
+
+    def filter_queryset(self, request, queryset, view):
+        filterset = self.get_filterset(request, queryset, view)
+        if filterset is None:
+            return queryset
+        if not filterset.is_valid():
+            name, problems = next(iter(filterset.errors.items()))
+            raise BadRequest(f"{name} parameter {problems[0]}")
+        return filterset.qs
+
+
+def integer_parameter(params, name: str, *, minimum: int = 1) -> int | None:
     """Return the integer parameter `name` (None if absent), at least `minimum`."""
     raw = params.get(name)
     if raw is None:
@@ -36,60 +95,23 @@ def positive_int(params: QueryDict, name: str, *, minimum: int = 1) -> int | Non
     return value
 
 
-def rfc3339_param(params: QueryDict, name: str) -> datetime | None:
-    """Return the time parameter `name` in UTC (None if absent); no offset means UTC."""
-    raw = params.get(name)
-    if raw is None:
-        return None
-    try:
-        value = parse_datetime(raw) if len(raw) <= MAX_VALUE_LENGTH else None
-        if value is not None:
-            value = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
-    except (ValueError, OverflowError):
-        value = None
-    if value is None:
-        raise BadRequest(f"{name} parameter must be an RFC 3339 time, e.g. 2021-02-18T17:13:56Z")
-    return value
+class TrafficOpsPagination(BasePagination):
+    """`limit` (default 100, at most 1000), and `offset` or `page`: `offset` wins, as in
+    Traffic Ops. The page is the body's `response` array; no count is made."""
 
-
-@dataclass(frozen=True)
-class ListParams:
-    """What a list request asked for: filters and one page."""
-
-    status: str | None
-    start_time_from: datetime | None
-    start_time_to: datetime | None
-    limit: int
-    offset: int
-
-    @classmethod
-    def from_query(cls, params: QueryDict) -> ListParams:
-        """Parse and validate the list's query parameters (400 alerts on bad values)."""
-        status = params.get("status")
-        if status is not None and status not in AsyncStatus.State.values:
-            raise BadRequest("status parameter must be one of PENDING, SUCCEEDED, FAILED")
-        limit = positive_int(params, "limit") or DEFAULT_LIMIT
+    def paginate_queryset(self, queryset, request, view=None) -> list:
+        params = request.query_params
+        limit = integer_parameter(params, "limit") or DEFAULT_LIMIT
         if limit > MAX_LIMIT:
             raise BadRequest(f"limit parameter must be at most {MAX_LIMIT}")
-        # As in Traffic Ops, `offset` wins over `page` when both are given.
-        offset = positive_int(params, "offset", minimum=0)
-        page = positive_int(params, "page")
+        offset = integer_parameter(params, "offset", minimum=0)
+        page = integer_parameter(params, "page")
         if offset is None:
             offset = (page - 1) * limit if page else 0
-        return cls(
-            status=status,
-            start_time_from=rfc3339_param(params, "startTimeFrom"),
-            start_time_to=rfc3339_param(params, "startTimeTo"),
-            limit=limit,
-            offset=offset,
-        )
+        return list(queryset[offset : offset + limit])
 
-    def apply(self, queryset: AsyncStatusQuerySet) -> AsyncStatusQuerySet:
-        """Return the requested page of `queryset`, newest first."""
-        if self.status is not None:
-            queryset = queryset.filter(status=self.status)
-        if self.start_time_from is not None:
-            queryset = queryset.filter(start_time__gte=self.start_time_from)
-        if self.start_time_to is not None:
-            queryset = queryset.filter(start_time__lt=self.start_time_to)
-        return queryset.newest_first()[self.offset : self.offset + self.limit]
+    def get_paginated_response(self, data) -> Response:
+        return Response({"response": data})
+
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        return schema

@@ -2,33 +2,14 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from tenancy.models import TenantOwnedManager, TenantOwnedModel, TenantOwnedQuerySet
+from jobs.models import TrackedJob
 
 
-class AsyncStatusQuerySet(TenantOwnedQuerySet):
-    def pending(self) -> AsyncStatusQuerySet:
-        """Return jobs that have not finished yet."""
-        return self.filter(status=AsyncStatus.State.PENDING)
-
-    def finished(self) -> AsyncStatusQuerySet:
-        """Return jobs that succeeded or failed."""
-        return self.exclude(status=AsyncStatus.State.PENDING)
-
-    def newest_first(self) -> AsyncStatusQuerySet:
-        """Return jobs ordered newest first, ties broken by id so pages are stable."""
-        return self.order_by("-start_time", "-id")
-
-
-class AsyncStatusManager(TenantOwnedManager.from_queryset(AsyncStatusQuerySet)):
-    """Fail-closed manager (see `TenantOwnedManager`) with the state queryset methods."""
-
-
-class AsyncStatus(TenantOwnedModel):
+class AsyncStatus(TrackedJob):
     """The status of one asynchronous job, as Traffic Ops' `async_status` table holds it."""
 
     class State(models.TextChoices):
@@ -43,20 +24,6 @@ class AsyncStatus(TenantOwnedModel):
     message = models.TextField(blank=True)
     start_time = models.DateTimeField(default=timezone.now)
     end_time = models.DateTimeField(null=True, blank=True)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        help_text="Who started the job.",
-    )
-    updated_at = models.DateTimeField(auto_now=True)
-    heartbeat_at = models.DateTimeField(
-        null=True, blank=True, help_text="When its worker last showed a sign of life."
-    )
-
-    objects = AsyncStatusManager()
 
     class Meta:
         verbose_name = "async status"

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_serializer,
+)
 from rest_framework import serializers
 
 from async_status.filters import DEFAULT_LIMIT, MAX_INTEGER, MAX_LIMIT
 from async_status.models import AsyncStatus
-from async_status.serializers import AsyncStatusSerializer
-from tenancy.schema import NOT_MODIFIED, header, poll_parameters
+from async_status.serializers import (
+    AsyncStatusCreateSerializer,
+    AsyncStatusReportSerializer,
+    AsyncStatusSerializer,
+)
+from jobs.api import JSON
+from jobs.schema import NOT_MODIFIED, error_responses, header, poll_parameters
 
 TAGS = ["async_status"]
 SERVED_VERSIONS = ["4.0", "4.1", "5.0"]
@@ -33,6 +43,8 @@ class AsyncStatusResponseSerializer(serializers.Serializer):
     response = AsyncStatusSerializer()
 
 
+# The page is the whole `response` array: no paginated wrapper around it.
+@extend_schema_serializer(many=False)
 class AsyncStatusListResponseSerializer(serializers.Serializer):
     response = AsyncStatusSerializer(many=True)
 
@@ -139,4 +151,42 @@ logout_schema = extend_schema(
     parameters=[version(*SERVED_VERSIONS)],
     request=None,
     responses={200: alerts("`You are logged out.`")},
+)
+PRODUCER_ERRORS = (
+    HTTPStatus.BAD_REQUEST,
+    HTTPStatus.UNAUTHORIZED,
+    HTTPStatus.FORBIDDEN,
+    HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+)
+create_schema = extend_schema(
+    operation_id="async_status_create",
+    tags=TAGS,
+    parameters=[version(*SERVED_VERSIONS)],
+    request={JSON: AsyncStatusCreateSerializer},
+    responses={
+        HTTPStatus.ACCEPTED: OpenApiResponse(
+            TrafficOpsAlertsSerializer, description="Started; `Location` names the status."
+        ),
+        **error_responses(
+            TrafficOpsAlertsSerializer, *PRODUCER_ERRORS, HTTPStatus.UNPROCESSABLE_ENTITY
+        ),
+    },
+)
+report_schema = extend_schema(
+    operation_id="async_status_report",
+    tags=TAGS,
+    parameters=[
+        version(*SERVED_VERSIONS),
+        OpenApiParameter("job_id", INT64, OpenApiParameter.PATH, description="The job's id."),
+    ],
+    request={JSON: AsyncStatusReportSerializer},
+    responses={
+        HTTPStatus.OK: AsyncStatusResponseSerializer,
+        **error_responses(
+            TrafficOpsAlertsSerializer,
+            *PRODUCER_ERRORS,
+            HTTPStatus.NOT_FOUND,
+            HTTPStatus.CONFLICT,
+        ),
+    },
 )

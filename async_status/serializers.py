@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from rest_framework import serializers
 
 from async_status.models import AsyncStatus
+from jobs.api import StrictCharField
 
 
 def rfc3339(value: datetime) -> str:
@@ -33,3 +34,22 @@ class AsyncStatusSerializer(serializers.ModelSerializer):
         model = AsyncStatus
         fields = ["id", "status", "start_time", "end_time", "message"]
         read_only_fields = fields
+
+
+# A producer's `POST /api/<v>/async_status` body.
+class AsyncStatusCreateSerializer(serializers.Serializer):
+    message = StrictCharField(allow_blank=True, trim_whitespace=False)
+
+
+# A producer's `PUT /api/<v>/async_status/<id>` body: a new message, maybe the end.
+class AsyncStatusReportSerializer(serializers.Serializer):
+    # Text checked below, not a ChoiceField: its enum would clash with the response's.
+    status = StrictCharField(
+        default=AsyncStatus.State.PENDING, help_text="PENDING, SUCCEEDED or FAILED."
+    )
+    message = StrictCharField(allow_blank=True, trim_whitespace=False)
+
+    def validate_status(self, value: str) -> str:
+        if value not in AsyncStatus.State.values:
+            raise serializers.ValidationError("Use PENDING, SUCCEEDED or FAILED.")
+        return value

@@ -2,19 +2,19 @@
 
 from django.urls import re_path
 
-from async_status import producers, views
+from async_status import views
 
 VERSION = r"(?P<version>4\.0|4\.1|5\.0)"
 
 urlpatterns = [
     re_path(
         rf"^api/{VERSION}/async_status/(?P<job_id>[^/]+)$",
-        producers.AsyncStatusResourceView.as_view(),
+        views.AsyncStatusResourceView.as_view(),
         name="async-status-detail",
     ),
     re_path(
         rf"^api/{VERSION}/async_status$",
-        producers.AsyncStatusCollectionView.as_view(),
+        views.AsyncStatusCollectionView.as_view(),
         name="async-status-list",
     ),
     re_path(rf"^api/{VERSION}/user/login$", views.LoginView.as_view(), name="async-status-login"),

@@ -1,14 +1,20 @@
-"""Traffic Ops async status API: read one job, list jobs, log in and out, route errors.
+"""Traffic Ops async status API: read and list jobs, producers' create and report, log in and
+out, route errors.
 
 Checks run in Traffic Ops' order: route (unknown version 501, unknown path 404, wrong method
-405), then authentication (401), then the family permission (403), then parameters (400),
-then the lookup inside the permitted tenants (404).
+405), then authentication (401), then the family permission (403: `ASYNC-STATUS:READ` to
+read, `ASYNC-STATUS:WRITE` for a producer's POST and PUT), then parameters (400), then the
+lookup inside the permitted tenants (404).
+
+A create answers like Traffic Ops' own async endpoints: 202, a success alert, and a
+`Location` header at `/api/4.0/async_status/<id>` (Traffic Ops always names 4.0 there).
 """
 
 from __future__ import annotations
 
 import json
 import re
+from http import HTTPStatus
 
 from django.conf import settings
 from django.contrib.auth import authenticate, login, logout
@@ -17,8 +23,9 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.generics import GenericAPIView
+from rest_framework.mixins import ListModelMixin
 from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -34,18 +41,31 @@ from async_status.errors import (
     alerts,
     alerts_exception_handler,
 )
-from async_status.filters import ListParams
-from async_status.models import AsyncStatus, AsyncStatusQuerySet
-from async_status.polling import snapshots
-from async_status.schema import detail_schema, list_schema, login_schema, logout_schema
-from async_status.serializers import AsyncStatusSerializer
+from async_status.family import family
+from async_status.filters import AsyncStatusFilter, TrafficOpsFilterBackend, TrafficOpsPagination
+from async_status.models import AsyncStatus
+from async_status.schema import (
+    create_schema,
+    detail_schema,
+    list_schema,
+    login_schema,
+    logout_schema,
+    report_schema,
+)
+from async_status.serializers import (
+    AsyncStatusCreateSerializer,
+    AsyncStatusReportSerializer,
+    AsyncStatusSerializer,
+)
+from async_status.services import async_status_create, async_status_finish, async_status_update
 from async_status.throttling import LoginGuard
-from tenancy.access import principal_for
-from tenancy.drf import BodyTooLarge, HoldsFamilyPermission
-from tenancy.permissions import Perm
-from tenancy.polling import CachedPollMixin, PrivateResponsesMixin
+from jobs.api import FamilyAPIMixin, create_once
+from jobs.parsers import BodyTooLarge
+from jobs.polling import CachedPollMixin
 
 SERVED_VERSIONS = frozenset({"4.0", "4.1", "5.0"})
+# Traffic Ops serves the list from 5.0 on; older versions have no such route.
+LIST_VERSION = "5.0"
 # Go's strconv.Atoi: optional sign, ASCII digits, any number of leading zeros, 64 bits.
 INTEGER = re.compile(r"[+-]?[0-9]+")
 INT64_DIGITS = 19
@@ -72,7 +92,7 @@ class AlwaysJSON(BaseContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
-class TrafficOpsView(PrivateResponsesMixin, GenericAPIView):
+class TrafficOpsView(GenericAPIView):
     """Base of every view under /api/<version>/: JSON always, errors as Traffic Ops alerts."""
 
     renderer_classes = [JSONRenderer]
@@ -90,22 +110,66 @@ class TrafficOpsView(PrivateResponsesMixin, GenericAPIView):
         super().initial(request, *args, **kwargs)
 
 
-class AsyncStatusView(TrafficOpsView):
-    """Reads of async statuses, scoped to the tenants where the principal may read them."""
+class AsyncStatusView(FamilyAPIMixin, TrafficOpsView):
+    """Async statuses, scoped to the tenants where the principal holds what the method needs."""
 
-    permission_classes = [IsAuthenticated, HoldsFamilyPermission]
-    required_permission = Perm.ASYNC_STATUS_READ
+    family = family
     serializer_class = AsyncStatusSerializer
-    http_method_names = ["get", "head"]
-
-    def get_queryset(self) -> AsyncStatusQuerySet:
-        return AsyncStatus.objects.visible_to(principal_for(self.request), self.required_permission)
 
 
-class AsyncStatusDetailView(CachedPollMixin, AsyncStatusView):
-    """`GET /api/{4.0,4.1,5.0}/async_status/{id}`: one job, `{"response": {...}}` (hot path)."""
+def status_path(job: AsyncStatus) -> str:
+    """Return where a job's status is polled, as Traffic Ops' producers write it."""
+    return f"/api/4.0/async_status/{job.pk}"
 
-    snapshots = snapshots
+
+def validated(serializer_class, request: Request) -> dict:
+    """Return the request body validated by `serializer_class`, or raise a 400 alert."""
+    body = serializer_class(data=request.data)
+    body.is_valid(raise_exception=True)
+    return body.validated_data
+
+
+class AsyncStatusCollectionView(ListModelMixin, AsyncStatusView):
+    """`GET /api/5.0/async_status` lists; `POST /api/<v>/async_status` records a PENDING job."""
+
+    http_method_names = ["get", "head", "post"]
+    filter_backends = [TrafficOpsFilterBackend]
+    filterset_class = AsyncStatusFilter
+    pagination_class = TrafficOpsPagination
+
+    def initial(self, request: Request, *args, version: str, **kwargs) -> None:
+        if request.method in ("GET", "HEAD") and version != LIST_VERSION:
+            raise PathNotFound(request.path)
+        super().initial(request, *args, version=version, **kwargs)
+
+    def get_queryset(self):
+        return super().get_queryset().newest_first()
+
+    @list_schema
+    def get(self, request: Request, version: str) -> Response:
+        return self.list(request)
+
+    @create_schema
+    def post(self, request: Request, version: str) -> Response:
+        data = validated(AsyncStatusCreateSerializer, request)
+        job = create_once(
+            request,
+            family,
+            lambda tenant: async_status_create(tenant=tenant, user=request.user, **data),
+            fingerprint=data,
+        )
+        text = f"Async job started. Status updates can be found here: {status_path(job)}"
+        return Response(
+            alerts(text, "success"),
+            status=HTTPStatus.ACCEPTED,
+            headers={"Location": status_path(job)},
+        )
+
+
+class AsyncStatusResourceView(CachedPollMixin, AsyncStatusView):
+    """`GET` shows one job; `PUT` reports its message or finishes it (SUCCEEDED or FAILED)."""
+
+    http_method_names = ["get", "head", "put"]
 
     def poll_key(self) -> int:
         return parse_id(self.kwargs["job_id"])
@@ -117,15 +181,17 @@ class AsyncStatusDetailView(CachedPollMixin, AsyncStatusView):
     def get(self, request: Request, version: str, job_id: str) -> HttpResponse:
         return self.poll(request)
 
-
-class AsyncStatusListView(AsyncStatusView):
-    """`GET /api/5.0/async_status`: the jobs the principal may read, newest first."""
-
-    @list_schema
-    def get(self, request: Request, version: str) -> Response:
-        params = ListParams.from_query(request.query_params)
-        jobs = params.apply(self.get_queryset())
-        return Response({"response": self.get_serializer(jobs, many=True).data})
+    @report_schema
+    def put(self, request: Request, version: str, job_id: str) -> Response:
+        job = get_object_or_404(self.get_queryset(), pk=parse_id(job_id))
+        data = validated(AsyncStatusReportSerializer, request)
+        if data["status"] == AsyncStatus.State.PENDING:
+            async_status_update(job, message=data["message"])
+        else:
+            succeeded = data["status"] == AsyncStatus.State.SUCCEEDED
+            async_status_finish(job, succeeded=succeeded, message=data["message"])
+        body = alerts(f"async status {job.pk} updated.", "success")
+        return Response({**body, "response": self.get_serializer(job).data})
 
 
 def read_json_object(request: Request) -> dict:

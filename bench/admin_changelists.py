@@ -72,8 +72,10 @@ def load(rows: int) -> dict:
     from django.core.management import call_command
     from django.db import connection
 
+    from asset_jobs.family import ASSET_JOB_READ
+    from async_status.family import ASYNC_STATUS_READ
+    from progress.family import PROGRESS_READ
     from tenancy.models import Role, Tenant
-    from tenancy.permissions import Perm
     from tenancy.services import membership_grant
 
     call_command("migrate", verbosity=0)
@@ -82,7 +84,7 @@ def load(rows: int) -> dict:
     # The test client logs in with force_login: no usable password is needed.
     superuser = User.objects.create_superuser("bench-admin", password=None)
     operator = User.objects.create_user("bench-operator", password=None, is_staff=True)
-    reads = [Perm.PROGRESS_READ, Perm.ASYNC_STATUS_READ, Perm.ASSET_JOB_READ]
+    reads = [PROGRESS_READ, ASYNC_STATUS_READ, ASSET_JOB_READ]
     Role.objects.update_or_create(name="bench-reader", defaults={"permissions": reads})
     membership_grant(user=operator, tenant=tenants[0], role_name="bench-reader")
     instance_ids = create_instances(connection, tenants)

@@ -31,9 +31,9 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
+from jobs.registry import families  # noqa: E402
+from jobs.tasks import JobHandle  # noqa: E402
 from tenancy.models import Tenant  # noqa: E402
-from tenancy.tasks import JobHandle  # noqa: E402
-from tenancy.tracking import family  # noqa: E402
 
 
 class UnthrottledHandle(JobHandle):
@@ -45,7 +45,7 @@ class UnthrottledHandle(JobHandle):
 
 def measure(handle_class: type[JobHandle], tenant: Tenant, seconds: float) -> JobHandle:
     """Report on a fresh job for `seconds`; return the handle (it counts reports and writes)."""
-    jobs = family("progress")
+    jobs = families["progress"]
     job_id = jobs.create(tenant=tenant, tag="bench", user=None)
     jobs.start(job_id)
     handle = handle_class("progress", job_id)

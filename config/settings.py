@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "django_rq",
     "tenancy",
+    "jobs",
     "progress",
     "async_status",
     "asset_jobs",
@@ -199,8 +200,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "tenancy.drf.BoundedJSONParser",
-        "tenancy.drf.BoundedFormParser",
+        "jobs.parsers.BoundedJSONParser",
+        "jobs.parsers.BoundedFormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -221,26 +222,15 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     # Separate request and response components, so generated clients type each direction exactly.
     "COMPONENT_SPLIT_REQUEST": True,
-    "TAGS": [
-        {"name": "progress", "description": "Canvas LMS-compatible Progress API."},
-        {
-            "name": "async_status",
-            "description": "Traffic Ops-compatible asynchronous job status (API 4.0, 4.1, 5.0).",
-        },
-        {"name": "asset_jobs", "description": "ROMA Connect-compatible asset jobs."},
+    # One tag per job family, and each family's enums by a name of its own, come from the
+    # family registry (jobs.schema).
+    "ENUM_NAME_OVERRIDES": {},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "jobs.schema.family_tags",
     ],
     # Canvas' optional trailing slash is accepted, but the schema names each path without it.
-    "PREPROCESSING_HOOKS": ["tenancy.schema.drop_optional_trailing_slash"],
-    # Each family's enums by a name of its own, so no two collide into a hashed name.
-    "ENUM_NAME_OVERRIDES": {
-        "ProgressWorkflowState": "progress.models.Progress.State",
-        "CanvasErrorStatus": "progress.schema.ERROR_STATUSES",
-        "AsyncStatusStatus": "async_status.models.AsyncStatus.State",
-        "TrafficOpsAlertLevel": "async_status.schema.ALERT_LEVELS",
-        "AssetJobStatus": "asset_jobs.models.AssetJob.State",
-        "AssetJobType": "asset_jobs.models.AssetJob.Type",
-        "AssetJobReasonResourceType": "asset_jobs.models.AssetJobReason.ResourceType",
-    },
+    "PREPROCESSING_HOOKS": ["jobs.schema.drop_optional_trailing_slash"],
     # Served from drf-spectacular-sidecar's static files: the docs pages need no network.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -327,17 +317,13 @@ if JOBDESK_TASKS_BACKEND not in TASK_BACKENDS:
     raise ImproperlyConfigured(f"JOBDESK_TASKS_BACKEND must be one of {', '.join(TASK_BACKENDS)}.")
 TASKS = {"default": {"BACKEND": TASK_BACKENDS[JOBDESK_TASKS_BACKEND]}}
 RQ_QUEUES = {"default": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0"}}
-# Which implementation runs each family's tracked jobs (tenancy imports none of them itself).
-JOBDESK_TRACKED_FAMILIES = {
-    "progress": "progress.tracking.family",
-    "async_status": "async_status.tracking.family",
-    "asset_jobs": "asset_jobs.tracking.family",
-}
 # A tracked task's report reaches the database once per whole percent or after this long.
 JOBDESK_TRACKED_REPORT_INTERVAL = float(os.environ.get("JOBDESK_TRACKED_REPORT_INTERVAL", 5))
 # `reap_stuck_jobs` fails running jobs without a heartbeat for this long (seconds), unless
-# JOBDESK_STUCK_JOB_TIMEOUTS names a timeout for the job's family and tag.
+# JOBDESK_STUCK_JOB_TIMEOUTS names a timeout for the job's family and kind (tag or type).
 JOBDESK_STUCK_JOB_TIMEOUT = int(os.environ.get("JOBDESK_STUCK_JOB_TIMEOUT", 15 * 60))
 JOBDESK_STUCK_JOB_TIMEOUTS: dict[str, dict[str, int]] = {}
-# `purge_finished_jobs` deletes jobs finished longer ago than this many days, per family.
-JOBDESK_RETENTION_DAYS = {"progress": 30, "async_status": 30, "asset_jobs": 30}
+# `purge_finished_jobs` deletes jobs finished longer ago than their family's retention (30
+# days unless the family says otherwise); this overrides it per family, e.g. {"progress": 7}
+# (None keeps a family's jobs for ever).
+JOBDESK_RETENTION_DAYS: dict[str, int | None] = {}

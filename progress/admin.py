@@ -5,13 +5,8 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
 
+from jobs.admin import JobAdmin, StuckFilter, TenantScopeFilter, progress_bar
 from progress.models import Progress
-from progress.services import progress_cancel
-from tenancy import dashboard
-from tenancy.admin import CancelJobsAdminMixin, StuckFilter, TenantScopeFilter, progress_bar
-from tenancy.permissions import Perm
-
-ADMIN_CANCEL_MESSAGE = "Canceled by an operator."
 
 
 class SearchSkipsDateHierarchyChangeList(ChangeList):
@@ -28,15 +23,7 @@ class SearchSkipsDateHierarchyChangeList(ChangeList):
 
 
 @admin.register(Progress)
-class ProgressAdmin(CancelJobsAdminMixin, admin.ModelAdmin):
-    tenant_read_permission = Perm.PROGRESS_READ
-    tenant_cancel_permission = Perm.PROGRESS_CANCEL
-    state_field = "workflow_state"
-    started_field = "created_at"
-    pending_states = Progress.PENDING_STATES
-    succeeded_states = (Progress.State.COMPLETED,)
-    failed_states = (Progress.State.FAILED,)
-
+class ProgressAdmin(JobAdmin):
     list_display = [
         "id",
         "tenant",
@@ -95,9 +82,3 @@ class ProgressAdmin(CancelJobsAdminMixin, admin.ModelAdmin):
     def completion_bar(self, progress: Progress) -> str:
         fraction = None if progress.completion is None else progress.completion / 100
         return progress_bar(fraction)
-
-    def cancel_job(self, request, progress: Progress) -> bool:
-        return progress_cancel(progress, actor=request.user, message=ADMIN_CANCEL_MESSAGE)
-
-
-dashboard.register(Progress)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from jobs.demo import DemoContext
 from progress import services
 from progress.models import Progress
-from tenancy.demo import DemoContext, register
 from tenancy.models import Tenant
 
 State = Progress.State
@@ -70,8 +70,7 @@ def demo_progress(tenant: Tenant, state: str, user) -> Progress:
     return progress
 
 
-@register
-def seed_progress(context: DemoContext) -> list[str]:
+def seed(context: DemoContext) -> list[str]:
     """Create the demo progresses and return `curl` lines against acme's running job."""
     jobs = {
         slug: {

@@ -9,16 +9,12 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig
-from django.http import Http404
 from rest_framework import exceptions
 from rest_framework.response import Response
-from rest_framework.views import set_rollback
 
-from tenancy.drf import BodyTooLarge
+from jobs.errors import respond
 
-WWW_AUTHENTICATE = 'Bearer realm="canvas-lms"'
+UNAUTHENTICATED_HEADERS = {"WWW-Authenticate": 'Bearer realm="canvas-lms"'}
 NOT_FOUND_MESSAGE = "The specified resource does not exist."
 UNAUTHENTICATED_MESSAGE = "user authorization required"
 UNAUTHORIZED_MESSAGE = "user not authorized to perform that action"
@@ -34,33 +30,6 @@ LTI_TOKEN_MESSAGES = {
 }
 LTI_MISSING_TOKEN_MESSAGE = "Missing access token"  # noqa: S105 - an error text
 LTI_INSUFFICIENT_PERMISSIONS_MESSAGE = "Insufficient permissions"
-
-
-class ProgressStateConflict(exceptions.APIException):
-    """The job's current state does not allow the change (e.g. completing a cancelled job)."""
-
-    status_code = HTTPStatus.CONFLICT
-    default_code = "conflict"
-
-
-class IdempotencyKeyConflict(exceptions.APIException):
-    """An `Idempotency-Key` reused with a different request body."""
-
-    status_code = HTTPStatus.UNPROCESSABLE_ENTITY
-    default_code = "idempotency_key_reused"
-
-
-def as_api_exception(exc: Exception) -> exceptions.APIException | None:
-    """Return `exc` as a DRF exception, or None for errors that are not the client's."""
-    if isinstance(exc, exceptions.APIException):
-        return exc
-    if isinstance(exc, Http404):
-        return exceptions.NotFound()
-    if isinstance(exc, DjangoPermissionDenied):
-        return exceptions.PermissionDenied()
-    if isinstance(exc, RequestDataTooBig):
-        return BodyTooLarge()
-    return None
 
 
 def detail_messages(detail: object, field: str | None = None) -> list[str]:
@@ -86,19 +55,16 @@ def canvas_error_body(exc: exceptions.APIException) -> dict:
     return {"errors": [{"message": message} for message in detail_messages(exc.detail)]}
 
 
+def canvas_envelope(exc: exceptions.APIException, context: dict) -> tuple[int, dict, dict]:
+    """Return the status, body and headers of Canvas' REST answer to `exc`."""
+    if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+        return HTTPStatus.UNAUTHORIZED, canvas_error_body(exc), UNAUTHENTICATED_HEADERS
+    return exc.status_code, canvas_error_body(exc), {}
+
+
 def canvas_exception_handler(exc: Exception, context: dict) -> Response | None:
     """Answer any client error of the REST routes in Canvas' envelope."""
-    api_exc = as_api_exception(exc)
-    if api_exc is None:
-        return None
-    headers = {}
-    if isinstance(api_exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
-        api_exc.status_code = HTTPStatus.UNAUTHORIZED
-        headers["WWW-Authenticate"] = WWW_AUTHENTICATE
-    if getattr(api_exc, "wait", None):
-        headers["Retry-After"] = str(int(api_exc.wait))
-    set_rollback()
-    return Response(canvas_error_body(api_exc), status=api_exc.status_code, headers=headers)
+    return respond(exc, context, canvas_envelope)
 
 
 def lti_error(exc: exceptions.APIException) -> tuple[int, str]:
@@ -117,15 +83,14 @@ def lti_error(exc: exceptions.APIException) -> tuple[int, str]:
     return exc.status_code, " ".join(detail_messages(exc.detail))
 
 
+def lti_envelope(exc: exceptions.APIException, context: dict) -> tuple[int, dict, dict]:
+    """Return the status, body and headers of Canvas' LTI answer to `exc`."""
+    status, message = lti_error(exc)
+    error_type = HTTPStatus(status).phrase.lower().replace(" ", "_")
+    headers = UNAUTHENTICATED_HEADERS if status == HTTPStatus.UNAUTHORIZED else {}
+    return status, {"errors": {"type": error_type, "message": message}}, headers
+
+
 def lti_exception_handler(exc: Exception, context: dict) -> Response | None:
     """Answer any client error of the LTI route in Canvas' LTI envelope."""
-    api_exc = as_api_exception(exc)
-    if api_exc is None:
-        return None
-    status, message = lti_error(api_exc)
-    error_type = HTTPStatus(status).phrase.lower().replace(" ", "_")
-    headers = {"WWW-Authenticate": WWW_AUTHENTICATE} if status == HTTPStatus.UNAUTHORIZED else {}
-    set_rollback()
-    return Response(
-        {"errors": {"type": error_type, "message": message}}, status=status, headers=headers
-    )
+    return respond(exc, context, lti_envelope)

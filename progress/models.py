@@ -2,32 +2,13 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from tenancy.models import TenantOwnedManager, TenantOwnedModel, TenantOwnedQuerySet
+from jobs.models import TrackedJob
 
 
-class ProgressQuerySet(TenantOwnedQuerySet):
-    def pending(self) -> ProgressQuerySet:
-        """Return jobs that have not finished yet (queued, running or waiting)."""
-        return self.filter(workflow_state__in=Progress.PENDING_STATES)
-
-    def finished(self) -> ProgressQuerySet:
-        """Return jobs in a terminal state (completed, failed or canceled)."""
-        return self.filter(workflow_state__in=Progress.FINISHED_STATES)
-
-    def newest_first(self) -> ProgressQuerySet:
-        """Return jobs newest first, with the id breaking ties so pages are stable."""
-        return self.order_by("-created_at", "-id")
-
-
-class ProgressManager(TenantOwnedManager.from_queryset(ProgressQuerySet)):
-    """Fail-closed manager (see `TenantOwnedManager`) with the progress queryset methods."""
-
-
-class Progress(TenantOwnedModel):
+class Progress(TrackedJob):
     """One asynchronous job's progress, as Canvas' Progress API reports it."""
 
     class State(models.TextChoices):
@@ -52,14 +33,6 @@ class Progress(TenantOwnedModel):
     course_id = models.BigIntegerField(
         null=True, blank=True, help_text="The course whose LTI tools may read this job."
     )
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        help_text="Who started the job; they may cancel it.",
-    )
     tag = models.CharField(
         max_length=255, help_text='The kind of operation, e.g. "course_batch_update".'
     )
@@ -68,12 +41,6 @@ class Progress(TenantOwnedModel):
     message = models.TextField(null=True, blank=True)  # noqa: DJ001 - Canvas reports null, not ""
     results = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    heartbeat_at = models.DateTimeField(
-        null=True, blank=True, help_text="When its worker last showed a sign of life."
-    )
-
-    objects = ProgressManager()
 
     class Meta:
         verbose_name_plural = "progresses"
@@ -99,8 +66,3 @@ class Progress(TenantOwnedModel):
     def is_pending(self) -> bool:
         """Return True while the job may still change (queued, running or waiting)."""
         return self.workflow_state in self.PENDING_STATES
-
-    @property
-    def is_finished(self) -> bool:
-        """Return True once the job is in a terminal state."""
-        return self.workflow_state in self.FINISHED_STATES

@@ -7,12 +7,18 @@ from http import HTTPStatus
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 
+from jobs.api import JSON, MAX_ID
+from jobs.schema import NOT_MODIFIED, error_responses, header, optional_keys, poll_parameters
 from progress.pagination import DEFAULT_PER_PAGE, MAX_PAGE, MAX_PER_PAGE
-from progress.serializers import STRING_IDS_MEDIA_TYPE, LtiProgressSerializer, ProgressSerializer
-from tenancy.schema import NOT_MODIFIED, error_responses, header, optional_keys, poll_parameters
+from progress.serializers import (
+    STRING_IDS_MEDIA_TYPE,
+    LtiProgressSerializer,
+    ProgressCreateSerializer,
+    ProgressSerializer,
+    ProgressUpdateSerializer,
+)
 
 TAGS = ["progress"]
-MAX_ID = 2**63 - 1
 ERROR_STATUSES = ["unauthenticated", "unauthorized"]
 STRING_IDS_NOTE = (
     f"With `Accept: {STRING_IDS_MEDIA_TYPE}`, `id`, `context_id` and `user_id` are strings."
@@ -189,5 +195,31 @@ progress_lti_retrieve_schema = extend_schema(
             HTTPStatus.NOT_FOUND,
             HTTPStatus.NOT_ACCEPTABLE,
         ),
+    },
+)
+
+PRODUCER_ERRORS = (
+    HTTPStatus.BAD_REQUEST,
+    HTTPStatus.UNAUTHORIZED,
+    HTTPStatus.FORBIDDEN,
+    HTTPStatus.CONFLICT,
+    HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+)
+progress_create_schema = extend_schema(
+    operation_id="progress_create",
+    tags=TAGS,
+    request={JSON: ProgressCreateSerializer},
+    responses={
+        HTTPStatus.CREATED: ProgressSerializer,
+        **canvas_errors(*PRODUCER_ERRORS, HTTPStatus.UNPROCESSABLE_ENTITY),
+    },
+)
+progress_report_schema = extend_schema(
+    operation_id="progress_report",
+    tags=TAGS,
+    request={JSON: ProgressUpdateSerializer},
+    responses={
+        HTTPStatus.OK: ProgressSerializer,
+        **canvas_errors(*PRODUCER_ERRORS, HTTPStatus.NOT_FOUND),
     },
 )

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC
-
 from django.urls import reverse
 from rest_framework import serializers
 
+from jobs.api import MAX_ID, StrictCharField, UtcSecondsDateTimeField
 from progress.models import Progress
 
-# Canvas renders times in UTC with whole seconds: "2013-01-15T15:00:00Z".
-CANVAS_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 # Canvas renders ids as strings for clients that ask with this media type in `Accept`.
 STRING_IDS_MEDIA_TYPE = "application/json+canvas-string-ids"
 ID_FIELDS = ("id", "context_id", "user_id")
@@ -21,13 +18,6 @@ def wants_string_ids(request) -> bool:
     return STRING_IDS_MEDIA_TYPE in request.META.get("HTTP_ACCEPT", "")
 
 
-class CanvasDateTimeField(serializers.DateTimeField):
-    """A timestamp in UTC, whole seconds, `Z` suffix."""
-
-    def __init__(self, **kwargs) -> None:
-        super().__init__(format=CANVAS_TIME_FORMAT, default_timezone=UTC, read_only=True, **kwargs)
-
-
 class ProgressSerializer(serializers.ModelSerializer):
     """Canvas' Progress JSON: `results` only once the job finished, and only if it has any."""
 
@@ -35,8 +25,9 @@ class ProgressSerializer(serializers.ModelSerializer):
 
     user_id = serializers.IntegerField(read_only=True, allow_null=True)
     completion = serializers.FloatField(read_only=True, allow_null=True)
-    created_at = CanvasDateTimeField()
-    updated_at = CanvasDateTimeField()
+    # Canvas renders times in UTC with whole seconds: "2013-01-15T15:00:00Z".
+    created_at = UtcSecondsDateTimeField()
+    updated_at = UtcSecondsDateTimeField()
     url = serializers.SerializerMethodField()
     results = serializers.JSONField(read_only=True)
 
@@ -97,18 +88,8 @@ class LtiProgressSerializer(ProgressSerializer):
         return {"course_id": progress.course_id, "pk": progress.pk}
 
 
-MAX_ID = 2**63 - 1
 # The states a producer may move a job to, each through its service transition.
 PRODUCER_STATES = ["running", "completed", "failed", "waiting_for_external_tool"]
-
-
-class StrictCharField(serializers.CharField):
-    """Text only: a number or a boolean is refused, not turned into a string."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
 
 
 class ProgressCreateSerializer(serializers.Serializer):

@@ -9,10 +9,10 @@ The state machine is Canvas' (`app/models/progress.rb`):
     running | waiting_for_external_tool --complete--> completed (completion 100)
     running | waiting_for_external_tool --fail / cancel (API)--> failed
 
-Each transition is one conditional UPDATE on the current state, so concurrent callers (a worker
-completing, a user cancelling) leave exactly one winner; finished states are terminal, and
-completion never goes backwards. Every change also replaces the job's poll snapshot
-(`snapshots.changed`), so polls never read a body older than the last commit.
+Each transition is one conditional UPDATE on the current state (`jobs.transitions`), so
+concurrent callers (a worker completing, a user cancelling) leave exactly one winner; finished
+states are terminal, and completion never goes backwards. Every change also replaces the
+job's poll snapshot, so polls never read a body older than the last commit.
 """
 
 from __future__ import annotations
@@ -26,23 +26,13 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
+from jobs.transitions import TransitionRefused, transition
 from progress.models import Progress
-from progress.polling import snapshots
 from tenancy.models import Tenant
 
 logger = logging.getLogger(__name__)
 
 State = Progress.State
-
-
-class TransitionNotAllowed(Exception):
-    """The job's current state does not allow the requested transition."""
-
-    def __init__(self, *, progress_id: int, event: str, state: str) -> None:
-        self.progress_id = progress_id
-        self.event = event
-        self.state = state
-        super().__init__(f"Cannot {event} progress {progress_id}: it is {state}.")
 
 
 class InvalidCompletion(ValueError):
@@ -76,7 +66,7 @@ def progress_create(
 
 def progress_start(progress: Progress) -> Progress:
     """Move a queued job to running."""
-    return _transition(
+    return transition(
         progress,
         event="start",
         allowed=[State.QUEUED],
@@ -87,7 +77,7 @@ def progress_start(progress: Progress) -> Progress:
 
 def progress_wait_for_external_tool(progress: Progress) -> Progress:
     """Mark a running job as waiting for an external tool's answer."""
-    return _transition(
+    return transition(
         progress,
         event="wait_for_external_tool",
         allowed=[State.RUNNING],
@@ -109,7 +99,7 @@ def progress_update(
         changes["completion"] = Greatest(Coalesce(F("completion"), Value(value)), Value(value))
     if message is not None:
         changes["message"] = message
-    return _transition(progress, event="update", allowed=Progress.PENDING_STATES, **changes)
+    return transition(progress, event="update", allowed=Progress.PENDING_STATES, **changes)
 
 
 def progress_calculate_completion(progress: Progress, *, current: int, total: int) -> Progress:
@@ -127,7 +117,7 @@ def progress_complete(
     if message is not None:
         changes["message"] = message
     allowed = [State.RUNNING, State.WAITING_FOR_EXTERNAL_TOOL]
-    return _transition(progress, event="complete", allowed=allowed, to=State.COMPLETED, **changes)
+    return transition(progress, event="complete", allowed=allowed, to=State.COMPLETED, **changes)
 
 
 def progress_fail(
@@ -139,7 +129,7 @@ def progress_fail(
         changes["results"] = results
     if message is not None:
         changes["message"] = message
-    return _transition(
+    return transition(
         progress, event="fail", allowed=Progress.PENDING_STATES, to=State.FAILED, **changes
     )
 
@@ -155,14 +145,14 @@ def progress_cancel(
     when that is None, so a client can tell its own cancellation from a failure.
     """
     try:
-        _transition(
+        transition(
             progress,
             event="cancel",
             allowed=Progress.PENDING_STATES,
             to=State.FAILED,
             message=message,
         )
-    except TransitionNotAllowed:
+    except TransitionRefused:
         return False
     logger.info("Progress %s cancelled by %s.", progress.pk, actor)
     return True
@@ -170,7 +160,7 @@ def progress_cancel(
 
 def progress_supersede(progress: Progress) -> Progress:
     """Drop a queued job that a newer one replaces (Canvas' `cancel` event: it becomes canceled)."""
-    return _transition(progress, event="supersede", allowed=[State.QUEUED], to=State.CANCELED)
+    return transition(progress, event="supersede", allowed=[State.QUEUED], to=State.CANCELED)
 
 
 def progress_report(
@@ -218,42 +208,8 @@ def completion_percent(current: int, total: int) -> float:
     return validated_completion(100.0 * current / total)
 
 
-def _transition(
-    progress: Progress,
-    *,
-    event: str,
-    allowed: list[str] | tuple[str, ...],
-    to: str | None = None,
-    **changes: Any,
-) -> Progress:
-    """Apply `changes` (and the state `to`) if the job is in an `allowed` state, atomically."""
-    if to is not None:
-        changes["workflow_state"] = to
-    updated = (
-        Progress.objects.across_tenants()
-        .filter(pk=progress.pk, workflow_state__in=allowed)
-        .update(updated_at=timezone.now(), **changes)
-    )
-    if updated:
-        snapshots.changed(progress.pk)
-    progress.refresh_from_db()
-    if not updated:
-        raise TransitionNotAllowed(
-            progress_id=progress.pk, event=event, state=progress.workflow_state
-        )
-    return progress
-
-
 # How a producer's requested workflow_state (other than completed and failed) is reached.
 PRODUCER_TRANSITIONS = {
     State.RUNNING: progress_start,
     State.WAITING_FOR_EXTERNAL_TOOL: progress_wait_for_external_tool,
 }
-
-
-def progress_purge(*, job_ids: list[int]) -> int:
-    """Delete these jobs if they are finished (retention); return how many were deleted."""
-    finished = Progress.objects.across_tenants().finished().filter(pk__in=job_ids)
-    deleted = finished.delete()[0]
-    snapshots.changed(*job_ids)
-    return deleted

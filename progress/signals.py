@@ -5,14 +5,14 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.db.models.signals import pre_delete
 
+from progress.family import family
 from progress.models import Progress
-from progress.polling import snapshots
 
 
 def on_user_delete(sender, instance, **kwargs) -> None:
     # Deletion nulls `Progress.user` with a bulk UPDATE that sends no Progress signal.
     job_ids = Progress.objects.across_tenants().filter(user=instance).values_list("pk", flat=True)
-    snapshots.changed(*job_ids)
+    family.snapshots.changed(*job_ids)
 
 
 def connect() -> None:

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import time
 
+from jobs.tasks import JobHandle, tracked_task
 from progress.models import Progress
 from progress.services import progress_cancel
-from tenancy.tasks import JobHandle, tracked_task
 
 
 @tracked_task(family="progress", tag="demo_course_copy")

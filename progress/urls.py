@@ -7,14 +7,14 @@ Canvas' prefixes. A trailing slash is accepted, as Rails does.
 
 from django.urls import re_path
 
-from progress import producers, views
+from progress import views
 
 app_name = "progress"
 
 urlpatterns = [
-    re_path(r"^api/v1/progress/?$", producers.ProgressCollectionView.as_view(), name="list"),
+    re_path(r"^api/v1/progress/?$", views.ProgressCollectionView.as_view(), name="list"),
     re_path(
-        r"^api/v1/progress/(?P<pk>[^/]+)/?$", producers.ProgressResourceView.as_view(), name="show"
+        r"^api/v1/progress/(?P<pk>[^/]+)/?$", views.ProgressResourceView.as_view(), name="show"
     ),
     re_path(
         r"^api/v1/progress/(?P<pk>[^/]+)/cancel/?$",

@@ -1,18 +1,17 @@
-"""Canvas' Progress API: show, cancel, the LTI show, and a paginated list.
+"""Canvas' Progress API: list and create, show and report, cancel, and the LTI show.
 
-Order of checks everywhere: authenticate (401), hold `PROGRESS:READ` in some tenant (403),
-find the job among the tenants where it is held (404: another tenant's job does not exist).
+Order of checks everywhere: authenticate (401), hold the permission the method needs in some
+tenant (403: `PROGRESS:READ` to read, `PROGRESS:WRITE` for a producer's POST and PUT), find
+the job among the tenants where it is held (404: another tenant's job does not exist). A
+change the job's state does not allow (completing a cancelled job) is a 409 naming that state.
 """
 
 from __future__ import annotations
 
-import re
+from http import HTTPStatus
 
-from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse
 from django.urls import get_script_prefix
-from rest_framework import parsers
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.mixins import ListModelMixin
@@ -22,55 +21,48 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from jobs.api import FamilyAPIMixin, create_once, parse_id
+from jobs.parsers import BoundedFormParser, BoundedJSONParser, BoundedMultiPartParser
+from jobs.polling import CachedPollMixin
+from jobs.snapshots import Snapshot
 from progress.errors import canvas_exception_handler, lti_exception_handler
+from progress.family import LTI_PROGRESS_SHOW_SCOPE, PROGRESS_CANCEL, PROGRESS_READ, family
 from progress.filters import ProgressFilter
 from progress.models import Progress
 from progress.pagination import CanvasPagination
-from progress.polling import snapshots
 from progress.schema import (
     progress_cancel_schema,
+    progress_create_schema,
     progress_list_schema,
     progress_lti_retrieve_schema,
+    progress_report_schema,
     progress_retrieve_schema,
 )
 from progress.serializers import (
     STRING_IDS_MEDIA_TYPE,
     LtiProgressSerializer,
+    ProgressCreateSerializer,
     ProgressSerializer,
+    ProgressUpdateSerializer,
     for_request,
     wants_string_ids,
 )
-from progress.services import progress_cancel
+from progress.services import (
+    InvalidCompletion,
+    progress_cancel,
+    progress_create,
+    progress_report,
+)
 from tenancy.access import principal_for
 from tenancy.authentication import BearerTokenAuthentication
-from tenancy.drf import BodyTooLarge, BoundedFormParser, BoundedJSONParser, HoldsFamilyPermission
-from tenancy.permissions import Perm
-from tenancy.polling import CachedPollMixin, PrivateResponsesMixin, Snapshot
-
-# Primary keys are positive bigints: at most 19 digits, at most 2**63 - 1.
-ID_PATTERN = re.compile(r"[0-9]{1,19}")
-MAX_ID = 2**63 - 1
 
 
-def parse_id(raw: str) -> int:
-    """Return `raw` as a row id, or raise NotFound: junk ids name no resource, as in Canvas."""
-    if not ID_PATTERN.fullmatch(raw) or not 0 < int(raw) <= MAX_ID:
+def job_id(raw: str) -> int:
+    """Return `raw` as a job id, or raise NotFound: junk ids name no resource, as in Canvas."""
+    pk = parse_id(raw)
+    if pk is None:
         raise NotFound()
-    return int(raw)
-
-
-class BoundedMultiPartParser(parsers.MultiPartParser):
-    """Multipart form bodies, refused with 413 past `DATA_UPLOAD_MAX_MEMORY_SIZE`."""
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        request = (parser_context or {}).get("request")
-        declared = getattr(request, "META", {}).get("CONTENT_LENGTH") or ""
-        if declared.isdigit() and int(declared) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
-            raise BodyTooLarge()
-        try:
-            return super().parse(stream, media_type, parser_context)
-        except RequestDataTooBig:
-            raise BodyTooLarge() from None
+    return pk
 
 
 class StringIdsJSONRenderer(JSONRenderer):
@@ -79,36 +71,55 @@ class StringIdsJSONRenderer(JSONRenderer):
     media_type = STRING_IDS_MEDIA_TYPE
 
 
-class CanvasView(PrivateResponsesMixin, GenericAPIView):
+class CanvasView(FamilyAPIMixin, GenericAPIView):
     """Base of the REST routes: Canvas' envelope for every error, jobs scoped by tenant."""
 
-    permission_classes = [IsAuthenticated, HoldsFamilyPermission]
-    required_permission = Perm.PROGRESS_READ
+    family = family
     serializer_class = ProgressSerializer
     renderer_classes = [JSONRenderer, StringIdsJSONRenderer]
 
     def get_exception_handler(self):
         return canvas_exception_handler
 
-    def get_queryset(self):
-        principal = principal_for(self.request)
-        return Progress.objects.visible_to(principal, Perm.PROGRESS_READ)
-
     def get_object(self) -> Progress:
         """Return the visible job named in the URL, or raise NotFound."""
-        progress = self.get_queryset().filter(pk=parse_id(self.kwargs["pk"])).first()
+        progress = self.get_queryset().filter(pk=job_id(self.kwargs["pk"])).first()
         if progress is None:
             raise NotFound()
         return progress
 
 
+class ProgressCollectionView(ListModelMixin, CanvasView):
+    """`GET /api/v1/progress` lists; `POST` records a new queued job (a producer's create)."""
+
+    filterset_class = ProgressFilter
+    pagination_class = CanvasPagination
+
+    def get_queryset(self):
+        return super().get_queryset().newest_first()
+
+    @progress_list_schema
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return self.list(request, *args, **kwargs)
+
+    @progress_create_schema
+    def post(self, request: Request, *args, **kwargs) -> Response:
+        body = ProgressCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        progress = create_once(
+            request,
+            family,
+            lambda tenant: progress_create(tenant=tenant, user=request.user, **body.validated_data),
+            fingerprint=body.validated_data,
+        )
+        return Response(self.get_serializer(progress).data, status=HTTPStatus.CREATED)
+
+
 class ProgressDetailView(CachedPollMixin, CanvasView):
     """`GET /api/v1/progress/:id`: completion and status of one job (the poll hot path)."""
 
-    snapshots = snapshots
-
     def poll_key(self) -> int:
-        return parse_id(self.kwargs["pk"])
+        return job_id(self.kwargs["pk"])
 
     def poll_data(self, snapshot: Snapshot, request) -> dict:
         # The snapshot's url is relative: the prefix (SCRIPT_NAME) is this request's.
@@ -123,9 +134,26 @@ class ProgressDetailView(CachedPollMixin, CanvasView):
         return self.poll(request)
 
 
+class ProgressResourceView(ProgressDetailView):
+    """`GET /api/v1/progress/:id` shows; `PUT` reports a job's progress or finishes it."""
+
+    @progress_report_schema
+    def put(self, request: Request, *args, **kwargs) -> Response:
+        progress = self.get_object()
+        body = ProgressUpdateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            progress_report(progress, **body.validated_data)
+        except InvalidCompletion as error:
+            raise ValidationError({"completion": str(error)}) from None
+        return Response(self.get_serializer(progress).data)
+
+
 class ProgressCancelView(CanvasView):
     """`POST /api/v1/progress/:id/cancel`: a pending job becomes failed with `message`."""
 
+    # READ finds the job; its creator, or a holder of PROGRESS:CANCEL, may then cancel it.
+    permission_map = {}
     parser_classes = [BoundedJSONParser, BoundedFormParser, BoundedMultiPartParser]
 
     @progress_cancel_schema
@@ -139,7 +167,7 @@ class ProgressCancelView(CanvasView):
         """Allow the job's creator, or a holder of `PROGRESS:CANCEL` in its tenant."""
         principal = principal_for(self.request)
         is_creator = progress.user_id is not None and progress.user_id == principal.user.pk
-        if not (is_creator or principal.holds(Perm.PROGRESS_CANCEL, progress.tenant_id)):
+        if not (is_creator or principal.holds(PROGRESS_CANCEL, progress.tenant_id)):
             raise PermissionDenied()
 
     def cancel_message(self) -> str | None:
@@ -153,26 +181,14 @@ class ProgressCancelView(CanvasView):
         return message
 
 
-class ProgressListView(ListModelMixin, CanvasView):
-    """`GET /api/v1/progress`: the visible jobs, newest first, paginated the Canvas way."""
-
-    filterset_class = ProgressFilter
-    pagination_class = CanvasPagination
-
-    def get_queryset(self):
-        return super().get_queryset().newest_first()
-
-    @progress_list_schema
-    def get(self, request: Request, *args, **kwargs) -> Response:
-        return self.list(request, *args, **kwargs)
-
-
 class MayShowLtiProgress(BasePermission):
     """Allow tokens carrying the LTI progress scope and holding `PROGRESS:READ`."""
 
     def has_permission(self, request, view) -> bool:
         principal = principal_for(request)
-        return principal.may_show_lti_progress and principal.holds_anywhere(Perm.PROGRESS_READ)
+        return principal.has_token_scope(LTI_PROGRESS_SHOW_SCOPE) and principal.holds_anywhere(
+            PROGRESS_READ
+        )
 
 
 class LtiProgressView(ProgressDetailView):
@@ -186,24 +202,24 @@ class LtiProgressView(ProgressDetailView):
         return lti_exception_handler
 
     def get_queryset(self):
-        return super().get_queryset().filter(course_id=parse_id(self.kwargs["course_id"]))
+        return super().get_queryset().filter(course_id=job_id(self.kwargs["course_id"]))
 
     def poll_key(self) -> int:
-        parse_id(self.kwargs["course_id"])
+        job_id(self.kwargs["course_id"])
         return super().poll_key()
 
     def poll_permitted(self, principal) -> bool:
-        return principal.may_show_lti_progress and super().poll_permitted(principal)
-
-    def poll_matches(self, snapshot: Snapshot, principal) -> bool:
-        course_id, _ = snapshot.scope
-        return course_id == parse_id(self.kwargs["course_id"]) and super().poll_matches(
-            snapshot, principal
+        return principal.has_token_scope(LTI_PROGRESS_SHOW_SCOPE) and super().poll_permitted(
+            principal
         )
 
+    def poll_matches(self, snapshot: Snapshot, principal) -> bool:
+        return snapshot.scope.course_id == job_id(
+            self.kwargs["course_id"]
+        ) and super().poll_matches(snapshot, principal)
+
     def poll_data(self, snapshot: Snapshot, request) -> dict:
-        _, lti_path = snapshot.scope
-        return for_request(snapshot.data, request, get_script_prefix() + lti_path)
+        return for_request(snapshot.data, request, get_script_prefix() + snapshot.scope.lti_path)
 
     @progress_lti_retrieve_schema
     def get(self, request: Request, *args, **kwargs) -> HttpResponse:

@@ -12,7 +12,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
 
 from tenancy.models import ApiToken, Membership, Tenant, TenantScope
-from tenancy.permissions import LTI_PROGRESS_SHOW_SCOPE, role_permissions
+from tenancy.permissions import role_permissions
 
 PRINCIPAL_ATTRIBUTE = "_jobdesk_principal"
 
@@ -75,11 +75,6 @@ class Principal:
     def has_token_scope(self, scope: str) -> bool:
         """Return True if the principal's token explicitly carries `scope` (e.g. the LTI one)."""
         return self.token is not None and scope in (self.token.scopes or ())
-
-    @property
-    def may_show_lti_progress(self) -> bool:
-        """Return True if this principal may use Canvas' LTI progress route."""
-        return self.has_token_scope(LTI_PROGRESS_SHOW_SCOPE)
 
 
 def principal_for(request: HttpRequest) -> Principal:

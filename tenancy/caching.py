@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 CACHE_ALIAS = "default"
 # Part of every key: bump it when the shape of a cached value changes, so processes running
 # old and new code side by side (a rolling deploy) never read each other's values.
-SCHEMA = "s1"
+SCHEMA = "s2"
 # Versions outlive the values stamped with them; an evicted version only costs a miss.
 VERSION_TIMEOUT = 24 * 60 * 60
 

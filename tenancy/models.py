@@ -10,8 +10,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.functional import cached_property
 
-from tenancy.permissions import ALL_PERMISSIONS, TOKEN_SCOPES, role_permissions, token_permissions
+from tenancy.permissions import catalogue, role_permissions, token_permissions
 
 if TYPE_CHECKING:
     from tenancy.access import Principal
@@ -55,7 +56,7 @@ def validate_permission_list(value: object) -> None:
     """Reject anything but a list of catalogue permissions."""
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise ValidationError("Permissions must be a list of strings.")
-    unknown = sorted(set(value) - ALL_PERMISSIONS)
+    unknown = sorted(set(value) - catalogue.permissions())
     if unknown:
         raise ValidationError(f"Unknown permissions: {', '.join(unknown)}.")
 
@@ -66,7 +67,7 @@ def validate_scope_list(value: object) -> None:
         return
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise ValidationError("Scopes must be a list of strings.")
-    unknown = sorted(set(value) - TOKEN_SCOPES)
+    unknown = sorted(set(value) - catalogue.token_scopes())
     if unknown:
         raise ValidationError(f"Unknown scopes: {', '.join(unknown)}.")
 
@@ -159,28 +160,20 @@ class ApiToken(models.Model):
     def is_expired(self) -> bool:
         return self.expires_at is not None and self.expires_at <= timezone.now()
 
-    @property
+    @cached_property
     def effective_permissions(self) -> frozenset[str]:
         """Return what this token may do in its tenant (set by authentication, else queried)."""
-        cached = self.__dict__.get("_effective_permissions")
-        if cached is None:
-            membership = (
-                Membership.objects.filter(user_id=self.user_id, tenant_id=self.tenant_id)
-                .select_related("role")
-                .first()
-            )
-            cached = token_permissions(
-                is_superuser=self.user.is_superuser,
-                role_name=membership.role.name if membership else None,
-                role_perms=membership.role.permissions if membership else None,
-                scopes=self.scopes,
-            )
-            self.__dict__["_effective_permissions"] = cached
-        return cached
-
-    @effective_permissions.setter
-    def effective_permissions(self, value: frozenset[str]) -> None:
-        self.__dict__["_effective_permissions"] = value
+        membership = (
+            Membership.objects.filter(user_id=self.user_id, tenant_id=self.tenant_id)
+            .select_related("role")
+            .first()
+        )
+        return token_permissions(
+            is_superuser=self.user.is_superuser,
+            role_name=membership.role.name if membership else None,
+            role_perms=membership.role.permissions if membership else None,
+            scopes=self.scopes,
+        )
 
 
 class TenantScope:

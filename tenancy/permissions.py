@@ -1,38 +1,56 @@
-"""The permission catalogue: every permission a role may hold, and the LTI scope."""
+"""The permission catalogue: every permission a role may hold, and the scopes a token may carry.
 
-from django.db import models
+tenancy names no job family: each family registers its own permissions (and any extra token
+scope, such as Canvas' LTI scope) when the job family registry loads it at start-up. The
+catalogue is complete once Django is ready; nothing reads it before.
+"""
 
-
-class Perm(models.TextChoices):
-    """A permission in a tenant; `WRITE` lets a producer create and update jobs."""
-
-    PROGRESS_READ = "PROGRESS:READ", "Read Canvas progress"
-    PROGRESS_CANCEL = "PROGRESS:CANCEL", "Cancel Canvas progress"
-    PROGRESS_WRITE = "PROGRESS:WRITE", "Create and update Canvas progress"
-    ASYNC_STATUS_READ = "ASYNC-STATUS:READ", "Read Traffic Ops async statuses"
-    ASYNC_STATUS_WRITE = "ASYNC-STATUS:WRITE", "Create and update Traffic Ops async statuses"
-    ASSET_JOB_READ = "ASSET-JOB:READ", "Read ROMA asset jobs"
-    ASSET_JOB_CANCEL = "ASSET-JOB:CANCEL", "Cancel ROMA asset jobs"
-    ASSET_JOB_WRITE = "ASSET-JOB:WRITE", "Create and update ROMA asset jobs"
-
-
-ALL_PERMISSIONS: frozenset[str] = frozenset(Perm.values)
+from __future__ import annotations
 
 # The role with exactly this name holds every permission, whatever its list says.
 ADMIN_ROLE_NAME = "admin"
 
-# Canvas' LTI Advantage scope for reading progress; a token must carry it explicitly.
-LTI_PROGRESS_SHOW_SCOPE = "https://canvas.instructure.com/lti-ags/progress/scope/show"
 
-# What a token's `scopes` may name: catalogue permissions and the LTI scope.
-TOKEN_SCOPES: frozenset[str] = ALL_PERMISSIONS | {LTI_PROGRESS_SHOW_SCOPE}
+class Catalogue:
+    """Permission codes (e.g. `PROGRESS:READ`) with their labels, in registration order."""
+
+    def __init__(self) -> None:
+        self._labels: dict[str, str] = {}
+        self._extra_scopes: set[str] = set()
+
+    def register(self, code: str, label: str) -> None:
+        """Add a permission; registering the same code again keeps its first label."""
+        self._labels.setdefault(code, label)
+
+    def register_scope(self, scope: str) -> None:
+        """Add a token scope that is not a permission (e.g. an OAuth scope of one family)."""
+        self._extra_scopes.add(scope)
+
+    def permissions(self) -> frozenset[str]:
+        return frozenset(self._labels)
+
+    def token_scopes(self) -> frozenset[str]:
+        """Return what a token's `scopes` may name: permissions and the extra scopes."""
+        return self.permissions() | self._extra_scopes
+
+    def choices(self) -> list[tuple[str, str]]:
+        """Return (code, label) pairs, for forms."""
+        return list(self._labels.items())
+
+
+catalogue = Catalogue()
+
+
+def all_permissions() -> frozenset[str]:
+    """Return every permission in the catalogue."""
+    return catalogue.permissions()
 
 
 def role_permissions(role_name: str, permissions: list[str] | None) -> frozenset[str]:
     """Return what a role grants: everything for `admin`, else its catalogue permissions."""
     if role_name == ADMIN_ROLE_NAME:
-        return ALL_PERMISSIONS
-    return frozenset(permissions or ()) & ALL_PERMISSIONS
+        return all_permissions()
+    return frozenset(permissions or ()) & all_permissions()
 
 
 def narrow_by_scopes(granted: frozenset[str], scopes: list[str] | None) -> frozenset[str]:
@@ -55,7 +73,7 @@ def token_permissions(
     the token's tenant (nothing without one).
     """
     if is_superuser:
-        granted = ALL_PERMISSIONS
+        granted = all_permissions()
     elif role_name is None:
         granted = frozenset()
     else:

@@ -1,14 +1,11 @@
-"""How jobdesk's authentication and errors appear in the OpenAPI schema.
+"""How jobdesk's authentication appears in the OpenAPI schema.
 
 drf-spectacular finds the extensions below by their `target_class`; they are imported when
 the tenancy app is ready, so every schema generation (command, view, test) sees them. The
 session scheme is drf-spectacular's own `cookieAuth`.
 """
 
-from http import HTTPStatus
-
-from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerExtension
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):
@@ -38,106 +35,3 @@ class XAuthTokenScheme(OpenApiAuthenticationExtension):
             "name": "X-Auth-Token",
             "description": "A jobdesk API key sent as `X-Auth-Token: <key>`.",
         }
-
-
-def error_responses(envelope, *statuses: HTTPStatus) -> dict[int, OpenApiResponse]:
-    """Describe each of `statuses` as answered with a family's error `envelope` serializer."""
-    return {
-        int(status): OpenApiResponse(response=envelope, description=status.phrase)
-        for status in statuses
-    }
-
-
-def optional_keys(target: str, *keys: str) -> type[OpenApiSerializerExtension]:
-    """Describe the serializer at dotted path `target` with `keys` optional and never null.
-
-    drf-spectacular marks every read-only field required; a key that a serializer drops
-    from some answers instead of sending null (Canvas' `results`, ROMA's `archive_id`) must
-    say that it may be absent.
-    """
-
-    def map_serializer(self, auto_schema, direction) -> dict:
-        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
-        schema["required"] = [key for key in schema.get("required", []) if key not in keys]
-        for key in keys:
-            # Left out rather than null: a key that is there holds a value.
-            schema["properties"][key].pop("nullable", None)
-        return schema
-
-    name = f"{target.rpartition('.')[2]}OptionalKeys"
-    attributes = {
-        "target_class": target,
-        "match_subclasses": True,
-        "map_serializer": map_serializer,
-    }
-    return type(name, (OpenApiSerializerExtension,), attributes)
-
-
-def header(
-    name: str,
-    description: str,
-    *statuses: int,
-    schema: dict | None = None,
-    required: bool = True,
-):
-    """Describe a response header `name` sent with `statuses` (always, unless not required)."""
-    return OpenApiParameter(
-        name,
-        schema or {"type": "string"},
-        OpenApiParameter.HEADER,
-        required=required,
-        description=description,
-        response=[int(status) for status in statuses],
-    )
-
-
-def poll_parameters() -> list[OpenApiParameter]:
-    """The conditional-request headers of a job read (README: poll hot path)."""
-    return [
-        OpenApiParameter(
-            "If-None-Match",
-            str,
-            OpenApiParameter.HEADER,
-            description=(
-                "The `ETag` of the body you hold: if the job is unchanged the answer is a 304 "
-                "with no body."
-            ),
-        ),
-        header(
-            "ETag",
-            "A strong entity tag of this body; it changes whenever the job does.",
-            HTTPStatus.OK,
-            HTTPStatus.NOT_MODIFIED,
-        ),
-        header(
-            "Retry-After",
-            "While the job is pending: seconds to wait before polling again. Absent once the "
-            "job has finished.",
-            HTTPStatus.OK,
-            HTTPStatus.NOT_MODIFIED,
-            schema={"type": "integer", "minimum": 0},
-            required=False,
-        ),
-        header(
-            "Cache-Control",
-            "`private, no-cache`: a browser may keep the body but must revalidate it; shared "
-            "caches must not store it.",
-            HTTPStatus.OK,
-            HTTPStatus.NOT_MODIFIED,
-        ),
-    ]
-
-
-NOT_MODIFIED = {
-    HTTPStatus.NOT_MODIFIED: OpenApiResponse(
-        description="Not Modified: the job is as the `If-None-Match` tag says; no body."
-    )
-}
-
-
-def drop_optional_trailing_slash(endpoints: list) -> list:
-    """Name routes that end in an optional slash (`/?$`, as Rails accepts) without it."""
-    return [
-        (path.removesuffix("/") if regex.endswith("/?$") else path, regex, method, callback)
-        for path, regex, method, callback in endpoints
-    ]

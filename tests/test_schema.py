@@ -20,7 +20,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tenancy.schema import error_responses
+from jobs.schema import error_responses
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 COMMITTED_SCHEMA = PROJECT_ROOT / "schema.yml"

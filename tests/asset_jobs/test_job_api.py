@@ -10,7 +10,7 @@ from rest_framework import exceptions
 from asset_jobs.errors import roma_exception_handler
 from asset_jobs.models import AssetJob
 from asset_jobs.services import asset_job_cancel, asset_job_fail
-from tenancy.drf import BodyTooLarge
+from jobs.parsers import BodyTooLarge
 from tenancy.models import ApiToken, Tenant
 from tenancy.services import token_revoke
 from tests.asset_jobs.factories import (

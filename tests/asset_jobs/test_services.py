@@ -13,7 +13,6 @@ from asset_jobs.models import AssetJob, AssetJobReason
 from asset_jobs.services import (
     CANCELLED_ERROR_CODE,
     AssetArchiveUnavailable,
-    AssetJobStateError,
     asset_archive_claim,
     asset_job_cancel,
     asset_job_create,
@@ -22,6 +21,7 @@ from asset_jobs.services import (
     asset_job_update,
     instance_create,
 )
+from jobs.transitions import TransitionRefused
 from tests.asset_jobs.factories import (
     REASON,
     InstanceFactory,
@@ -218,10 +218,10 @@ def test_finished_jobs_are_terminal(instance, state, transition):
     job = make_job(instance, state)
     before = reload(job)
 
-    with pytest.raises(AssetJobStateError) as caught:
+    with pytest.raises(TransitionRefused) as caught:
         transition(job)
 
-    assert caught.value.status == state
+    assert caught.value.state == state
     after = reload(job)
     assert (after.status, after.end_time, after.updated_at) == (
         before.status,
@@ -290,7 +290,7 @@ def test_claim_of_a_stale_copy_after_download_is_refused(instance):
 
     with pytest.raises(AssetArchiveUnavailable) as caught:
         asset_archive_claim(job=stale)
-    assert caught.value.status == State.FINISHED
+    assert caught.value.state == State.FINISHED
 
 
 def test_claim_of_a_package_lost_from_storage_is_refused_and_keeps_the_job(instance):
@@ -307,10 +307,10 @@ def test_state_querysets_select_by_status(instance):
     ready, done = make_export_with_package(instance), make_job(instance, State.FINISHED)
     jobs = AssetJob.objects.across_tenants()
 
-    assert set(jobs.running()) == {running}
+    assert set(jobs.pending()) == {running}
     assert set(jobs.finished()) == {failed, ready, done}
     assert set(jobs.downloadable()) == {ready}
-    assert not AssetJob.objects.running().exists()
+    assert not AssetJob.objects.pending().exists()
 
 
 def run_together(*calls):
@@ -349,7 +349,7 @@ def test_cancel_racing_success_leaves_exactly_one_winner():
         )
         stored = reload(job)
         if cancelled is True:
-            assert isinstance(succeeded, AssetJobStateError)
+            assert isinstance(succeeded, TransitionRefused)
             assert stored.status == State.FAILED
             assert AssetJobReason.objects.filter(job=job).count() == 1
         else:

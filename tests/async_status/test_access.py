@@ -6,8 +6,10 @@ from http import HTTPStatus
 import pytest
 from django.utils import timezone
 
+from asset_jobs.family import ASSET_JOB_READ
+from async_status.family import ASYNC_STATUS_READ, ASYNC_STATUS_WRITE
+from progress.family import PROGRESS_READ
 from tenancy.models import ApiToken
-from tenancy.permissions import Perm
 from tenancy.services import membership_grant, membership_revoke, token_revoke
 from tests.async_status.helpers import VERSIONS, snapshot
 from tests.factories import UserFactory
@@ -27,12 +29,12 @@ UNAUTHORIZED = {"alerts": [{"text": "unauthorized, please log in.", "level": "er
         ("admin", [], None, HTTPStatus.OK),
         ("operations", None, None, HTTPStatus.OK),
         ("read-only", None, None, HTTPStatus.FORBIDDEN),
-        ("custom-reader", [Perm.ASYNC_STATUS_READ], None, HTTPStatus.OK),
-        ("custom-other", [Perm.PROGRESS_READ, Perm.ASYNC_STATUS_WRITE], None, HTTPStatus.FORBIDDEN),
-        ("operations", None, [Perm.ASYNC_STATUS_READ], HTTPStatus.OK),
-        ("operations", None, [Perm.PROGRESS_READ], HTTPStatus.FORBIDDEN),
-        ("admin", None, [Perm.ASSET_JOB_READ], HTTPStatus.FORBIDDEN),
-        ("read-only", None, [Perm.ASYNC_STATUS_READ], HTTPStatus.FORBIDDEN),
+        ("custom-reader", [ASYNC_STATUS_READ], None, HTTPStatus.OK),
+        ("custom-other", [PROGRESS_READ, ASYNC_STATUS_WRITE], None, HTTPStatus.FORBIDDEN),
+        ("operations", None, [ASYNC_STATUS_READ], HTTPStatus.OK),
+        ("operations", None, [PROGRESS_READ], HTTPStatus.FORBIDDEN),
+        ("admin", None, [ASSET_JOB_READ], HTTPStatus.FORBIDDEN),
+        ("read-only", None, [ASYNC_STATUS_READ], HTTPStatus.FORBIDDEN),
     ],
     ids=[
         "admin",

@@ -7,8 +7,8 @@ from django.contrib.admin.models import LogEntry
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from async_status.family import ASYNC_STATUS_READ, ASYNC_STATUS_WRITE
 from async_status.models import AsyncStatus
-from tenancy.permissions import Perm
 from tests.async_status.helpers import snapshot
 
 pytestmark = pytest.mark.django_db
@@ -156,7 +156,7 @@ def test_bulk_cancel_cancels_pending_jobs_and_leaves_the_rest(
 
 @pytest.mark.parametrize(
     ("role", "permissions"),
-    [("operations", None), ("custom-reader", [Perm.ASYNC_STATUS_READ])],
+    [("operations", None), ("custom-reader", [ASYNC_STATUS_READ])],
 )
 def test_members_without_the_write_permission_cannot_cancel(
     client, staff, tenant, job, role, permissions
@@ -180,7 +180,7 @@ def test_members_without_the_write_permission_cannot_cancel(
 
 
 def test_a_custom_role_with_write_may_cancel(client, staff, tenant, job):
-    staff(tenant, "canceller", permissions=[Perm.ASYNC_STATUS_READ, Perm.ASYNC_STATUS_WRITE])
+    staff(tenant, "canceller", permissions=[ASYNC_STATUS_READ, ASYNC_STATUS_WRITE])
 
     client.post(cancel_url(job), {"post": "yes"})
 

@@ -216,7 +216,7 @@ def test_an_unexpected_error_is_a_500_alert_not_an_html_page(
         raise RuntimeError("database on fire")
 
     monkeypatch.setattr(
-        "async_status.views.AsyncStatusDetailView.poll_object", explode, raising=True
+        "async_status.views.AsyncStatusResourceView.poll_object", explode, raising=True
     )
 
     response = api_client.get(f"/api/5.0/async_status/{job.pk}", **ops_headers)

@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.http import QueryDict
 
-from async_status.filters import ListParams
+from async_status.filters import DEFAULT_LIMIT, AsyncStatusFilter
 from async_status.models import AsyncStatus
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
@@ -23,6 +23,7 @@ def plan(queryset) -> str:
 )
 def test_a_tenants_list_page_uses_its_index(tenant, make_job, query, index):
     make_job(tenant)
-    page = ListParams.from_query(QueryDict(query)).apply(AsyncStatus.objects.for_tenant(tenant))
+    jobs = AsyncStatus.objects.for_tenant(tenant).newest_first()
+    page = AsyncStatusFilter(QueryDict(query), queryset=jobs).qs[:DEFAULT_LIMIT]
 
     assert index in plan(page)

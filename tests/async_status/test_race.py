@@ -7,10 +7,10 @@ from django.db import connection
 
 from async_status.models import AsyncStatus
 from async_status.services import (
-    AsyncStatusNotPending,
     async_status_cancel,
     async_status_finish,
 )
+from jobs.transitions import TransitionRefused
 from tests.async_status.factories import AsyncStatusFactory
 from tests.factories import UserFactory
 
@@ -20,16 +20,18 @@ ROUNDS = 20
 
 
 def run_together(*calls) -> list[str]:
-    """Run `calls` in threads released at once; return "won" or "lost" for each."""
+    """Run `calls` in threads released at once; return "won" or "lost" for each.
+
+    A call loses by raising TransitionRefused, or (a cancel) by returning False.
+    """
     barrier = threading.Barrier(len(calls))
     outcomes = [""] * len(calls)
 
     def run(index, call):
         try:
             barrier.wait()
-            call()
-            outcomes[index] = "won"
-        except AsyncStatusNotPending:
+            outcomes[index] = "lost" if call() is False else "won"
+        except TransitionRefused:
             outcomes[index] = "lost"
         finally:
             connection.close()

@@ -6,13 +6,13 @@ from django.utils import timezone
 
 from async_status.models import AsyncStatus
 from async_status.services import (
-    AsyncStatusNotPending,
     async_status_cancel,
     async_status_create,
     async_status_finish,
     async_status_update,
     cancel_message,
 )
+from jobs.transitions import TransitionRefused
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -85,9 +85,8 @@ def test_cancel_message_without_reason_says_who_and_when():
         lambda job: async_status_update(job, message="again"),
         lambda job: async_status_finish(job, succeeded=True, message="again"),
         lambda job: async_status_finish(job, succeeded=False, message="again"),
-        lambda job: async_status_cancel(job, actor=UserFactory(), message="again"),
     ],
-    ids=["update", "succeed", "fail", "cancel"],
+    ids=["update", "succeed", "fail"],
 )
 def test_finished_jobs_are_terminal_and_the_error_carries_their_state(
     tenant, make_job, final, transition
@@ -95,10 +94,25 @@ def test_finished_jobs_are_terminal_and_the_error_carries_their_state(
     job = make_job(tenant, final)
     before = stored(job)
 
-    with pytest.raises(AsyncStatusNotPending) as caught:
+    with pytest.raises(TransitionRefused) as caught:
         transition(job)
 
-    assert caught.value.status == final
+    assert caught.value.state == final
+    after = stored(job)
+    assert (after.status, after.message, after.end_time) == (
+        before.status,
+        before.message,
+        before.end_time,
+    )
+
+
+@pytest.mark.parametrize("final", [State.SUCCEEDED, State.FAILED])
+def test_cancelling_a_finished_job_says_so_and_changes_nothing(tenant, make_job, final):
+    job = make_job(tenant, final)
+    before = stored(job)
+
+    assert async_status_cancel(job, actor=UserFactory(), message="again") is False
+
     after = stored(job)
     assert (after.status, after.message, after.end_time) == (
         before.status,
@@ -111,8 +125,7 @@ def test_a_stale_instance_cannot_overwrite_a_finished_job(job):
     stale = AsyncStatus.objects.across_tenants().get(pk=job.pk)
     async_status_finish(job, succeeded=True, message="Done.")
 
-    with pytest.raises(AsyncStatusNotPending):
-        async_status_cancel(stale, actor=UserFactory())
+    assert async_status_cancel(stale, actor=UserFactory()) is False
 
     assert stale.status == State.SUCCEEDED
     assert stored(job).message == "Done."

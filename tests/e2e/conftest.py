@@ -21,8 +21,8 @@ from playwright.sync_api import Browser, Page, Route, sync_playwright
 
 from asset_jobs.models import AssetJob
 from async_status.services import async_status_create, async_status_finish
+from progress.family import LTI_PROGRESS_SHOW_SCOPE, PROGRESS_READ
 from progress.models import Progress
-from tenancy.permissions import LTI_PROGRESS_SHOW_SCOPE, Perm
 from tests.asset_jobs.factories import InstanceFactory, make_export_with_package, make_job
 from tests.e2e.browser import (
     CHROMIUM,
@@ -199,7 +199,7 @@ def seeded_jobs(tenant, make_member, make_token) -> SeededJobs:
     running = make_progress(tenant, Progress.State.RUNNING, completion=40.0, course_id=7)
     finished = make_progress(tenant, Progress.State.COMPLETED, results={"id": 1})
     lti_user = make_member(tenant, "admin")
-    lti_key = make_token(lti_user, tenant, scopes=[LTI_PROGRESS_SHOW_SCOPE, Perm.PROGRESS_READ])
+    lti_key = make_token(lti_user, tenant, scopes=[LTI_PROGRESS_SHOW_SCOPE, PROGRESS_READ])
     pending = async_status_create(tenant=tenant, message="DNSSEC refresh started")
     done = async_status_create(tenant=tenant, message="Queue updates started")
     async_status_finish(done, succeeded=True, message="Queue updates done")

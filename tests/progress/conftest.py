@@ -4,10 +4,10 @@ from collections.abc import Callable
 
 import pytest
 
-from tenancy.permissions import LTI_PROGRESS_SHOW_SCOPE, Perm
+from progress.family import LTI_PROGRESS_SHOW_SCOPE, PROGRESS_READ
 from tests.progress.factories import make_progress
 
-LTI_SCOPES = [LTI_PROGRESS_SHOW_SCOPE, Perm.PROGRESS_READ]
+LTI_SCOPES = [LTI_PROGRESS_SHOW_SCOPE, PROGRESS_READ]
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ from django.contrib.admin.models import CHANGE, LogEntry
 from django.test import Client
 from django.urls import reverse
 
-from progress.admin import ADMIN_CANCEL_MESSAGE
+from jobs.admin import CappedCountPaginator
+from progress.family import ADMIN_CANCEL_MESSAGE
 from progress.models import Progress
-from tenancy.admin import CappedCountPaginator
 from tests.factories import UserFactory
 from tests.progress.factories import make_progress
 

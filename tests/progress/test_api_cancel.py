@@ -4,8 +4,8 @@ from http import HTTPStatus
 import pytest
 from django.test import override_settings
 
+from progress.family import PROGRESS_CANCEL
 from progress.models import Progress
-from tenancy.permissions import Perm
 from tests.progress.factories import make_progress
 
 pytestmark = pytest.mark.django_db
@@ -133,7 +133,7 @@ def test_token_scoped_to_cancel_alone_is_403_because_it_cannot_read(
 ):
     before = snapshot(job)
 
-    response = cancel(api_client, job, bearer(tenant, "operations", scopes=[Perm.PROGRESS_CANCEL]))
+    response = cancel(api_client, job, bearer(tenant, "operations", scopes=[PROGRESS_CANCEL]))
 
     assert response.status_code == HTTPStatus.FORBIDDEN
     assert snapshot(job) == before

@@ -169,10 +169,10 @@ def test_unknown_parameters_are_ignored(api_client, job, reader):
 def test_list_without_credentials_is_401_and_without_permission_403(
     api_client, job, bearer, tenant
 ):
-    from tenancy.permissions import Perm
+    from async_status.family import ASYNC_STATUS_READ
 
     anonymous = listing(api_client, {})
-    forbidden = listing(api_client, bearer(tenant, "admin", scopes=[Perm.ASYNC_STATUS_READ]))
+    forbidden = listing(api_client, bearer(tenant, "admin", scopes=[ASYNC_STATUS_READ]))
 
     assert anonymous.status_code == HTTPStatus.UNAUTHORIZED
     assert forbidden.status_code == HTTPStatus.FORBIDDEN

@@ -3,9 +3,10 @@ from http import HTTPStatus
 import pytest
 from django.utils import timezone
 
+from async_status.family import ASYNC_STATUS_READ
+from progress.family import LTI_PROGRESS_SHOW_SCOPE, PROGRESS_READ
 from progress.models import Progress
 from tenancy.models import ApiToken
-from tenancy.permissions import LTI_PROGRESS_SHOW_SCOPE, Perm
 from tests.progress.factories import make_progress
 
 pytestmark = pytest.mark.django_db
@@ -122,18 +123,18 @@ def test_bad_tokens_are_401_in_the_lti_envelope(
     [
         # No scopes: the role's permissions, but a tool must be granted the LTI scope explicitly.
         ("admin", None),
-        ("read-only", [Perm.PROGRESS_READ]),
+        ("read-only", [PROGRESS_READ]),
         # Scopes narrow the role: the LTI scope alone leaves no PROGRESS:READ to read with.
         ("read-only", [LTI_PROGRESS_SHOW_SCOPE]),
         # The LTI scope on a role without PROGRESS:READ cannot add it.
-        ("async-only", [LTI_PROGRESS_SHOW_SCOPE, Perm.PROGRESS_READ]),
+        ("async-only", [LTI_PROGRESS_SHOW_SCOPE, PROGRESS_READ]),
     ],
     ids=["unscoped_admin", "read_scope_only", "lti_scope_only", "role_without_read"],
 )
 def test_token_without_lti_scope_and_progress_read_is_401_insufficient_permissions(
     api_client, job, bearer, tenant, role, scopes
 ):
-    permissions = [Perm.ASYNC_STATUS_READ] if role == "async-only" else None
+    permissions = [ASYNC_STATUS_READ] if role == "async-only" else None
     headers = bearer(tenant, role, scopes=scopes, permissions=permissions)
 
     response = lti_show(api_client, job, headers)

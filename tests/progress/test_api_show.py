@@ -5,9 +5,10 @@ from http import HTTPStatus
 import pytest
 from django.utils import timezone
 
+from async_status.family import ASYNC_STATUS_READ
+from progress.family import PROGRESS_CANCEL
 from progress.models import Progress
 from tenancy.models import ApiToken
-from tenancy.permissions import Perm
 from tests.factories import UserFactory
 from tests.progress.factories import make_progress
 
@@ -231,7 +232,7 @@ def test_bad_tokens_are_401_with_canvas_messages(
     assert response["WWW-Authenticate"] == 'Bearer realm="canvas-lms"'
 
 
-@pytest.mark.parametrize("scopes", [[Perm.ASYNC_STATUS_READ], [Perm.PROGRESS_CANCEL]])
+@pytest.mark.parametrize("scopes", [[ASYNC_STATUS_READ], [PROGRESS_CANCEL]])
 def test_token_without_progress_read_is_403(api_client, job, bearer, tenant, scopes):
     response = show(api_client, job, bearer(tenant, "admin", scopes=scopes))
 
@@ -240,7 +241,7 @@ def test_token_without_progress_read_is_403(api_client, job, bearer, tenant, sco
 
 
 def test_member_whose_role_lacks_progress_read_is_403(api_client, job, bearer, tenant):
-    headers = bearer(tenant, "async-only", permissions=[Perm.ASYNC_STATUS_READ])
+    headers = bearer(tenant, "async-only", permissions=[ASYNC_STATUS_READ])
 
     response = show(api_client, job, headers)
 

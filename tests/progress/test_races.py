@@ -7,9 +7,9 @@ from collections import Counter
 import pytest
 from django.db import connection
 
+from jobs.transitions import TransitionRefused
 from progress import services
 from progress.models import Progress
-from progress.services import TransitionNotAllowed
 from tests.factories import UserFactory
 from tests.progress.factories import make_progress
 
@@ -61,7 +61,7 @@ def test_cancel_racing_complete_leaves_one_terminal_state_and_never_rewrites_a_r
             for pk in random.Random(seed).sample(job_ids, len(job_ids)):
                 try:
                     services.progress_complete(fresh(pk), results={"by": seed}, message="done")
-                except TransitionNotAllowed:
+                except TransitionRefused:
                     continue
                 record(pk, "complete")
 

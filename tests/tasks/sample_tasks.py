@@ -3,9 +3,9 @@
 import time
 from pathlib import Path
 
+from jobs.tasks import JobHandle, tracked_task
 from progress.models import Progress
 from progress.services import progress_cancel
-from tenancy.tasks import JobHandle, tracked_task
 from tests.asset_jobs.factories import make_zip
 
 

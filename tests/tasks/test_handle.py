@@ -2,7 +2,7 @@
 
 import pytest
 
-from tenancy import tasks
+from jobs import tasks
 
 
 class Clock:
@@ -28,7 +28,7 @@ class Recorder:
 @pytest.fixture
 def family(monkeypatch) -> Recorder:
     recorder = Recorder()
-    monkeypatch.setattr(tasks, "family", lambda name: recorder)
+    monkeypatch.setattr(tasks, "families", {"progress": recorder})
     return recorder
 
 

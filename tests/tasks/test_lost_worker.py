@@ -12,8 +12,8 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
+from jobs.tasks import enqueue_tracked
 from progress.models import Progress
-from tenancy.tasks import enqueue_tracked
 from tests.tasks import sample_tasks
 from tests.tasks.conftest import DB_BACKEND, RQ_BACKEND, rq_queue
 

@@ -7,9 +7,9 @@ import pytest
 
 from asset_jobs.models import AssetJob
 from async_status.models import AsyncStatus
+from jobs.tasks import enqueue_tracked
 from progress.models import Progress
 from progress.services import progress_cancel
-from tenancy.tasks import enqueue_tracked
 from tests.asset_jobs.factories import InstanceFactory
 from tests.tasks import sample_tasks
 

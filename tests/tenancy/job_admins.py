@@ -9,10 +9,12 @@ from django.db.models import Model
 from django.urls import reverse
 from django.utils import timezone
 
+from asset_jobs.family import ASSET_JOB_CANCEL, ASSET_JOB_READ
 from asset_jobs.models import AssetJob, Instance
+from async_status.family import ASYNC_STATUS_READ, ASYNC_STATUS_WRITE
 from async_status.models import AsyncStatus
+from progress.family import PROGRESS_CANCEL, PROGRESS_READ
 from progress.models import Progress
-from tenancy.permissions import Perm
 
 
 @dataclass(frozen=True)
@@ -79,9 +81,9 @@ FAMILIES = [
     JobFamily("asset_jobs", AssetJob, "status", "begin_time", "Running", "Success", "Failed"),
 ]  # fmt: skip
 
-READ = [Perm.PROGRESS_READ, Perm.ASYNC_STATUS_READ, Perm.ASSET_JOB_READ]
+READ = [PROGRESS_READ, ASYNC_STATUS_READ, ASSET_JOB_READ]
 # async_status cancels with WRITE (the catalogue has no ASYNC-STATUS:CANCEL).
-OPERATE = [*READ, Perm.PROGRESS_CANCEL, Perm.ASYNC_STATUS_WRITE, Perm.ASSET_JOB_CANCEL]
+OPERATE = [*READ, PROGRESS_CANCEL, ASYNC_STATUS_WRITE, ASSET_JOB_CANCEL]
 
 
 def long_ago() -> datetime:

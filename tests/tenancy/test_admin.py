@@ -5,9 +5,10 @@ import pytest
 from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 
+from async_status.family import ASYNC_STATUS_READ
+from progress.family import PROGRESS_READ
 from tenancy.authentication import resolve_token
 from tenancy.models import ApiToken, Role
-from tenancy.permissions import Perm
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -31,14 +32,14 @@ def test_token_created_in_the_admin_shows_its_key_exactly_once(
 ):
     user = make_member(tenant, "operations")
 
-    response = add_token(superuser_client, user, tenant, scopes=[Perm.PROGRESS_READ])
+    response = add_token(superuser_client, user, tenant, scopes=[PROGRESS_READ])
 
     assert response.status_code == HTTPStatus.OK
     assert "no-store" in response["Cache-Control"]
     raw_key = re.search(r'<code id="raw-key"[^>]*>([^<]+)</code>', response.text).group(1)
     token = ApiToken.objects.get()
     assert resolve_token(raw_key).pk == token.pk
-    assert token.scopes == [Perm.PROGRESS_READ]
+    assert token.scopes == [PROGRESS_READ]
     change_page = superuser_client.get(reverse("admin:tenancy_apitoken_change", args=[token.pk]))
     assert change_page.status_code == HTTPStatus.OK
     assert raw_key not in change_page.text
@@ -81,11 +82,11 @@ def test_role_form_accepts_only_catalogue_permissions(superuser_client):
     url = reverse("admin:tenancy_role_add")
 
     bad = superuser_client.post(url, {"name": "auditor", "permissions": ["ROOT:ALL"]})
-    good = superuser_client.post(url, {"name": "auditor", "permissions": [Perm.ASYNC_STATUS_READ]})
+    good = superuser_client.post(url, {"name": "auditor", "permissions": [ASYNC_STATUS_READ]})
 
     assert bad.status_code == HTTPStatus.OK
     assert good.status_code == HTTPStatus.FOUND
-    assert Role.objects.get(name="auditor").permissions == [Perm.ASYNC_STATUS_READ]
+    assert Role.objects.get(name="auditor").permissions == [ASYNC_STATUS_READ]
 
 
 def test_tenant_staff_without_django_permissions_cannot_manage_tenancy(client, tenant, make_member):

@@ -4,9 +4,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
+from async_status.family import ASYNC_STATUS_READ
+from progress.family import PROGRESS_READ
 from tenancy.authentication import resolve_token
 from tenancy.models import ApiToken, Membership, Tenant
-from tenancy.permissions import Perm
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -39,7 +40,7 @@ def test_create_token_prints_a_working_key_once(tenant, make_member):
     raw_key = output.strip()
     token = resolve_token(raw_key)
     assert token.user == user
-    assert token.effective_permissions == {Perm.PROGRESS_READ}
+    assert token.effective_permissions == {PROGRESS_READ}
     assert ApiToken.objects.get().digest != raw_key
 
 
@@ -87,4 +88,4 @@ def test_demo_is_idempotent_and_its_keys_work():
     assert Membership.objects.count() == 6
     assert first == second
     ops_key = next(word for word in first.split() if word == "jd_demo_acme_ops")
-    assert Perm.ASYNC_STATUS_READ in resolve_token(ops_key).effective_permissions
+    assert ASYNC_STATUS_READ in resolve_token(ops_key).effective_permissions

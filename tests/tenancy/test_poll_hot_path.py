@@ -18,16 +18,16 @@ from django.urls import set_script_prefix
 from django.utils import timezone
 
 from asset_jobs import services as assets
+from asset_jobs.family import family as asset_family
 from asset_jobs.models import AssetJob
-from asset_jobs.polling import snapshots as asset_snapshots
 from async_status import services as statuses
-from async_status.polling import snapshots as status_snapshots
+from async_status.family import family as status_family
+from jobs.polling import CachedPollMixin
 from progress import services as progresses
-from progress.polling import snapshots as progress_snapshots
+from progress.family import family as progress_family
 from tenancy import caching
 from tenancy.authentication import digest_key, token_cache_key
 from tenancy.models import ApiToken, Role
-from tenancy.polling import CachedPollMixin
 from tenancy.services import membership_grant, membership_revoke, token_revoke
 from tests.asset_jobs.factories import REASON, InstanceFactory, make_zip
 from tests.conftest import clear_cache
@@ -98,7 +98,7 @@ FAMILIES = {
             "supersede": progresses.progress_supersede,
         },
         finish=lambda job: progresses.progress_fail(job, message="over"),
-        purge=lambda job: progresses.progress_purge(job_ids=[job.pk]),
+        purge=lambda job: progress_family.purge([str(job.pk)]),
     ),
     "async_status": Family(
         name="async_status",
@@ -115,7 +115,7 @@ FAMILIES = {
             "cancel": lambda job: statuses.async_status_cancel(job, actor=job.user_for_cancel),
         },
         finish=lambda job: statuses.async_status_finish(job, succeeded=True, message="done"),
-        purge=lambda job: statuses.async_status_purge(job_ids=[job.pk]),
+        purge=lambda job: status_family.purge([str(job.pk)]),
     ),
     "asset_jobs": Family(
         name="asset_jobs",
@@ -135,9 +135,9 @@ FAMILIES = {
     ),
 }
 SNAPSHOTS = {
-    "progress": progress_snapshots,
-    "async_status": status_snapshots,
-    "asset_jobs": asset_snapshots,
+    "progress": progress_family.snapshots,
+    "async_status": status_family.snapshots,
+    "asset_jobs": asset_family.snapshots,
 }
 WRITES = [(name, write) for name, family in FAMILIES.items() for write in family.writes]
 
@@ -346,7 +346,8 @@ def test_a_reader_that_raced_a_write_cannot_make_its_old_body_current(family, jo
     snapshots = SNAPSHOTS[family.name]
     found = caching.read_many(snapshots.keys(job.pk))
     snapshots.version_before_load(job.pk, found)
-    stale = snapshots.capture(snapshots.load(job.pk), found)  # read before the write
+    before = snapshots.family.wire_jobs().get(pk=job.pk)
+    stale = snapshots.capture(before, found)  # read before the write
 
     family.finish(job)  # the write bumps the version
     snapshots.store(job.pk, stale)  # the racing reader stores what it read

@@ -16,8 +16,8 @@ import pytest
 from django.core.cache import caches
 from redis import Redis
 
+from progress.family import PROGRESS_READ
 from progress.services import progress_create
-from tenancy.permissions import Perm
 from tests.conftest import require_redis
 from tests.tasks.test_lost_worker import database_url
 
@@ -73,7 +73,7 @@ def job(tenant):
 @pytest.fixture
 def token(make_member, make_token, tenant):
     # A transactional test starts from an empty database: the role is made here.
-    reader = make_member(tenant, "progress-reader", permissions=[Perm.PROGRESS_READ])
+    reader = make_member(tenant, "progress-reader", permissions=[PROGRESS_READ])
     return make_token(reader, tenant)
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from jobs.tasks import enqueue_tracked
 from progress import tasks
 from tenancy.models import Tenant
-from tenancy.tasks import enqueue_tracked
 
 
 class Command(BaseCommand):

@@ -1,22 +1,13 @@
-"""Building blocks the API families share: the family-permission check and bounded parsers."""
+"""Request body parsers that refuse bodies over the configured limit with a 413."""
 
 from __future__ import annotations
 
 import io
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from rest_framework import parsers
 from rest_framework.exceptions import APIException
-from rest_framework.permissions import BasePermission
-
-from tenancy.access import principal_for
-
-
-class HoldsFamilyPermission(BasePermission):
-    """Allow principals that hold the view's `required_permission` in at least one tenant."""
-
-    def has_permission(self, request, view) -> bool:
-        return principal_for(request).holds_anywhere(view.required_permission)
 
 
 class BodyTooLarge(APIException):
@@ -58,3 +49,17 @@ class BoundedFormParser(parsers.FormParser):
     def parse(self, stream, media_type=None, parser_context=None):
         body = read_bounded(stream, parser_context)
         return super().parse(io.BytesIO(body), media_type, parser_context)
+
+
+class BoundedMultiPartParser(parsers.MultiPartParser):
+    """Multipart form bodies, refused with 413 past `DATA_UPLOAD_MAX_MEMORY_SIZE`."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        request = (parser_context or {}).get("request")
+        declared = getattr(request, "META", {}).get("CONTENT_LENGTH") or ""
+        if declared.isdigit() and int(declared) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            raise BodyTooLarge()
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RequestDataTooBig:
+            raise BodyTooLarge() from None

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from tenancy import idempotency
-from tenancy.tracking import family, family_names
+from jobs import idempotency
+from jobs.family import JobFamily
+from jobs.registry import families
 
 # A dry run lists ids to count them; past this many it reports this many.
 DRY_RUN_COUNT_LIMIT = 1_000_000
@@ -17,9 +15,9 @@ DRY_RUN_COUNT_LIMIT = 1_000_000
 
 class Command(BaseCommand):
     help = (
-        "Delete jobs (and their packages) that finished more than JOBDESK_RETENTION_DAYS "
-        "ago, in batches by primary key so no lock is held for long; and expired "
-        "idempotency keys."
+        "Delete jobs (and what they own) that finished longer ago than their family's "
+        "retention (JOBDESK_RETENTION_DAYS), in batches by primary key so no lock is held "
+        "for long; and expired idempotency keys."
     )
 
     def add_arguments(self, parser) -> None:
@@ -27,24 +25,25 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="Count them, delete nothing.")
 
     def handle(self, *args, batch_size: int, dry_run: bool = False, **options) -> None:
-        for name in family_names():
-            days = settings.JOBDESK_RETENTION_DAYS.get(name)
-            if days is None:
+        for family in families:
+            retention = family.retention()
+            if retention is None:
                 continue
-            cutoff = timezone.now() - timedelta(days=days)
-            count = self.purge(name, cutoff, batch_size, dry_run=dry_run)
+            cutoff = timezone.now() - retention
+            count = self.purge(family, cutoff, batch_size, dry_run=dry_run)
             verb = "Would delete" if dry_run else "Deleted"
-            self.stdout.write(f"{verb} {count} {name} jobs finished before {cutoff:%Y-%m-%d}.")
+            self.stdout.write(
+                f"{verb} {count} {family.name} jobs finished before {cutoff:%Y-%m-%d}."
+            )
         if not dry_run:
             keys = idempotency.purge_expired(batch_size=batch_size)
             self.stdout.write(f"Deleted {keys} expired idempotency keys.")
 
-    def purge(self, name: str, cutoff, batch_size: int, *, dry_run: bool) -> int:
+    def purge(self, family: JobFamily, cutoff, batch_size: int, *, dry_run: bool) -> int:
         """Delete one family's old finished jobs batch by batch; return how many."""
-        jobs = family(name)
         if dry_run:
-            return len(jobs.finished_before(cutoff, limit=DRY_RUN_COUNT_LIMIT))
+            return len(family.finished_before(cutoff, limit=DRY_RUN_COUNT_LIMIT))
         total = 0
-        while batch := jobs.finished_before(cutoff, limit=batch_size):
-            total += jobs.purge(batch)
+        while batch := family.finished_before(cutoff, limit=batch_size):
+            total += family.purge(batch)
         return total

@@ -2,7 +2,7 @@
 
 from django import template
 
-from tenancy import dashboard
+from jobs import dashboard
 
 register = template.Library()
 

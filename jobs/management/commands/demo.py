@@ -2,10 +2,9 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from django.utils.module_loading import autodiscover_modules
 
+from jobs.demo import DEMO_PASSWORD, DEMO_ROLES, DemoContext, seeders
 from tenancy.authentication import digest_key
-from tenancy.demo import DEMO_PASSWORD, DEMO_ROLES, DemoContext, seeders
 from tenancy.models import ApiToken, Tenant
 from tenancy.services import membership_grant, tenant_create, token_issue
 
@@ -42,7 +41,6 @@ class Command(BaseCommand):
                 "demo creates users with published passwords and keys; it runs only with "
                 "DJANGO_DEBUG on (or --allow-without-debug)."
             )
-        autodiscover_modules("demo")
         with transaction.atomic():
             context = self.seed_access(base_url.rstrip("/"))
             lines = [line for seeder in seeders() for line in seeder(context)]

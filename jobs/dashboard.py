@@ -1,9 +1,8 @@
 """The operator dashboard on the admin index: job counts per tenant and family, at a glance.
 
-Each job family registers its job model from its own `admin.py` (`dashboard.register(Model)`);
-the model's admin (a `JobAdminMixin`) says which field holds the state and the start time.
-Tenancy imports no family. The dashboard costs a constant number of queries: one grouped
-count and one "recent failures" query per family, plus the tenants, whatever the job count.
+One panel per registered family whose job model the admin site shows. The dashboard costs a
+constant number of queries: one grouped count and one "recent failures" query per family,
+plus the tenants, whatever the job count.
 """
 
 from __future__ import annotations
@@ -15,20 +14,12 @@ from django.contrib import admin
 from django.db.models import Count, Model
 from django.http import HttpRequest
 
+from jobs.admin import stuck_after, stuck_condition
+from jobs.registry import families
 from tenancy.access import principal_for
-from tenancy.admin import stuck_after, stuck_condition
 from tenancy.models import Tenant
 
 RECENT_FAILURES = 5
-
-families: list[type[Model]] = []
-
-
-def register(model: type[Model]) -> type[Model]:
-    """Show `model`'s jobs on the dashboard (its admin must be a `JobAdminMixin`)."""
-    if model not in families:
-        families.append(model)
-    return model
 
 
 @dataclass
@@ -60,9 +51,10 @@ class FamilyPanel:
 def build(request: HttpRequest, site: admin.AdminSite = admin.site) -> list[FamilyPanel]:
     """Return one panel per registered family the user may read, scoped to their tenants."""
     model_admins = [
-        site.get_model_admin(model)
-        for model in families
-        if site.is_registered(model) and site.get_model_admin(model).has_view_permission(request)
+        site.get_model_admin(family.model)
+        for family in families
+        if site.is_registered(family.model)
+        and site.get_model_admin(family.model).has_view_permission(request)
     ]
     tenants = visible_tenants(request, model_admins)
     return [family_panel(request, model_admin, tenants) for model_admin in model_admins]
@@ -82,8 +74,9 @@ def visible_tenants(request: HttpRequest, model_admins: list) -> list[Tenant]:
 
 def family_panel(request: HttpRequest, model_admin, tenants: list[Tenant]) -> FamilyPanel:
     """Count one family's jobs by tenant and state, and list its most recent failures."""
-    state_field, started = model_admin.state_field, model_admin.started_field
-    is_stuck = stuck_condition(model_admin)
+    family = model_admin.family
+    state_field, started = family.state_field, family.started_field
+    is_stuck = stuck_condition(family)
     jobs = model_admin.get_queryset(request).order_by()
     counts = jobs.values_list("tenant_id", state_field).annotate(
         total=Count("pk"), stuck=Count("pk", filter=is_stuck)
@@ -98,7 +91,7 @@ def family_panel(request: HttpRequest, model_admin, tenants: list[Tenant]) -> Fa
     for tenant in tenants:
         if tenant.pk in scope:
             panel.rows.append(tenant_row(tenant, states, by_key, url, state_field))
-    failures = jobs.filter(**{f"{state_field}__in": model_admin.failed_states})
+    failures = jobs.in_states(family.failed_states)
     recent = failures.select_related("tenant").order_by(f"-{started}")[:RECENT_FAILURES]
     panel.failures = [(job, model_admin.admin_url("change", job)) for job in recent]
     return panel

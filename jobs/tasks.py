@@ -33,8 +33,8 @@ from django.db import transaction
 from django_tasks import task
 from django_tasks.base import Task
 
+from jobs.registry import families
 from tenancy.models import Tenant
-from tenancy.tracking import family
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class JobHandle:
         self.written_at = self.clock()
         if completion is not None:
             self.written_percent = int(completion)
-        still_pending = family(self.family_name).report(
+        still_pending = families[self.family_name].report(
             self.job_id, completion=completion, message=message
         )
         if not still_pending:
@@ -111,14 +111,14 @@ def enqueue_tracked(
 ) -> str:
     """Record a queued job now and enqueue `tracked` once the transaction commits."""
     spec: TrackedSpec = tracked.func.tracked
-    job_id = family(spec.family).create(tenant=tenant, tag=spec.tag, user=user, **(job or {}))
+    job_id = families[spec.family].create(tenant=tenant, tag=spec.tag, user=user, **(job or {}))
     transaction.on_commit(lambda: tracked.enqueue(job_id, *args, **kwargs))
     return job_id
 
 
 def run_tracked(spec: TrackedSpec, job_id: str, func: Callable, args, kwargs) -> None:
     """Start the job, run `func` with a handle, and finish the job by how it ended."""
-    jobs = family(spec.family)
+    jobs = families[spec.family]
     if not jobs.start(job_id):
         logger.info("%s job %s was cancelled before it started.", spec.family, job_id)
         return

@@ -1,0 +1,100 @@
+"""ROMA Connect asset jobs as a job family: what the core needs to know, declared once.
+
+A tracked task's tag is the job type (`importAsset`, `exportAsset`, `deleteAsset`);
+`enqueue_tracked` needs `job={"instance": instance}`. An export task may return its zip
+package as bytes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+
+from asset_jobs import services
+from asset_jobs.models import REASON_FIELD_MAX_LENGTH, AssetJob, AssetJobReason
+from asset_jobs.serializers import AssetJobSerializer
+from jobs.family import JobFamily
+from jobs.models import JobQuerySet
+from jobs.registry import register
+
+State = AssetJob.State
+
+ASSET_JOB_READ = "ASSET-JOB:READ"
+ASSET_JOB_CANCEL = "ASSET-JOB:CANCEL"
+ASSET_JOB_WRITE = "ASSET-JOB:WRITE"
+FAILED_ERROR_CODE = "ROMA.JOBDESK.FAILED"
+
+
+class AssetJobFamily(JobFamily):
+    """ROMA's asset jobs, Running from creation; the URL names the job's instance too."""
+
+    name = "asset_jobs"
+    title = "ROMA asset jobs"
+    description = "ROMA Connect-compatible asset jobs."
+    model = AssetJob
+    state_field = "status"
+    pending_states = (State.RUNNING,)
+    # Finished is a successful export whose package was downloaded.
+    succeeded_states = (State.SUCCESS, State.FINISHED)
+    failed_states = (State.FAILED,)
+    started_field = "begin_time"
+    ended_field = "end_time"
+    kind_field = "type"
+    read_permission = ASSET_JOB_READ
+    cancel_permission = ASSET_JOB_CANCEL
+    write_permission = ASSET_JOB_WRITE
+    refused_message = "Cannot {event} asset job {job_id}: its status is {state}."
+    openapi_enums = {
+        "AssetJobStatus": "asset_jobs.models.AssetJob.State",
+        "AssetJobType": "asset_jobs.models.AssetJob.Type",
+        "AssetJobReasonResourceType": "asset_jobs.models.AssetJobReason.ResourceType",
+    }
+
+    def wire_jobs(self) -> JobQuerySet:
+        return self.jobs().select_related("instance").prefetch_related("reasons")
+
+    def describe(self, job: AssetJob) -> tuple[dict, str]:
+        """Return the job's body and the id of the instance its URL must name."""
+        data = dict(AssetJobSerializer(job).data)
+        data["reasons"] = [dict(reason) for reason in data["reasons"]]
+        return data, job.instance.instance_id
+
+    def create(self, *, tenant, tag, user, instance) -> str:
+        if instance.tenant_id != tenant.pk:
+            raise ValidationError({"instance": "The instance belongs to another tenant."})
+        return services.asset_job_create(instance=instance, type=tag, user=user).pk
+
+    def start(self, job_id: str) -> bool:
+        return self.attempt(services.asset_job_heartbeat, job_id)
+
+    def report(self, job_id: str, *, completion: float | None, message: str | None) -> bool:
+        if completion is None:
+            return self.attempt(services.asset_job_heartbeat, job_id)
+        job = self.load(job_id)
+        fraction = max(completion / 100, job.progress_percent)
+        return self.attempt(services.asset_job_update, job_id, progress_percent=fraction)
+
+    def complete(self, job_id: str, *, results: Any) -> bool:
+        archive = results if isinstance(results, bytes) else None
+        return self.attempt(services.asset_job_succeed, job_id, archive=archive)
+
+    def fail(self, job_id: str, *, message: str) -> bool:
+        job = self.load(job_id)
+        reason = {
+            "resource_type": AssetJobReason.ResourceType.TASK,
+            "resource_name": job.type,
+            "error_code": FAILED_ERROR_CODE,
+            "error_msg": message[:REASON_FIELD_MAX_LENGTH],
+        }
+        return self.attempt(services.asset_job_fail, job_id, reasons=[reason])
+
+    def cancel(self, job: AssetJob, *, actor) -> bool:
+        return services.asset_job_cancel(job, actor=actor)
+
+    def purge(self, job_ids: list[str]) -> int:
+        """Delete these finished jobs, their reasons and their stored packages."""
+        return services.asset_job_purge(job_ids=job_ids)
+
+
+family = register(AssetJobFamily())

@@ -1,0 +1,123 @@
+"""Poll snapshots: each job's wire body, cached and kept true by the write path.
+
+Each family keeps one `JobSnapshots`: per job, the wire body the family's read returns (with
+request-dependent parts such as absolute URLs left for the response), the job's tenant, what
+the URL must match, and the `Retry-After` hint while the job is pending. Every transition
+calls `changed()`; that bumps the job's version (now and after the commit, see
+`tenancy.caching`) and then replaces the snapshot from the committed row, so the next poll is
+a hit and no poll ever sees a body older than the last commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+
+from tenancy import caching
+
+if TYPE_CHECKING:
+    from jobs.family import JobFamily
+    from jobs.models import TrackedJob
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """One job as a poll returns it, stamped with the job's cache version.
+
+    `scope` is what the job's URL must match besides its id (the family's `describe` says
+    what: a ROMA instance id, a Canvas course and LTI path), None when only the id matters.
+    """
+
+    version: int | None
+    tenant_id: int
+    data: Any
+    retry_after: int | None
+    scope: Any = None
+
+
+class JobSnapshots:
+    """The cached snapshots of one family's jobs."""
+
+    def __init__(self, family: JobFamily) -> None:
+        self.family = family
+
+    @property
+    def timeout(self) -> int:
+        return settings.JOBDESK_SNAPSHOT_SECONDS
+
+    def version_key(self, pk: Hashable) -> str:
+        return f"jobdesk:{caching.SCHEMA}:job:{self.family.name}:{pk}:version"
+
+    def snapshot_key(self, pk: Hashable) -> str:
+        return f"jobdesk:{caching.SCHEMA}:job:{self.family.name}:{pk}:snapshot"
+
+    def keys(self, pk: Hashable) -> list[str]:
+        return [self.version_key(pk), self.snapshot_key(pk)]
+
+    def cached(self, pk: Hashable, found: dict[str, Any]) -> Snapshot | None:
+        """Return the snapshot among `found` cache values if it is the job's current one."""
+        snapshot = found.get(self.snapshot_key(pk))
+        if not isinstance(snapshot, Snapshot) or snapshot.version is None:
+            return None
+        return snapshot if snapshot.version == found.get(self.version_key(pk)) else None
+
+    def lookup(self, pk: Hashable) -> tuple[Snapshot | None, dict[str, Any]]:
+        """Return the current snapshot of job `pk` (or None) and the cache values read."""
+        if self.timeout <= 0:
+            return None, {}
+        found = caching.read_many(self.keys(pk))
+        return self.cached(pk, found), found
+
+    def capture(self, job: TrackedJob, found: dict[str, Any]) -> Snapshot:
+        """Return a snapshot of `job`, stamped with the version read before it was loaded.
+
+        Call `version_before_load` first; `found` carries the version it returned.
+        """
+        data, scope = self.family.describe(job)
+        version = found.get(self.version_key(job.pk))
+        return Snapshot(version, job.tenant_id, data, self.family.retry_after(job), scope)
+
+    def version_before_load(self, pk: Hashable, found: dict[str, Any]) -> None:
+        """Make sure `found` holds job `pk`'s version, read before the job is loaded."""
+        if self.timeout > 0:
+            key = self.version_key(pk)
+            found[key] = caching.current_version(key, found.get(key))
+
+    def store(self, pk: Hashable, snapshot: Snapshot) -> None:
+        if snapshot.version is not None and self.timeout > 0:
+            caching.write(self.snapshot_key(pk), snapshot, self.timeout)
+
+    def changed(self, *pks: Hashable) -> None:
+        """Record that jobs `pks` changed (or were deleted): bump, then replace after commit.
+
+        Only jobs polled recently (whose version is cached) get a new snapshot; the others are
+        left for their next poll to load.
+        """
+        if self.timeout <= 0 or not pks:
+            return
+        by_key = {self.version_key(pk): pk for pk in pks}
+
+        def replace(versions: dict[str, int | None]) -> None:
+            for key, version in versions.items():
+                if version is not None:
+                    self.replace(by_key[key], version)
+
+        caching.bump_now_and_after_commit(by_key, replace)
+
+    def replace(self, pk: Hashable, version: int) -> None:
+        """Store a snapshot of job `pk` read from the database after `version` was set."""
+        try:
+            job = self.family.wire_jobs().filter(pk=pk).first()
+            if job is not None:
+                self.store(pk, self.capture(job, {self.version_key(pk): version}))
+        except Exception:
+            # The write itself has committed; the next poll loads the job instead.
+            logger.warning(
+                "Could not replace the snapshot of %s %s.", self.family.name, pk, exc_info=True
+            )
