@@ -60,6 +60,13 @@ def fast_password_hashing():
 
 
 @pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    """Keep stored files (export packages) in a temporary folder, never in the repository."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture(autouse=True)
 def fresh_cache():
     """Start every test with no cached tokens or snapshots (ids repeat between tests)."""
     clear_cache()

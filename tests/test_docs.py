@@ -5,7 +5,6 @@ live server holding the demo data; docs/development/testing.md says which blocks
 how a `<placeholder>` takes the value `manage.py demo` printed.
 """
 
-import importlib
 import re
 import subprocess
 from io import StringIO
@@ -13,9 +12,9 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-from django.apps import apps
 from django.core.management import call_command
 
+from tests.helpers import reseed_roles
 from tests.markdown import anchors, curl_commands, markdown_files, relative_links
 
 pytestmark = pytest.mark.e2e
@@ -28,7 +27,6 @@ PRINTED_URL = re.compile(r"https?://[^\s'\"]+")
 RUN_PAGES = [ROOT / "README.md", *sorted((ROOT / "docs" / "api").glob("*.md"))]
 # The status code alone on the last line of curl's output, after the body.
 WRITE_OUT = "\n%{http_code}"
-seed_roles = importlib.import_module("tenancy.migrations.0002_seed_roles").seed_roles
 
 
 def page_id(path: Path) -> str:
@@ -56,13 +54,12 @@ def test_readme_is_a_landing_page_of_at_most_10_kb():
 @pytest.fixture
 def seeded_roles(transactional_db) -> None:
     """Seed the default roles again: a transactional test ends by flushing the database."""
-    seed_roles(apps, None)
+    reseed_roles()
 
 
 @pytest.fixture
-def demo_urls(seeded_roles, live_server, settings, tmp_path) -> list[str]:
+def demo_urls(seeded_roles, live_server) -> list[str]:
     """Load the demo data for the live server and return the URLs `manage.py demo` printed."""
-    settings.MEDIA_ROOT = tmp_path / "media"
     out = StringIO()
     call_command("demo", base_url=live_server.url, allow_without_debug=True, stdout=out)
     return PRINTED_URL.findall(out.getvalue())

@@ -9,13 +9,6 @@ from tenancy.models import ApiToken
 from tests.asset_jobs.factories import InstanceFactory
 
 
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    """Keep stored packages in a temporary folder, never in the repository."""
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
 @pytest.fixture
 def instance(tenant):
     return InstanceFactory(tenant=tenant, instance_id="roma-acme-1")

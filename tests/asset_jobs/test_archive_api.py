@@ -1,11 +1,9 @@
-import threading
 import zipfile
 from http import HTTPStatus
 from io import BytesIO
 
 import pytest
 from django.core.files.storage import default_storage
-from django.db import connection
 from rest_framework.test import APIClient
 
 from asset_jobs.models import AssetJob
@@ -18,6 +16,7 @@ from tests.asset_jobs.factories import (
 )
 from tests.asset_jobs.helpers import archive_url, assert_roma_error, job_url
 from tests.factories import TenantFactory
+from tests.helpers import run_together
 
 pytestmark = pytest.mark.django_db
 
@@ -202,24 +201,13 @@ def test_two_concurrent_downloads_give_the_file_to_exactly_one(make_member, make
 
     for job in jobs:
         url, stored_name = archive_url(job), job.archive.name
-        barrier = threading.Barrier(2)
-        results = []
 
-        def fetch(url=url, barrier=barrier, results=results):
-            client = APIClient()
-            barrier.wait()
-            try:
-                response = client.get(url, HTTP_X_AUTH_TOKEN=key)
-                body = download(response) if response.status_code == HTTPStatus.OK else None
-                results.append((response.status_code, body))
-            finally:
-                connection.close()
+        def fetch(url=url):
+            response = APIClient().get(url, HTTP_X_AUTH_TOKEN=key)
+            body = download(response) if response.status_code == HTTPStatus.OK else None
+            return response.status_code, body
 
-        threads = [threading.Thread(target=fetch) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        results = run_together(fetch, fetch)
 
         assert sorted(status for status, _ in results) == [HTTPStatus.OK, HTTPStatus.NOT_FOUND]
         assert [body for status, body in results if status == HTTPStatus.OK] == [content]

@@ -489,3 +489,18 @@ def test_each_response_gets_its_own_request_id(api_client, instance, x_auth):
 
     assert len({first, second, error["X-Request-Id"]}) == 3
     assert error.json()["request_id"] == error["X-Request-Id"]
+
+
+def test_another_tenants_cached_job_under_my_own_project_is_not_found(
+    api_client, instance, other_instance, x_auth
+):
+    theirs = make_job(other_instance)
+    their_read = api_client.get(job_url(theirs), **x_auth(other_instance.tenant))
+    assert their_read.status_code == HTTPStatus.OK  # now cached
+
+    path = (
+        f"/v2/{instance.tenant.project_id}/instances/{instance.instance_id}/assets/jobs/{theirs.pk}"
+    )
+    response = api_client.get(path, **x_auth(instance.tenant))
+
+    assert response.status_code == HTTPStatus.NOT_FOUND

@@ -1,17 +1,16 @@
 """ROMA producer routes: create with Idempotency-Key, report, fail, upload a package, 409s."""
 
 import json
-import threading
 from http import HTTPStatus
 
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 
 from asset_jobs.models import AssetJob, AssetJobReason
 from asset_jobs.services import asset_job_cancel
 from tests.asset_jobs.factories import make_job, make_zip, reload
 from tests.asset_jobs.helpers import assert_roma_error, job_url
+from tests.helpers import run_together
 
 REASON = {
     "resource_type": "task",
@@ -292,29 +291,19 @@ def test_reports_on_junk_job_ids_are_400(api_client, writer, instance, job_id):
 def test_concurrent_retries_with_one_key_make_exactly_one_job(x_auth, tenant, instance):
     # A role of its own: transactional tests flush the seeded roles.
     writer = x_auth(tenant, "producer", permissions=["ASSET-JOB:READ", "ASSET-JOB:WRITE"])
-    barrier = threading.Barrier(6)
-    answers = []
 
     def create():
-        barrier.wait()
-        try:
-            response = send(
-                APIClient(),
-                "post",
-                jobs_url(instance),
-                writer,
-                {"type": "exportAsset"},
-                HTTP_IDEMPOTENCY_KEY="race",
-            )
-            answers.append(response.json()["job_id"])
-        finally:
-            connection.close()
+        response = send(
+            APIClient(),
+            "post",
+            jobs_url(instance),
+            writer,
+            {"type": "exportAsset"},
+            HTTP_IDEMPOTENCY_KEY="race",
+        )
+        return response.json()["job_id"]
 
-    threads = [threading.Thread(target=create) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    answers = run_together(*[create] * 6)
 
     assert AssetJob.objects.for_tenant(instance.tenant).count() == 1
     assert len(answers) == 6

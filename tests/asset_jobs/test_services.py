@@ -1,5 +1,4 @@
 import math
-import threading
 import zipfile
 from io import BytesIO
 
@@ -7,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 
 from asset_jobs.models import AssetJob, AssetJobReason
 from asset_jobs.services import (
@@ -31,6 +30,7 @@ from tests.asset_jobs.factories import (
     reload,
 )
 from tests.factories import TenantFactory, UserFactory
+from tests.helpers import run_together
 
 pytestmark = pytest.mark.django_db
 
@@ -311,28 +311,6 @@ def test_state_querysets_select_by_status(instance):
     assert set(jobs.finished()) == {failed, ready, done}
     assert set(jobs.downloadable()) == {ready}
     assert not AssetJob.objects.pending().exists()
-
-
-def run_together(*calls):
-    """Run `calls` in threads released at once; return what each returned or raised."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(index, call):
-        barrier.wait()
-        try:
-            results[index] = call()
-        except Exception as error:
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 @pytest.mark.postgres

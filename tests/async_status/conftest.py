@@ -3,19 +3,9 @@
 from collections.abc import Callable
 
 import pytest
-from django.core.cache import cache
 
 from async_status.models import AsyncStatus
-from async_status.services import async_status_finish
-from tests.async_status.factories import AsyncStatusFactory
-
-
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    """Start every test with no login failures counted."""
-    cache.clear()
-    yield
-    cache.clear()
+from tests.async_status.factories import make_async_status
 
 
 @pytest.fixture
@@ -23,12 +13,7 @@ def make_job(db) -> Callable:
     """Return a function making a job of `tenant` in `status` (PENDING, SUCCEEDED, FAILED)."""
 
     def make(tenant, status: str = "PENDING", **fields) -> AsyncStatus:
-        job = AsyncStatusFactory(tenant=tenant, **fields)
-        if status != AsyncStatus.State.PENDING:
-            async_status_finish(
-                job, succeeded=status == AsyncStatus.State.SUCCEEDED, message=f"Job {status}."
-            )
-        return job
+        return make_async_status(tenant, status, **fields)
 
     return make
 

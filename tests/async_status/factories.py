@@ -1,22 +1,23 @@
-"""Factories for async statuses; finished ones go through the services, as in production."""
+"""Async statuses for tests, made and finished through the services like every other writer."""
 
-import factory
+from __future__ import annotations
+
+from typing import Any
 
 from async_status.models import AsyncStatus
-from tests.factories import TenantFactory
+from async_status.services import async_status_create, async_status_finish
 
 
-class AsyncStatusFactory(factory.django.DjangoModelFactory):
-    """A PENDING async status (use `make_job` for other states)."""
-
-    class Meta:
-        model = AsyncStatus
-
-    tenant = factory.SubFactory(TenantFactory)
-    message = "Async job has started."
-
-    @classmethod
-    def _create(cls, model_class, *args, **kwargs):
-        job = model_class(*args, **kwargs)
-        job.save(force_insert=True)
-        return job
+def make_async_status(
+    tenant,
+    status: str = AsyncStatus.State.PENDING,
+    *,
+    message: str = "Async job has started.",
+    **fields: Any,
+) -> AsyncStatus:
+    """Create a job of `tenant` and, unless `status` is PENDING, finish it in `status`."""
+    job = async_status_create(tenant=tenant, message=message, **fields)
+    if status != AsyncStatus.State.PENDING:
+        succeeded = status == AsyncStatus.State.SUCCEEDED
+        async_status_finish(job, succeeded=succeeded, message=f"Job {status}.")
+    return job

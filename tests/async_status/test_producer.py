@@ -1,16 +1,15 @@
 """Traffic Ops producer routes: 202 + Location creates, PUT reports and finishes, 409s."""
 
 import json
-import threading
 from http import HTTPStatus
 
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 
 from async_status.models import AsyncStatus
 from async_status.services import async_status_cancel
 from tests.async_status.helpers import VERSIONS, snapshot
+from tests.helpers import run_together
 
 
 @pytest.fixture
@@ -200,22 +199,12 @@ def test_report_needs_async_status_write(api_client, bearer, make_job, tenant, r
 def test_concurrent_retries_with_one_key_make_exactly_one_job(bearer, tenant):
     # A role of its own: transactional tests flush the seeded roles.
     writer = bearer(tenant, "producer", permissions=["ASYNC-STATUS:READ", "ASYNC-STATUS:WRITE"])
-    barrier = threading.Barrier(6)
-    locations = []
 
     def create():
-        barrier.wait()
-        try:
-            response = post(APIClient(), writer, {"message": "m"}, HTTP_IDEMPOTENCY_KEY="race")
-            locations.append((response.status_code, response["Location"]))
-        finally:
-            connection.close()
+        response = post(APIClient(), writer, {"message": "m"}, HTTP_IDEMPOTENCY_KEY="race")
+        return response.status_code, response["Location"]
 
-    threads = [threading.Thread(target=create) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    locations = run_together(*[create] * 6)
 
     assert jobs_of(tenant).count() == 1
     assert len(locations) == 6

@@ -1,9 +1,6 @@
 """On PostgreSQL, concurrent transitions of one job leave exactly one winner."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from async_status.models import AsyncStatus
 from async_status.services import (
@@ -11,47 +8,36 @@ from async_status.services import (
     async_status_finish,
 )
 from jobs.transitions import TransitionRefused
-from tests.async_status.factories import AsyncStatusFactory
+from tests.async_status.factories import make_async_status
 from tests.factories import UserFactory
+from tests.helpers import run_together
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 ROUNDS = 20
 
 
-def run_together(*calls) -> list[str]:
-    """Run `calls` in threads released at once; return "won" or "lost" for each.
+def outcomes_of(*calls) -> list[str]:
+    """Run `calls` together; return "won" or "lost" for each.
 
     A call loses by raising TransitionRefused, or (a cancel) by returning False.
     """
-    barrier = threading.Barrier(len(calls))
-    outcomes = [""] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait()
-            outcomes[index] = "lost" if call() is False else "won"
-        except TransitionRefused:
-            outcomes[index] = "lost"
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=item) for item in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return outcomes
+    results = run_together(*calls)
+    for result in results:
+        if isinstance(result, BaseException) and not isinstance(result, TransitionRefused):
+            raise result
+    return ["lost" if result is False or isinstance(result, TransitionRefused) else "won"
+            for result in results]  # fmt: skip
 
 
 def test_concurrent_finish_and_cancel_leave_exactly_one_terminal_state(tenant):
     actor = UserFactory(username="alice")
     for _ in range(ROUNDS):
-        job = AsyncStatusFactory(tenant=tenant)
+        job = make_async_status(tenant)
         finisher = AsyncStatus.objects.across_tenants().get(pk=job.pk)
         canceller = AsyncStatus.objects.across_tenants().get(pk=job.pk)
 
-        outcomes = run_together(
+        outcomes = outcomes_of(
             lambda j=finisher: async_status_finish(j, succeeded=True, message="Done."),
             lambda j=canceller: async_status_cancel(j, actor=actor),
         )
@@ -67,10 +53,10 @@ def test_concurrent_finish_and_cancel_leave_exactly_one_terminal_state(tenant):
 
 
 def test_many_concurrent_finishers_have_one_winner(tenant):
-    job = AsyncStatusFactory(tenant=tenant)
+    job = make_async_status(tenant)
     copies = [AsyncStatus.objects.across_tenants().get(pk=job.pk) for _ in range(6)]
 
-    outcomes = run_together(
+    outcomes = outcomes_of(
         *(
             lambda j=copy, n=n: async_status_finish(j, succeeded=n % 2 == 0, message=f"by {n}")
             for n, copy in enumerate(copies)

@@ -16,7 +16,6 @@ from types import ModuleType
 from typing import Literal
 
 import pytest
-from django.apps import apps
 from playwright.sync_api import Browser, Page, Route, sync_playwright
 
 from asset_jobs.models import AssetJob
@@ -32,6 +31,7 @@ from tests.e2e.browser import (
     must_have_browser,
 )
 from tests.e2e.openapi import SCHEMA_PATH
+from tests.helpers import reseed_roles
 from tests.progress.factories import make_progress
 
 OPENAPI_PYTHON_CLIENT = Path(sys.executable).with_name("openapi-python-client")
@@ -39,7 +39,6 @@ CLIENT_CONFIG = Path(__file__).with_name("openapi-python-client.yml")
 CLIENT_PACKAGE = "jobdesk_client"
 # tests.factories.UserFactory gives every user this password.
 PASSWORD = "correct horse battery"
-seed_roles = importlib.import_module("tenancy.migrations.0002_seed_roles").seed_roles
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -50,7 +49,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(autouse=True)
 def seeded_roles(transactional_db) -> None:
     """Seed the default roles again: a transactional test ends by flushing the database."""
-    seed_roles(apps, None)
+    reseed_roles()
 
 
 @pytest.fixture(scope="session")
@@ -164,13 +163,6 @@ def make_generated_client(generated_client, live_server) -> Iterator[Callable]:
             return clients.enter_context(client)
 
         yield make
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    """Keep the packages of seeded exports in a temporary folder, never in the repository."""
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,12 @@ import time_machine
 from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.browser import external_requests, save_screenshot
-from tests.tenancy.job_admins import FAMILIES, OPERATE, READ
+from tests.jobs.drivers import driver, operate_permissions, read_permissions
 
 pytestmark = pytest.mark.e2e
 
 PASSWORD = "correct horse battery"
-PROGRESS = FAMILIES[0]
+PROGRESS = driver("progress")
 # 10:30 and 22:30 show "10" in every row's time; 23:45 shows neither a 1 nor a 0.
 CLOCK_TIMES = [time(10, 30), time(22, 30), time(23, 45)]
 
@@ -47,18 +47,20 @@ def log_in(page: Page, base_url: str, username: str) -> None:
 def jobs(tenant, other_tenant):
     """Jobs in each state for `tenant`, and a running job of `other_tenant`."""
     return {
-        "running": PROGRESS.make(tenant),
-        "queued": PROGRESS.make(tenant, "queued"),
-        "completed": PROGRESS.make(tenant, PROGRESS.succeeded),
-        "failed": PROGRESS.make(tenant, PROGRESS.failed),
-        "theirs": PROGRESS.make(other_tenant),
+        "running": PROGRESS.insert(tenant),
+        "queued": PROGRESS.insert(tenant, "queued"),
+        "completed": PROGRESS.insert(tenant, PROGRESS.succeeded),
+        "failed": PROGRESS.insert(tenant, PROGRESS.failed),
+        "theirs": PROGRESS.insert(other_tenant),
     }
 
 
 def test_operator_filters_to_running_jobs_and_cancels_one_through_the_confirmation(
     live_server, page, page_requests, tenant, make_member, jobs
 ):
-    make_member(tenant, "operator", permissions=OPERATE, is_staff=True, username="olivia")
+    make_member(
+        tenant, "operator", permissions=operate_permissions(), is_staff=True, username="olivia"
+    )
     job = jobs["running"]
 
     log_in(page, live_server.url, "olivia")
@@ -91,7 +93,9 @@ def test_operator_filters_to_running_jobs_and_cancels_one_through_the_confirmati
 def test_operator_cannot_reach_another_tenants_job_by_url(
     live_server, page, page_requests, tenant, make_member, jobs
 ):
-    make_member(tenant, "operator", permissions=OPERATE, is_staff=True, username="olivia")
+    make_member(
+        tenant, "operator", permissions=operate_permissions(), is_staff=True, username="olivia"
+    )
     theirs = jobs["theirs"]
     log_in(page, live_server.url, "olivia")
 
@@ -113,7 +117,7 @@ def test_operator_cannot_reach_another_tenants_job_by_url(
 def test_read_only_member_sees_no_cancel_action_nor_button(
     live_server, page, page_requests, tenant, make_member, jobs
 ):
-    make_member(tenant, "reader", permissions=READ, is_staff=True, username="rita")
+    make_member(tenant, "reader", permissions=read_permissions(), is_staff=True, username="rita")
     log_in(page, live_server.url, "rita")
 
     page.goto(live_server.url + PROGRESS.url("changelist"))
@@ -128,7 +132,7 @@ def test_read_only_member_sees_no_cancel_action_nor_button(
 def test_pending_jobs_page_reloads_itself_until_it_finishes(
     live_server, page, tenant, make_member, jobs
 ):
-    make_member(tenant, "reader", permissions=READ, is_staff=True, username="rita")
+    make_member(tenant, "reader", permissions=read_permissions(), is_staff=True, username="rita")
     log_in(page, live_server.url, "rita")
 
     page.goto(live_server.url + PROGRESS.url("change", jobs["running"]))

@@ -1,16 +1,15 @@
 """Canvas producer routes: create with `Idempotency-Key`, report, finish, 409s, scoping."""
 
 import json
-import threading
 from http import HTTPStatus
 
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 
 from progress.models import Progress
 from progress.services import progress_cancel
 from tenancy.models import IdempotencyKey
+from tests.helpers import run_together
 from tests.progress.factories import make_progress
 
 CREATE = {"tag": "course_batch_update", "context_type": "Course", "context_id": 7}
@@ -342,22 +341,12 @@ def test_reads_still_need_only_progress_read(api_client, bearer, tenant):
 def test_concurrent_retries_with_one_key_make_exactly_one_job(bearer, tenant):
     # A role of its own: transactional tests flush the seeded roles.
     writer = bearer(tenant, "producer", permissions=["PROGRESS:READ", "PROGRESS:WRITE"])
-    barrier = threading.Barrier(6)
-    ids = []
 
     def create():
-        barrier.wait()
-        try:
-            response = post(APIClient(), writer, CREATE, HTTP_IDEMPOTENCY_KEY="race")
-            ids.append((response.status_code, response.json()["id"]))
-        finally:
-            connection.close()
+        response = post(APIClient(), writer, CREATE, HTTP_IDEMPOTENCY_KEY="race")
+        return response.status_code, response.json()["id"]
 
-    threads = [threading.Thread(target=create) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    ids = run_together(*[create] * 6)
 
     assert jobs_of(tenant).count() == 1
     assert {status for status, _ in ids} == {HTTPStatus.CREATED}

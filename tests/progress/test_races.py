@@ -5,40 +5,18 @@ import threading
 from collections import Counter
 
 import pytest
-from django.db import connection
 
 from jobs.transitions import TransitionRefused
 from progress import services
 from progress.models import Progress
 from tests.factories import UserFactory
+from tests.helpers import errors_of, run_together
 from tests.progress.factories import make_progress
 
 State = Progress.State
 JOBS = 40
 COMPLETERS = 3
 CANCELLERS = 3
-
-
-def run_together(workers) -> list[BaseException]:
-    """Start every worker at the same moment; return what any of them raised."""
-    barrier = threading.Barrier(len(workers))
-    errors: list[BaseException] = []
-
-    def run(worker):
-        try:
-            barrier.wait()
-            worker()
-        except BaseException as error:  # reported to the test thread
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(worker,)) for worker in workers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return errors
 
 
 @pytest.mark.postgres
@@ -77,7 +55,7 @@ def test_cancel_racing_complete_leaves_one_terminal_state_and_never_rewrites_a_r
 
     workers = [completer(seed) for seed in range(COMPLETERS)]
     workers += [canceller(100 + seed) for seed in range(CANCELLERS)]
-    assert run_together(workers) == []
+    assert errors_of(run_together(*workers)) == []
 
     for pk in job_ids:
         row = fresh(pk)

@@ -6,7 +6,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from tests.factories import UserFactory
-from tests.tenancy.job_admins import FAMILIES, OPERATE
+from tests.jobs.drivers import drivers, operate_permissions
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +18,7 @@ CHANGE_LIST_MAX_QUERIES = 10
 DETAIL_MAX_QUERIES = 9
 
 
-@pytest.fixture(params=FAMILIES, ids=lambda family: family.name)
+@pytest.fixture(params=drivers(), ids=lambda family: family.name)
 def family(request):
     return request.param
 
@@ -28,7 +28,7 @@ def viewer(request, tenant, make_member) -> Client:
     if request.param == "superuser":
         user = UserFactory(is_staff=True, is_superuser=True)
     else:
-        user = make_member(tenant, "operator", permissions=OPERATE, is_staff=True)
+        user = make_member(tenant, "operator", permissions=operate_permissions(), is_staff=True)
     client = Client()
     client.force_login(user)
     return client
@@ -44,13 +44,13 @@ def queries_for(client: Client, url: str) -> list[str]:
 def test_change_list_queries_do_not_grow_with_the_rows_on_the_page(
     family, viewer, tenant, other_tenant
 ):
-    family.make(tenant, count=5)
-    family.make(other_tenant, count=5)
+    family.insert(tenant, count=5)
+    family.insert(other_tenant, count=5)
     url = family.url("changelist")
     viewer.get(url)
     few = queries_for(viewer, url)
-    family.make(tenant, count=45)
-    family.make(other_tenant, count=45)
+    family.insert(tenant, count=45)
+    family.insert(other_tenant, count=45)
 
     many = queries_for(viewer, url)
 
@@ -61,22 +61,22 @@ def test_change_list_queries_do_not_grow_with_the_rows_on_the_page(
 
 @pytest.mark.parametrize("params", [{"stuck": "yes"}, {"q": "x"}])
 def test_filtered_change_list_queries_do_not_grow_either(family, viewer, tenant, params):
-    family.make(tenant, count=5)
+    family.insert(tenant, count=5)
     url = family.url("changelist") + "?" + "&".join(f"{k}={v}" for k, v in params.items())
     viewer.get(url)
     few = queries_for(viewer, url)
-    family.make(tenant, count=45)
+    family.insert(tenant, count=45)
 
     assert len(queries_for(viewer, url)) == len(few)
 
 
 def test_detail_page_queries_do_not_grow_with_the_table(family, viewer, tenant):
-    job = family.make(tenant)
-    family.make(tenant, count=4)
+    job = family.insert(tenant)
+    family.insert(tenant, count=4)
     url = family.url("change", job)
     viewer.get(url)
     few = queries_for(viewer, url)
-    family.make(tenant, count=45)
+    family.insert(tenant, count=45)
 
     many = queries_for(viewer, url)
 
@@ -91,4 +91,4 @@ def test_cancel_confirmation_queries_do_not_grow_with_the_selection(family, view
             viewer.post(family.url("changelist"), data)
         return len(captured)
 
-    assert confirm(family.make(tenant, count=50)) == confirm(family.make(tenant, count=5))
+    assert confirm(family.insert(tenant, count=50)) == confirm(family.insert(tenant, count=5))

@@ -9,17 +9,18 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 
 from jobs.tasks import enqueue_tracked
 from progress.models import Progress
-from tests.tasks import sample_tasks
-from tests.tasks.conftest import DB_BACKEND, RQ_BACKEND, rq_queue
+from tests.jobs.tasks import sample_tasks
+from tests.jobs.tasks.conftest import DB_BACKEND, RQ_BACKEND, rq_queue
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(settings.BASE_DIR)
 DEADLINE_SECONDS = 60
 BACKENDS = {"db": DB_BACKEND, "rq": RQ_BACKEND}
 WORKER_COMMANDS = {

@@ -13,7 +13,7 @@ from async_status.models import AsyncStatus
 from progress.models import Progress
 from tenancy.models import IdempotencyKey
 from tests.asset_jobs.factories import InstanceFactory, make_job, make_zip
-from tests.async_status.factories import AsyncStatusFactory
+from tests.async_status.factories import make_async_status
 from tests.progress.factories import make_progress
 
 pytestmark = pytest.mark.django_db
@@ -36,11 +36,6 @@ def age(model, job, **fields) -> None:
 
 def reload(model, job):
     return model.objects.across_tenants().get(pk=job.pk)
-
-
-@pytest.fixture
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
 
 
 def test_the_reaper_fails_running_jobs_without_a_recent_heartbeat(tenant, settings):
@@ -83,8 +78,8 @@ def test_the_reaper_leaves_queued_waiting_and_finished_jobs_alone(tenant):
     assert [reload(Progress, job).workflow_state for job in jobs] == before
 
 
-def test_the_reaper_fails_stuck_async_statuses_and_asset_jobs(tenant, media):
-    status = AsyncStatusFactory(tenant=tenant)
+def test_the_reaper_fails_stuck_async_statuses_and_asset_jobs(tenant):
+    status = make_async_status(tenant)
     age(AsyncStatus, status, start_time=ago(hours=1))
     asset = make_job(InstanceFactory(tenant=tenant, instance_id="roma-1"))
     age(AssetJob, asset, begin_time=ago(hours=1))
@@ -123,7 +118,7 @@ def test_purge_deletes_old_finished_jobs_only(tenant, settings):
     assert "Deleted 5 progress jobs" in output
 
 
-def test_purge_deletes_old_asset_jobs_with_their_reasons_and_packages(tenant, media):
+def test_purge_deletes_old_asset_jobs_with_their_reasons_and_packages(tenant):
     instance = InstanceFactory(tenant=tenant, instance_id="roma-1")
     export = make_job(instance, "Success", type="exportAsset", archive=make_zip())
     failed = make_job(instance, "Failed")

@@ -11,15 +11,9 @@ from django.db import connection
 from django.test import RequestFactory
 
 from tests.factories import UserFactory
-from tests.tenancy.job_admins import FAMILIES
+from tests.jobs.drivers import drivers
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
-
-INDEXES = {
-    "progress": ("progress_admin_created", "progress_admin_state_created"),
-    "async_status": ("async_status_admin_start", "async_status_admin_state_start"),
-    "asset_jobs": ("asset_job_admin_begin", "asset_job_admin_status_begin"),
-}
 
 
 def plan(queryset, *, without: str | None = None) -> str:
@@ -32,11 +26,11 @@ def plan(queryset, *, without: str | None = None) -> str:
     return queryset.explain()
 
 
-@pytest.fixture(params=FAMILIES, ids=lambda family: family.name)
+@pytest.fixture(params=drivers(), ids=lambda family: family.name)
 def family(request, tenant, other_tenant):
     for owner in (tenant, other_tenant):
         for state in ("running", "succeeded", "failed"):
-            request.param.make(owner, getattr(request.param, state), count=3)
+            request.param.insert(owner, getattr(request.param, state), count=3)
     return request.param
 
 
@@ -50,14 +44,14 @@ def superuser_admin_queryset(family):
 def test_the_default_order_across_tenants_comes_from_an_index(family, superuser_admin_queryset):
     explained = plan(superuser_admin_queryset[:100])
 
-    assert INDEXES[family.name][0] in explained
+    assert family.admin_indexes[0] in explained
     assert "Sort" not in explained
 
 
 def test_one_state_across_tenants_comes_in_order_from_an_index(family, superuser_admin_queryset):
     in_state = superuser_admin_queryset.filter(**{family.state_field: family.running})
 
-    explained = plan(in_state[:100], without=INDEXES[family.name][0])
+    explained = plan(in_state[:100], without=family.admin_indexes[0])
 
-    assert INDEXES[family.name][1] in explained
+    assert family.admin_indexes[1] in explained
     assert "Sort" not in explained

@@ -13,17 +13,18 @@ from http import HTTPStatus
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.cache import caches
 from redis import Redis
 
 from progress.family import PROGRESS_READ
 from progress.services import progress_create
 from tests.conftest import require_redis
-from tests.tasks.test_lost_worker import database_url
+from tests.jobs.tasks.test_lost_worker import database_url
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(settings.BASE_DIR)
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/3"
 
 

@@ -11,7 +11,7 @@ from django.urls import reverse
 from jobs import dashboard
 from jobs.registry import families
 from tests.factories import UserFactory
-from tests.tenancy.job_admins import FAMILIES, READ, long_ago
+from tests.jobs.drivers import driver, drivers, long_ago, read_permissions
 
 pytestmark = pytest.mark.django_db
 
@@ -31,16 +31,16 @@ def superuser() -> Client:
 
 @pytest.fixture
 def reader(tenant, make_member) -> Client:
-    return logged_in(make_member(tenant, "reader", permissions=READ, is_staff=True))
+    return logged_in(make_member(tenant, "reader", permissions=read_permissions(), is_staff=True))
 
 
 def make_mix(tenant, scale: int = 1) -> None:
     """Give `tenant` jobs of every family: running, stuck, succeeded and failed."""
-    for family in FAMILIES:
-        family.make(tenant, count=2 * scale)
-        family.make(tenant, count=scale, started=long_ago())
-        family.make(tenant, family.succeeded, count=3 * scale)
-        family.make(tenant, family.failed, count=scale)
+    for family in drivers():
+        family.insert(tenant, count=2 * scale)
+        family.insert(tenant, count=scale, started=long_ago())
+        family.insert(tenant, family.succeeded, count=3 * scale)
+        family.insert(tenant, family.failed, count=scale)
 
 
 def panels_of(response) -> list[dashboard.FamilyPanel]:
@@ -59,7 +59,7 @@ def test_superuser_sees_counts_per_tenant_and_family(superuser, tenant, other_te
 
     assert response.status_code == HTTPStatus.OK
     assert 'id="jobdesk-dashboard"' in response.text
-    for panel, family in zip(panels_of(response), FAMILIES, strict=True):
+    for panel, family in zip(panels_of(response), drivers(), strict=True):
         rows = {row.tenant: row for row in panel.rows}
         for each, scale in [(tenant, 1), (other_tenant, 2)]:
             counts = dict(
@@ -96,7 +96,7 @@ def test_staff_sees_only_their_tenants_and_families(reader, tenant, other_tenant
 
     panels = panels_of(reader.get(INDEX))
 
-    assert len(panels) == len(FAMILIES)
+    assert len(panels) == len(drivers())
     for panel in panels:
         assert [row.tenant for row in panel.rows] == [tenant]
         assert {job.tenant for job, _ in panel.failures} == {tenant}
@@ -112,9 +112,9 @@ def test_a_family_the_staff_user_may_not_read_is_left_out(client, tenant, make_m
 
 
 def test_recent_failures_are_the_newest_failed_jobs_and_link_to_them(superuser, tenant):
-    family = FAMILIES[1]
-    old = family.make(tenant, family.failed, started=long_ago())
-    newer = family.make(tenant, family.failed, count=dashboard.RECENT_FAILURES)
+    family = driver("async_status")
+    old = family.insert(tenant, family.failed, started=long_ago())
+    newer = family.insert(tenant, family.failed, count=dashboard.RECENT_FAILURES)
 
     panel = panels_of(superuser.get(INDEX))[1]
 
@@ -140,4 +140,4 @@ def test_dashboard_queries_do_not_grow_with_the_number_of_jobs(who, request, ten
 
     assert len(many) == len(few)
     # Session, user, two for the app list, memberships, tenants, two per family, recent actions.
-    assert len(many) <= 5 + 1 + 2 * len(FAMILIES) + 1
+    assert len(many) <= 5 + 1 + 2 * len(drivers()) + 1

@@ -11,7 +11,7 @@ from jobs.tasks import enqueue_tracked
 from progress.models import Progress
 from progress.services import progress_cancel
 from tests.asset_jobs.factories import InstanceFactory
-from tests.tasks import sample_tasks
+from tests.jobs.tasks import sample_tasks
 
 pytestmark = pytest.mark.django_db
 
@@ -120,10 +120,7 @@ def test_an_async_status_task_finishes_with_its_message(
     assert (job.status, job.message) == ("SUCCEEDED", "Renewal complete.")
 
 
-def test_an_export_task_returns_its_package(
-    tenant, django_capture_on_commit_callbacks, run_worker, settings, tmp_path
-):
-    settings.MEDIA_ROOT = tmp_path
+def test_an_export_task_returns_its_package(tenant, django_capture_on_commit_callbacks, run_worker):
     instance = InstanceFactory(tenant=tenant, instance_id="roma-1")
     job_id = enqueue(
         django_capture_on_commit_callbacks,

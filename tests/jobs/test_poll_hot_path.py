@@ -1,14 +1,13 @@
 """The poll hot path of every family: query budgets, ETag/304, Retry-After, no stale reads.
 
-Each family's job read is driven through the same cases; `Family` knows how to make a job,
-poll it, and change it through each of its write services. The oracle for "no stale read" is
+Each registered family's job read is driven through the same cases; its test driver (see
+`tests/jobs/drivers.py`) knows how to make a job, poll it, and change it through each of its
+write services. The oracle for "no stale read" is
 the database itself: after a write, a poll must equal the poll made with an empty cache.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import timedelta
 from http import HTTPStatus
 
@@ -17,139 +16,24 @@ from django.core.cache import caches
 from django.urls import set_script_prefix
 from django.utils import timezone
 
-from asset_jobs import services as assets
-from asset_jobs.family import family as asset_family
-from asset_jobs.models import AssetJob
-from async_status import services as statuses
-from async_status.family import family as status_family
 from jobs.polling import CachedPollMixin
 from progress import services as progresses
-from progress.family import family as progress_family
 from tenancy import caching
 from tenancy.authentication import digest_key, token_cache_key
 from tenancy.models import ApiToken, Role
 from tenancy.services import membership_grant, membership_revoke, token_revoke
-from tests.asset_jobs.factories import REASON, InstanceFactory, make_zip
 from tests.conftest import clear_cache
+from tests.jobs.drivers import FamilyDriver, driver, drivers
 
 pytestmark = pytest.mark.django_db
 
 
-@dataclass
-class Family:
-    """How to make, poll and change one family's jobs."""
-
-    name: str
-    make: Callable  # (tenant) -> a pending job
-    path: Callable  # (job) -> the poll URL
-    header: str  # the request header that carries the token
-    first_poll_queries: int  # token + job (+ reasons)
-    writes: dict[str, Callable] = field(default_factory=dict)  # each changes the wire body
-    finish: Callable | None = None  # (job) -> the job finished
-    purge: Callable | None = None  # (job) -> the finished job deleted by retention
-
-    def headers(self, raw_key: str) -> dict:
-        if self.header == "X-Auth-Token":
-            return {"HTTP_X_AUTH_TOKEN": raw_key}
-        return {"HTTP_AUTHORIZATION": f"Bearer {raw_key}"}
+WRITES = [(each.name, write) for each in drivers() for write in each.writes()]
 
 
-def make_asset_job(tenant):
-    instance = InstanceFactory(tenant=tenant)
-    job = assets.asset_job_create(instance=instance, type=AssetJob.Type.EXPORT)
-    job.tenant = tenant  # so building its URL runs no query
-    return job
-
-
-def asset_path(job) -> str:
-    return f"/v2/{job.tenant.project_id}/instances/{job.instance.instance_id}/assets/jobs/{job.pk}"
-
-
-def claimed(job) -> None:
-    assets.asset_job_succeed(job, archive=make_zip())
-    assets.asset_archive_claim(job=job).file.close()
-
-
-FAMILIES = {
-    "progress": Family(
-        name="progress",
-        make=lambda tenant: progresses.progress_create(
-            tenant=tenant, tag="course_batch_update", context_type="Course", context_id=7
-        ),
-        path=lambda job: f"/api/v1/progress/{job.pk}",
-        header="Authorization",
-        first_poll_queries=2,
-        writes={
-            "start": progresses.progress_start,
-            "update": lambda job: (
-                progresses.progress_start(job),
-                progresses.progress_update(job, completion=42.5, message="half way"),
-            ),
-            "wait": lambda job: (
-                progresses.progress_start(job),
-                progresses.progress_wait_for_external_tool(job),
-            ),
-            "complete": lambda job: (
-                progresses.progress_start(job),
-                progresses.progress_complete(job, results={"done": 3}),
-            ),
-            "fail": lambda job: progresses.progress_fail(job, message="broken"),
-            "cancel": lambda job: progresses.progress_cancel(job, actor=None, message="stop"),
-            "supersede": progresses.progress_supersede,
-        },
-        finish=lambda job: progresses.progress_fail(job, message="over"),
-        purge=lambda job: progress_family.purge([str(job.pk)]),
-    ),
-    "async_status": Family(
-        name="async_status",
-        make=lambda tenant: statuses.async_status_create(tenant=tenant, message="started"),
-        path=lambda job: f"/api/5.0/async_status/{job.pk}",
-        header="Authorization",
-        first_poll_queries=2,
-        writes={
-            "update": lambda job: statuses.async_status_update(job, message="half way"),
-            "succeed": lambda job: statuses.async_status_finish(
-                job, succeeded=True, message="done"
-            ),
-            "fail": lambda job: statuses.async_status_finish(job, succeeded=False, message="no"),
-            "cancel": lambda job: statuses.async_status_cancel(job, actor=job.user_for_cancel),
-        },
-        finish=lambda job: statuses.async_status_finish(job, succeeded=True, message="done"),
-        purge=lambda job: status_family.purge([str(job.pk)]),
-    ),
-    "asset_jobs": Family(
-        name="asset_jobs",
-        make=make_asset_job,
-        path=asset_path,
-        header="X-Auth-Token",
-        first_poll_queries=3,
-        writes={
-            "update": lambda job: assets.asset_job_update(job, progress_percent=0.5),
-            "succeed": lambda job: assets.asset_job_succeed(job, archive=make_zip()),
-            "fail": lambda job: assets.asset_job_fail(job, reasons=[REASON]),
-            "cancel": lambda job: assets.asset_job_cancel(job, actor=None),
-            "download": claimed,
-        },
-        finish=lambda job: assets.asset_job_fail(job, reasons=[REASON, REASON]),
-        purge=lambda job: assets.asset_job_purge(job_ids=[job.pk]),
-    ),
-}
-SNAPSHOTS = {
-    "progress": progress_family.snapshots,
-    "async_status": status_family.snapshots,
-    "asset_jobs": asset_family.snapshots,
-}
-WRITES = [(name, write) for name, family in FAMILIES.items() for write in family.writes]
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture(params=list(FAMILIES))
-def family(request) -> Family:
-    return FAMILIES[request.param]
+@pytest.fixture(params=drivers(), ids=lambda each: each.name)
+def family(request) -> FamilyDriver:
+    return request.param
 
 
 @pytest.fixture
@@ -167,16 +51,14 @@ def poll(api_client, family, raw_key):
     """Return a function polling a job (with extra headers) as the tenant's operator."""
 
     def get(job, *, key: str | None = None, **extra):
-        return api_client.get(family.path(job), **family.headers(key or raw_key), **extra)
+        return api_client.get(family.poll_path(job), **family.headers(key or raw_key), **extra)
 
     return get
 
 
 @pytest.fixture
 def job(family, tenant, operator):
-    job = family.make(tenant)
-    job.user_for_cancel = operator
-    return job
+    return family.make(tenant)
 
 
 def fresh_poll(poll, job):
@@ -191,8 +73,7 @@ def fresh_poll(poll, job):
 def test_first_poll_with_nothing_cached_costs_token_and_job_queries(
     family, job, poll, django_assert_max_num_queries
 ):
-    if family.name == "asset_jobs":
-        assets.asset_job_fail(job, reasons=[REASON, REASON])  # the read loads reasons too
+    family.with_child_rows(job)  # a read loads those too
     assert poll(job).status_code == HTTPStatus.OK  # the token's first use writes last_used_at
     clear_cache()
 
@@ -273,9 +154,9 @@ def test_the_etag_is_strong_and_names_the_body(job, poll, api_client, family, ra
 
     assert response["ETag"].startswith('"')
     assert not response["ETag"].startswith("W/")
-    if family.name == "progress":  # another representation (absolute url host) -> another tag
+    if family.body_names_the_host:  # another representation (absolute url host) -> another tag
         other_host = api_client.get(
-            family.path(job), HTTP_HOST="localhost", **family.headers(raw_key)
+            family.poll_path(job), HTTP_HOST="localhost", **family.headers(raw_key)
         )
         assert other_host.content != response.content
         assert other_host["ETag"] != response["ETag"]
@@ -288,20 +169,19 @@ def test_the_etag_is_strong_and_names_the_body(job, poll, api_client, family, ra
 def test_every_write_service_shows_on_the_very_next_poll(
     family_name, write, tenant, operator, api_client, raw_key
 ):
-    family = FAMILIES[family_name]
+    family = driver(family_name)
     job = family.make(tenant)
-    job.user_for_cancel = operator
     headers = family.headers(raw_key)
-    before = api_client.get(family.path(job), **headers)
+    before = api_client.get(family.poll_path(job), **headers)
 
-    family.writes[write](job)
-    after = api_client.get(family.path(job), **headers, HTTP_IF_NONE_MATCH=before["ETag"])
+    family.writes()[write](job)
+    after = api_client.get(family.poll_path(job), **headers, HTTP_IF_NONE_MATCH=before["ETag"])
 
     assert after.status_code == HTTPStatus.OK
     assert after.content != before.content
     assert after["ETag"] != before["ETag"]
     clear_cache()
-    truth = api_client.get(family.path(job), **headers)
+    truth = api_client.get(family.poll_path(job), **headers)
     assert after.content == truth.content
     assert after["ETag"] == truth["ETag"]
 
@@ -317,19 +197,18 @@ def test_a_committed_write_replaces_the_snapshot_so_the_next_poll_runs_no_query(
     django_capture_on_commit_callbacks,
     django_assert_num_queries,
 ):
-    family = FAMILIES[family_name]
+    family = driver(family_name)
     job = family.make(tenant)
-    job.user_for_cancel = operator
     headers = family.headers(raw_key)
-    api_client.get(family.path(job), **headers)
+    api_client.get(family.poll_path(job), **headers)
 
     with django_capture_on_commit_callbacks(execute=True):
-        family.writes[write](job)
+        family.writes()[write](job)
     with django_assert_num_queries(0):
-        after = api_client.get(family.path(job), **headers)
+        after = api_client.get(family.poll_path(job), **headers)
 
     clear_cache()
-    assert after.content == api_client.get(family.path(job), **headers).content
+    assert after.content == api_client.get(family.poll_path(job), **headers).content
 
 
 def test_a_purged_job_is_gone_from_the_next_poll(family, job, poll):
@@ -343,7 +222,7 @@ def test_a_purged_job_is_gone_from_the_next_poll(family, job, poll):
 
 def test_a_reader_that_raced_a_write_cannot_make_its_old_body_current(family, job, poll):
     """A poll reads the version, then the row; a write commits in between; the poll stores."""
-    snapshots = SNAPSHOTS[family.name]
+    snapshots = family.family.snapshots
     found = caching.read_many(snapshots.keys(job.pk))
     snapshots.version_before_load(job.pk, found)
     before = snapshots.family.wire_jobs().get(pk=job.pk)
@@ -369,14 +248,12 @@ def test_a_pending_job_says_when_to_poll_again_and_a_finished_one_does_not(famil
 
 
 def test_retry_after_is_configurable_per_tag_or_type(settings, tenant, poll, family):
+    job = family.make(tenant)
+    kind = family.family.kind_of(job)  # a Canvas tag, a ROMA type; None: the default applies
     settings.JOBDESK_RETRY_AFTER_SECONDS = 3
-    settings.JOBDESK_RETRY_AFTER = {
-        "progress": {"course_batch_update": 10},
-        "asset_jobs": {AssetJob.Type.EXPORT: 7},
-    }
-    expected = {"progress": "10", "async_status": "3", "asset_jobs": "7"}[family.name]
+    settings.JOBDESK_RETRY_AFTER = {family.name: {kind: 7}} if kind else {}
 
-    assert poll(family.make(tenant))["Retry-After"] == expected
+    assert poll(job)["Retry-After"] == ("7" if kind else "3")
 
 
 def test_errors_are_not_stored_by_shared_caches_either(poll, job):
@@ -399,25 +276,10 @@ def test_another_tenants_cached_job_is_still_not_found(
 
     response = poll(theirs)
 
-    # ROMA answers a project that is not the token's with 403, as it does uncached.
-    expected = HTTPStatus.FORBIDDEN if family.name == "asset_jobs" else HTTPStatus.NOT_FOUND
-    assert response.status_code == expected
+    # As it does uncached: ROMA answers a project that is not the token's with 403.
+    assert response.status_code == family.other_tenants_job_status
     assert b"started" not in response.content
     assert b'"id"' not in response.content
-
-
-def test_another_tenants_cached_job_under_my_own_project_is_not_found(
-    other_tenant, tenant, make_member, make_token, raw_key, api_client
-):
-    theirs = make_asset_job(other_tenant)
-    their_key = make_token(make_member(other_tenant, "operations"), other_tenant)
-    api_client.get(asset_path(theirs), HTTP_X_AUTH_TOKEN=their_key)
-    mine = InstanceFactory(tenant=tenant)
-
-    path = f"/v2/{tenant.project_id}/instances/{mine.instance_id}/assets/jobs/{theirs.pk}"
-    response = api_client.get(path, HTTP_X_AUTH_TOKEN=raw_key)
-
-    assert response.status_code == HTTPStatus.NOT_FOUND
 
 
 def test_a_revoked_token_is_refused_on_the_very_next_request(family, job, poll, raw_key):
@@ -489,15 +351,15 @@ def test_a_cached_answer_is_the_uncached_answer_byte_for_byte(family, job, poll)
         }, accept
 
 
-@pytest.mark.parametrize("family_name", ["progress", "asset_jobs"])
+@pytest.mark.parametrize("family_name", [each.name for each in drivers() if each.negotiates_accept])
 def test_a_body_with_parameters_in_accept_is_left_to_the_full_path(
     family_name, tenant, api_client, raw_key
 ):
-    family = FAMILIES[family_name]
+    family = driver(family_name)
     job = family.make(tenant)
-    plain = api_client.get(family.path(job), **family.headers(raw_key))
+    plain = api_client.get(family.poll_path(job), **family.headers(raw_key))
     indented = api_client.get(
-        family.path(job), HTTP_ACCEPT="application/json; indent=2", **family.headers(raw_key)
+        family.poll_path(job), HTTP_ACCEPT="application/json; indent=2", **family.headers(raw_key)
     )
 
     assert indented.status_code == HTTPStatus.OK
@@ -542,14 +404,14 @@ def test_snapshots_switched_off_read_the_database_every_time(
         poll(job)
 
     assert len(captured) >= 1
-    assert not caches["default"].get(SNAPSHOTS[family.name].snapshot_key(job.pk))
+    assert not caches["default"].get(family.family.snapshots.snapshot_key(job.pk))
 
 
 def test_a_session_poll_goes_through_the_full_path(family, job, api_client, operator):
     api_client.force_login(operator)
 
-    first = api_client.get(family.path(job))
-    again = api_client.get(family.path(job))
+    first = api_client.get(family.poll_path(job))
+    again = api_client.get(family.poll_path(job))
 
     assert first.status_code == again.status_code == HTTPStatus.OK
     assert first.content == again.content
@@ -590,7 +452,7 @@ def script_prefix():
 def test_the_progress_url_keeps_the_requests_script_prefix_after_a_write_elsewhere(
     tenant, api_client, raw_key, django_capture_on_commit_callbacks, script_prefix
 ):
-    job = FAMILIES["progress"].make(tenant)
+    job = driver("progress").make(tenant)
     path, headers = f"/api/v1/progress/{job.pk}", {"HTTP_AUTHORIZATION": f"Bearer {raw_key}"}
     script_prefix("/jd/")
     assert api_client.get(path, **headers).json()["url"].endswith(f"/jd/api/v1/progress/{job.pk}")
@@ -621,7 +483,7 @@ def test_a_snapshot_left_stale_by_a_lost_bump_is_healed_when_it_expires(
     family.finish(job)
     assert poll(job).content == before  # the price of the lost bump, until expiry
 
-    caches["default"].delete(SNAPSHOTS[family.name].snapshot_key(job.pk))  # it expires
+    caches["default"].delete(family.family.snapshots.snapshot_key(job.pk))  # it expires
     healed = poll(job)
     again = poll(job)
 
