@@ -13,6 +13,7 @@ from asset_jobs.models import AssetJob, AssetJobReason, Instance
 from asset_jobs.services import asset_archive_claim, instance_create
 from jobs.admin import (
     JobAdmin,
+    ReadOnlyAdminMixin,
     StuckFilter,
     TenantScopedAdminMixin,
     TenantScopeFilter,
@@ -69,7 +70,7 @@ class InstanceAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         obj._state.adding = False
 
 
-class AssetJobReasonInline(admin.TabularInline):
+class AssetJobReasonInline(ReadOnlyAdminMixin, admin.TabularInline):
     """The job's failure reasons, read-only (a plain model, so its queryset is not scoped)."""
 
     model = AssetJobReason
@@ -81,15 +82,6 @@ class AssetJobReasonInline(admin.TabularInline):
     # The job page itself is already tenant-checked; the reasons follow their job.
     def has_view_permission(self, request, obj=None) -> bool:
         return True
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(AssetJob)

@@ -45,11 +45,6 @@ class AssetJobFamily(JobFamily):
     cancel_permission = ASSET_JOB_CANCEL
     write_permission = ASSET_JOB_WRITE
     refused_message = "Cannot {event} asset job {job_id}: its status is {state}."
-    openapi_enums = {
-        "AssetJobStatus": "asset_jobs.models.AssetJob.State",
-        "AssetJobType": "asset_jobs.models.AssetJob.Type",
-        "AssetJobReasonResourceType": "asset_jobs.models.AssetJobReason.ResourceType",
-    }
 
     def wire_jobs(self) -> JobQuerySet:
         return self.jobs().select_related("instance").prefetch_related("reasons")

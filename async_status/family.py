@@ -37,11 +37,10 @@ class AsyncStatusFamily(JobFamily):
     # The catalogue has no ASYNC-STATUS:CANCEL; cancelling rewrites the job, which is WRITE.
     cancel_permission = ASYNC_STATUS_WRITE
     write_permission = ASYNC_STATUS_WRITE
+    # As the seed document says: async status is for admin and operations only.
+    role_grants = {"operations": (ASYNC_STATUS_READ,)}
     refused_message = "async status {job_id} has already finished as {state}."
-    openapi_enums = {
-        "AsyncStatusStatus": "async_status.models.AsyncStatus.State",
-        "TrafficOpsAlertLevel": "async_status.schema.ALERT_LEVELS",
-    }
+    openapi_enums = {"TrafficOpsAlertLevel": "async_status.schema.ALERT_LEVELS"}
 
     def describe(self, job: AsyncStatus) -> tuple[dict, None]:
         """Return the job's `{"response": ...}` body."""

@@ -20,7 +20,7 @@ from async_status.serializers import (
     AsyncStatusSerializer,
 )
 from jobs.api import JSON
-from jobs.schema import NOT_MODIFIED, error_responses, header, poll_parameters
+from jobs.schema import NOT_MODIFIED, PRODUCER_ERRORS, error_responses, header, poll_parameters
 
 TAGS = ["async_status"]
 SERVED_VERSIONS = ["4.0", "4.1", "5.0"]
@@ -151,12 +151,6 @@ logout_schema = extend_schema(
     parameters=[version(*SERVED_VERSIONS)],
     request=None,
     responses={200: alerts("`You are logged out.`")},
-)
-PRODUCER_ERRORS = (
-    HTTPStatus.BAD_REQUEST,
-    HTTPStatus.UNAUTHORIZED,
-    HTTPStatus.FORBIDDEN,
-    HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
 )
 create_schema = extend_schema(
     operation_id="async_status_create",

@@ -241,7 +241,7 @@ def is_cross_origin(request: Request) -> bool:
 class LoginView(TrafficOpsView):
     """`POST /api/<version>/user/login` with `{"u": ..., "p": ...}`: a session cookie."""
 
-    # Traffic Ops clients send no CSRF token; README (async_status) says why this is safe.
+    # Traffic Ops clients send no CSRF token; docs/api/async_status.md says why this is safe.
     authentication_classes = []
     permission_classes = [AllowAny]
     http_method_names = ["post"]

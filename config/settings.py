@@ -115,8 +115,8 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# The cache holds resolved API tokens and job snapshots (README: poll hot path). Redis is
-# shared by every process, so a change is seen by the very next request anywhere; the
+# The cache holds resolved API tokens and job snapshots (docs/development/architecture.md).
+# Redis is shared by every process, so a change is seen by the very next request anywhere; the
 # in-process default sees other processes' changes only as entries expire (timeouts below).
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()
 CACHE_KEY_PREFIX = os.environ.get("JOBDESK_CACHE_KEY_PREFIX", "").strip()
@@ -257,7 +257,7 @@ def env_seconds(name: str, default: int) -> int:
     return int(raw)
 
 
-# Poll hot path (README: poll hot path). A resolved token is cached this long; revocation and
+# Poll hot path (docs/api/polling.md). A resolved token is cached this long; revocation and
 # role, membership, user or tenant changes reach a shared (Redis) cache at once, and other
 # processes' in-process caches within this time. 0 turns token caching off.
 JOBDESK_TOKEN_CACHE_SECONDS = env_seconds("JOBDESK_TOKEN_CACHE_SECONDS", 30)
@@ -299,7 +299,7 @@ LOGGING = {
     },
 }
 
-# Write path: producer endpoints, tracked tasks, the reaper and retention (README: write path).
+# Write path: producer endpoints, tracked tasks, the reaper and retention (docs/producers.md).
 # How long an `Idempotency-Key` of a producer create is remembered.
 JOBDESK_IDEMPOTENCY_KEY_TTL = int(os.environ.get("JOBDESK_IDEMPOTENCY_KEY_TTL", 24 * 60 * 60))
 # Largest export package a producer may upload (the archive route bypasses the body limit).

@@ -1,8 +1,10 @@
-"""URL routes: the admin, the API docs, then each API family's own routes."""
+"""URL routes: the admin, the API docs, then each registered job family's own routes."""
 
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from jobs.registry import families
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -22,7 +24,6 @@ urlpatterns = [
         ),
         name="api-redoc",
     ),
-    path("", include("progress.urls")),
-    path("", include("async_status.urls")),
-    path("", include("asset_jobs.urls")),
+    # Each family's app answers its own prefixes, catch-alls included, in INSTALLED_APPS order.
+    *(path("", include(family.urls_module)) for family in families),
 ]

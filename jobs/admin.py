@@ -128,7 +128,20 @@ def stuck_condition(family: JobFamily) -> Q:
     )
 
 
-class TenantScopedAdminMixin:
+class ReadOnlyAdminMixin:
+    """Nothing is added, changed or deleted here: rows are written only by services."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class TenantScopedAdminMixin(ReadOnlyAdminMixin):
     """Scope a tenant-owned model's admin to the staff user's memberships.
 
     A staff user sees rows of tenants where a membership grants `tenant_read_permission`,
@@ -188,15 +201,6 @@ class TenantScopedAdminMixin:
 
     def has_cancel_permission(self, request, obj=None) -> bool:
         return self._holds(request, self.tenant_cancel_permission, obj)
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class JobAdminMixin(TenantScopedAdminMixin):

@@ -63,18 +63,28 @@ class JobFamily:
     write_permission: ClassVar[str]
     token_scopes: ClassVar[frozenset[str]] = frozenset()
     """Scopes a token may carry besides permissions (e.g. Canvas' LTI scope)."""
+    role_grants: ClassVar[dict[str, tuple[str, ...]] | None] = None
+    """What the seeded roles hold of this family's permissions (see `jobs.roles`); by default
+    `operations` reads and cancels, `read-only` reads."""
 
     unshown_fields: ClassVar[frozenset[str]] = frozenset({"heartbeat_at", "updated_at"})
     """Fields the wire body does not show: changing only these keeps the poll snapshot."""
     refused_message: ClassVar[str] = "Cannot {event} job {job_id}: it is {state}."
     """The text of a refused transition (`TransitionRefused`), as the family's API says it."""
     openapi_enums: ClassVar[dict[str, str]] = {}
-    """OpenAPI component names for the family's enums (drf-spectacular's ENUM_NAME_OVERRIDES)."""
+    """OpenAPI names of enums besides its models' choices (drf-spectacular's
+    ENUM_NAME_OVERRIDES); each choices field of the app's models is named after the model and
+    the field, e.g. `ProgressWorkflowState`."""
     retention_days: ClassVar[int | None] = 30
     """Days a finished job is kept (JOBDESK_RETENTION_DAYS overrides; None keeps them)."""
 
     def __repr__(self) -> str:
         return f"<JobFamily {self.name}>"
+
+    @property
+    def urls_module(self) -> str:
+        """The dotted path of the family app's `urls.py`, which the site mounts at its root."""
+        return f"{self.model._meta.app_config.name}.urls"
 
     # -- The wire body (every family) --
 
@@ -145,6 +155,15 @@ class JobFamily:
             if state in states:
                 return outcome
         return "other"
+
+    def seeded_role_grants(self) -> dict[str, tuple[str, ...]]:
+        """Return what the seeded roles hold of this family's permissions."""
+        if self.role_grants is not None:
+            return self.role_grants
+        return {
+            "operations": (self.read_permission, self.cancel_permission),
+            "read-only": (self.read_permission,),
+        }
 
     def permission_labels(self) -> dict[str, str]:
         """Return the family's permissions with the labels the role form shows."""

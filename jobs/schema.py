@@ -14,11 +14,23 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from jobs.registry import families
 
 
+def family_enums(family) -> dict[str, object]:
+    """Return an OpenAPI name for each enum of a family: its app's choices fields, named after
+    model and field (`AssetJobReasonResourceType`), and those the family names itself."""
+    found: dict[str, object] = {}
+    for model in family.model._meta.app_config.get_models():
+        for field in model._meta.get_fields():
+            if getattr(field, "choices", None):
+                name = model.__name__ + field.name.title().replace("_", "")
+                found[name] = list(field.flatchoices)
+    return {**found, **family.openapi_enums}
+
+
 def register_family_enums() -> None:
     """Add each registered family's enum names to drf-spectacular's ENUM_NAME_OVERRIDES."""
     overrides = spectacular_settings.ENUM_NAME_OVERRIDES
     for family in families:
-        for name, choices in family.openapi_enums.items():
+        for name, choices in family_enums(family).items():
             overrides.setdefault(name, choices)
 
 
@@ -30,11 +42,20 @@ def family_tags(result: dict, generator, request, public) -> dict:
     return result
 
 
+# What any producer operation may answer besides its own errors.
+PRODUCER_ERRORS = (
+    HTTPStatus.BAD_REQUEST,
+    HTTPStatus.UNAUTHORIZED,
+    HTTPStatus.FORBIDDEN,
+    HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+)
+
+
 def error_responses(envelope, *statuses: HTTPStatus) -> dict[int, OpenApiResponse]:
     """Describe each of `statuses` as answered with a family's error `envelope` serializer."""
     return {
         int(status): OpenApiResponse(response=envelope, description=status.phrase)
-        for status in statuses
+        for status in sorted(statuses)
     }
 
 
@@ -82,7 +103,7 @@ def header(
 
 
 def poll_parameters() -> list[OpenApiParameter]:
-    """The conditional-request headers of a job read (README: poll hot path)."""
+    """The conditional-request headers of a job read (docs/api/polling.md)."""
     return [
         OpenApiParameter(
             "If-None-Match",

@@ -53,10 +53,7 @@ class ProgressFamily(JobFamily):
     # Canvas' JSON shows `updated_at`: only a heartbeat leaves the body as it was.
     unshown_fields = frozenset({"heartbeat_at"})
     refused_message = "Cannot {event} progress {job_id}: it is {state}."
-    openapi_enums = {
-        "ProgressWorkflowState": "progress.models.Progress.State",
-        "CanvasErrorStatus": "progress.schema.ERROR_STATUSES",
-    }
+    openapi_enums = {"CanvasErrorStatus": "progress.schema.ERROR_STATUSES"}
 
     def describe(self, progress: Progress) -> tuple[dict, ProgressScope]:
         """Return Canvas' JSON without the request's parts, and the job's LTI course and path.

@@ -8,7 +8,14 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 
 from jobs.api import JSON, MAX_ID
-from jobs.schema import NOT_MODIFIED, error_responses, header, optional_keys, poll_parameters
+from jobs.schema import (
+    NOT_MODIFIED,
+    PRODUCER_ERRORS,
+    error_responses,
+    header,
+    optional_keys,
+    poll_parameters,
+)
 from progress.pagination import DEFAULT_PER_PAGE, MAX_PAGE, MAX_PER_PAGE
 from progress.serializers import (
     STRING_IDS_MEDIA_TYPE,
@@ -198,20 +205,13 @@ progress_lti_retrieve_schema = extend_schema(
     },
 )
 
-PRODUCER_ERRORS = (
-    HTTPStatus.BAD_REQUEST,
-    HTTPStatus.UNAUTHORIZED,
-    HTTPStatus.FORBIDDEN,
-    HTTPStatus.CONFLICT,
-    HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-)
 progress_create_schema = extend_schema(
     operation_id="progress_create",
     tags=TAGS,
     request={JSON: ProgressCreateSerializer},
     responses={
         HTTPStatus.CREATED: ProgressSerializer,
-        **canvas_errors(*PRODUCER_ERRORS, HTTPStatus.UNPROCESSABLE_ENTITY),
+        **canvas_errors(*PRODUCER_ERRORS, HTTPStatus.CONFLICT, HTTPStatus.UNPROCESSABLE_ENTITY),
     },
 )
 progress_report_schema = extend_schema(
@@ -220,6 +220,6 @@ progress_report_schema = extend_schema(
     request={JSON: ProgressUpdateSerializer},
     responses={
         HTTPStatus.OK: ProgressSerializer,
-        **canvas_errors(*PRODUCER_ERRORS, HTTPStatus.NOT_FOUND),
+        **canvas_errors(*PRODUCER_ERRORS, HTTPStatus.CONFLICT, HTTPStatus.NOT_FOUND),
     },
 )
