@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install system-deps run worker test schema lint format
+.PHONY: install system-deps run worker test test-quick schema lint format
 
 install: $(STAMP)
 
@@ -47,6 +47,10 @@ system-deps:
 
 test: install system-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The suite without the end-to-end tests (browser, live servers, generated client, fuzzing).
+test-quick: install
+	$(PY) -m pytest -m "not e2e" $(PYTEST_ARGS)
 
 schema: install
 	DJANGO_DEBUG=1 $(PY) manage.py spectacular --validate --fail-on-warn --file schema.yml
