@@ -25,6 +25,7 @@ from django.http import FileResponse, HttpResponse
 from django.utils.functional import cached_property
 from drf_spectacular.utils import extend_schema_view
 from rest_framework import mixins, viewsets
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
@@ -64,6 +65,11 @@ from jobs.api import FamilyAPIMixin, PrivateResponsesMixin, create_once
 from jobs.polling import CachedPollMixin
 from jobs.transitions import TransitionRefused
 from tenancy.access import principal_for
+from tenancy.authentication import (
+    BearerTokenAuthentication,
+    SignatureAuthentication,
+    XAuthTokenAuthentication,
+)
 from tenancy.models import Tenant
 
 MAX_PATH_PARAMETER_LENGTH = 64
@@ -90,8 +96,20 @@ def check_path_parameters(kwargs: dict[str, str]) -> None:
             raise InvalidParameters(f"{name} must be {expected}.")
 
 
+# ROMA clients send a key in X-Auth-Token, or sign with an access key as the Huawei Cloud
+# SDKs do; Bearer keys and the admin's session work too. The first that finds credentials wins.
+ROMA_AUTHENTICATION = [
+    BearerTokenAuthentication,
+    XAuthTokenAuthentication,
+    SignatureAuthentication,
+    SessionAuthentication,
+]
+
+
 class RomaEnvelopeMixin(PrivateResponsesMixin):
     """Give every response a request id (`X-Request-Id`) and every error the ROMA envelope."""
+
+    authentication_classes = ROMA_AUTHENTICATION
 
     @cached_property
     def request_id(self) -> str:
@@ -119,6 +137,9 @@ class ProjectScopedMixin(FamilyAPIMixin, RomaEnvelopeMixin):
 
     def permitted_tenant(self, project_id: str) -> Tenant:
         """Return the tenant of `project_id` if the principal may read asset jobs there."""
+        if not project_header_matches(self.request.META, project_id):
+            # The SDKs send the project their credentials are for; it must be the path's.
+            raise PermissionDenied(f"X-Project-Id does not name project {project_id}.")
         principal = principal_for(self.request)
         if principal.token is not None:
             # The token's tenant came with the token; no query, and no other project.
@@ -143,6 +164,11 @@ class ProjectScopedMixin(FamilyAPIMixin, RomaEnvelopeMixin):
 
     def unknown_instance(self) -> InstanceNotFound:
         return InstanceNotFound(f"No instance {self.kwargs['instance_id']} in this project.")
+
+
+def project_header_matches(meta: dict, project_id: str) -> bool:
+    """Return False if the request sends an `X-Project-Id` other than the path's project."""
+    return meta.get("HTTP_X_PROJECT_ID", project_id) == project_id
 
 
 def body_object(request: Request, allowed: set[str]) -> dict:
@@ -194,7 +220,12 @@ class AssetJobViewSet(
         tenant = getattr(self, "tenant", None)  # the path's project, once `initial` ran
         if tenant is None:  # the fast path: a token reads its own tenant's project only
             tenant = principal.token.tenant if principal.token is not None else None
-            if tenant is None or tenant.project_id != self.kwargs["project_id"]:
+            project_id = self.kwargs["project_id"]
+            if (
+                tenant is None
+                or tenant.project_id != project_id
+                or not project_header_matches(self.request.META, project_id)
+            ):
                 return False
         return (
             snapshot.tenant_id == tenant.pk

@@ -4,6 +4,7 @@ Development defaults are safe and need no set-up (SQLite file, DEBUG only when a
 With DEBUG off, the service refuses to start without a real secret key and allowed hosts.
 """
 
+import base64
 import json
 import os
 from pathlib import Path
@@ -53,6 +54,33 @@ if not ALLOWED_HOSTS:
         )
     ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]", "testserver"]
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+
+# Access key secrets (AK/SK) are stored encrypted with these Fernet keys: the first encrypts,
+# any decrypts, so a key can be rotated (docs/operators.md). As with SECRET_KEY, the
+# development key is only ever used with DEBUG on.
+DEVELOPMENT_CREDENTIALS_KEY = "am9iZGVzay1kZXZlbG9wbWVudC1jcmVkZW50aWFscyE="
+JOBDESK_CREDENTIALS_KEYS = env_list("JOBDESK_CREDENTIALS_KEYS")
+if not JOBDESK_CREDENTIALS_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "JOBDESK_CREDENTIALS_KEYS must be set when DJANGO_DEBUG is off (comma-separated Fernet "
+            "keys, e.g. from `python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())'`)."
+        )
+    JOBDESK_CREDENTIALS_KEYS = [DEVELOPMENT_CREDENTIALS_KEY]
+elif not DEBUG and DEVELOPMENT_CREDENTIALS_KEY in JOBDESK_CREDENTIALS_KEYS:
+    raise ImproperlyConfigured("JOBDESK_CREDENTIALS_KEYS holds the development key: use your own.")
+for position, credentials_key in enumerate(JOBDESK_CREDENTIALS_KEYS, 1):
+    try:
+        valid_key = len(base64.urlsafe_b64decode(credentials_key.encode("ascii"))) == 32
+    except (ValueError, UnicodeError):
+        valid_key = False
+    if not valid_key:
+        # The position, never the value: a key does not belong in a log.
+        raise ImproperlyConfigured(
+            f"JOBDESK_CREDENTIALS_KEYS: key {position} is not a Fernet key "
+            "(32 bytes, URL-safe base64)."
+        )
 
 INSTALLED_APPS = [
     "django.contrib.admin",
