@@ -46,9 +46,9 @@ class AssetJobFamily(JobFamily):
     write_permission = ASSET_JOB_WRITE
     refused_message = "Cannot {event} asset job {job_id}: its status is {state}."
     openapi_enums = {
-        "AssetJobStatus": "asset_jobs.models.AssetJob.State",
         "AssetJobType": "asset_jobs.models.AssetJob.Type",
         "AssetJobReasonResourceType": "asset_jobs.models.AssetJobReason.ResourceType",
+        "InstanceStatusSpelling": "asset_jobs.models.Instance.StatusSpelling",
     }
 
     def wire_jobs(self) -> JobQuerySet:

@@ -31,8 +31,20 @@ def new_hex_id() -> str:
 class Instance(TenantOwnedModel):
     """A ROMA Connect instance: the scope `/v2/{project_id}/instances/{instance_id}/`."""
 
+    class StatusSpelling(models.TextChoices):
+        CLASSIC = "classic", "Running, Success, Failed, Finished (ROMA's 2022 API reference)"
+        """The spelling of ROMA Connect's 2022 "Obtaining Job Progress" page."""
+        CURRENT = "current", "RUNNING, SUCCEEDED, FAILED (ROMA's current API reference and SDKs)"
+        """The spelling of ROMA Connect's current API reference and SDK enums."""
+
     instance_id = models.CharField(max_length=64, validators=[instance_id_validator])
     name = models.CharField(max_length=200)
+    status_spelling = models.CharField(
+        max_length=16,
+        choices=StatusSpelling.choices,
+        default=StatusSpelling.CLASSIC,
+        help_text="How this instance's jobs spell their status for API clients.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -43,6 +55,13 @@ class Instance(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.instance_id})"
+
+
+def spelled_status(status: str, spelling: str) -> str:
+    """Return a stored status as an instance with `spelling` shows it."""
+    if spelling == Instance.StatusSpelling.CURRENT:
+        return CURRENT_SPELLING[status]
+    return status
 
 
 class AssetJobQuerySet(JobQuerySet):
@@ -139,3 +158,13 @@ class AssetJobReason(models.Model):
 
     def __str__(self) -> str:
         return f"{self.error_code} on {self.resource_type} {self.resource_name}"
+
+
+# The current spelling has no Finished: a downloaded export is still SUCCEEDED (without
+# `archive_id`, as in the classic spelling).
+CURRENT_SPELLING = {
+    AssetJob.State.RUNNING: "RUNNING",
+    AssetJob.State.SUCCESS: "SUCCEEDED",
+    AssetJob.State.FAILED: "FAILED",
+    AssetJob.State.FINISHED: "SUCCEEDED",
+}

@@ -47,9 +47,13 @@ class AssetArchiveUnavailable(TransitionRefused):
         super().__init__(family="asset_jobs", job_id=job.pk, event=DOWNLOAD, state=status)
 
 
-def instance_create(*, tenant: Tenant, instance_id: str, name: str) -> Instance:
+def instance_create(
+    *, tenant: Tenant, instance_id: str, name: str, status_spelling: str | None = None
+) -> Instance:
     """Create a ROMA instance in `tenant`; `instance_id` is unique within the tenant."""
     instance = Instance(tenant=tenant, instance_id=instance_id, name=name)
+    if status_spelling is not None:
+        instance.status_spelling = status_spelling
     instance.full_clean(validate_constraints=False)
     duplicate = ValidationError({"instance_id": f"{tenant} already has an instance {instance_id}."})
     if Instance.objects.for_tenant(tenant).filter(instance_id=instance_id).exists():
@@ -59,6 +63,24 @@ def instance_create(*, tenant: Tenant, instance_id: str, name: str) -> Instance:
             instance.save()
     except IntegrityError:  # a concurrent create won between the check and the insert
         raise duplicate from None
+    return instance
+
+
+@transaction.atomic
+def instance_set_status_spelling(*, instance: Instance, status_spelling: str) -> Instance:
+    """Make `instance`'s jobs spell their status this way from the next poll on."""
+    if status_spelling not in Instance.StatusSpelling.values:
+        choices = ", ".join(Instance.StatusSpelling.values)
+        raise ValidationError(
+            {"status_spelling": f"Unknown spelling {status_spelling!r}; use one of {choices}."}
+        )
+    Instance.objects.for_tenant(instance.tenant).filter(pk=instance.pk).update(
+        status_spelling=status_spelling
+    )
+    instance.status_spelling = status_spelling
+    # Every job's wire body (and ETag) shows the spelling: no cached snapshot may outlive it.
+    job_ids = AssetJob.objects.for_tenant(instance.tenant).filter(instance=instance)
+    families.for_model(AssetJob).snapshots.invalidate(job_ids.values_list("pk", flat=True))
     return instance
 
 

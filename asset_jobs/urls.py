@@ -6,6 +6,7 @@ from asset_jobs.views import (
     AssetArchiveUploadView,
     AssetArchiveView,
     AssetJobViewSet,
+    AssetSettingsView,
     UnknownURLView,
 )
 
@@ -34,5 +35,6 @@ urlpatterns = [
         AssetArchiveView.as_view(),
         name="asset-archive-download",
     ),
+    re_path(rf"{ASSETS}/settings\Z", AssetSettingsView.as_view(), name="asset-settings"),
     re_path(r"^v2(?:/[\s\S]*)?\Z", UnknownURLView.as_view(), name="asset-jobs-unknown-url"),
 ]

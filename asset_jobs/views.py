@@ -52,6 +52,8 @@ from asset_jobs.schema import (
     asset_job_list_schema,
     asset_job_report_schema,
     asset_job_retrieve_schema,
+    asset_settings_retrieve_schema,
+    asset_settings_update_schema,
 )
 from asset_jobs.serializers import AssetJobSerializer
 from asset_jobs.services import (
@@ -60,6 +62,7 @@ from asset_jobs.services import (
     asset_job_fail,
     asset_job_succeed,
     asset_job_update,
+    instance_set_status_spelling,
 )
 from jobs.api import FamilyAPIMixin, PrivateResponsesMixin, create_once
 from jobs.polling import CachedPollMixin
@@ -73,6 +76,12 @@ from tenancy.authentication import (
 from tenancy.models import Tenant
 
 MAX_PATH_PARAMETER_LENGTH = 64
+# A producer reports a status in either of ROMA's spellings.
+REPORTED_STATUSES = {
+    "RUNNING": AssetJob.State.RUNNING,
+    "SUCCEEDED": AssetJob.State.SUCCESS,
+    "FAILED": AssetJob.State.FAILED,
+}
 REPORT_FIELDS = {"progress_percent", "status", "reasons"}
 PATH_PARAMETERS = {
     "project_id": (re.compile(ROMA_ID_PATTERN), "letters, digits, '-' or '_'"),
@@ -165,6 +174,17 @@ class ProjectScopedMixin(FamilyAPIMixin, RomaEnvelopeMixin):
     def unknown_instance(self) -> InstanceNotFound:
         return InstanceNotFound(f"No instance {self.kwargs['instance_id']} in this project.")
 
+    def path_instance(self) -> Instance:
+        """Return the path's instance in the path's project, or raise a 404."""
+        instance = (
+            Instance.objects.for_tenant(self.tenant)
+            .filter(instance_id=self.kwargs["instance_id"])
+            .first()
+        )
+        if instance is None:
+            raise self.unknown_instance()
+        return instance
+
 
 def project_header_matches(meta: dict, project_id: str) -> bool:
     """Return False if the request sends an `X-Project-Id` other than the path's project."""
@@ -254,17 +274,6 @@ class AssetJobViewSet(
                 f"No asset job {job_id} in instance {instance_id}."
             ) from None
 
-    def path_instance(self) -> Instance:
-        """Return the path's instance in the path's project, or raise a 404."""
-        instance = (
-            Instance.objects.for_tenant(self.tenant)
-            .filter(instance_id=self.kwargs["instance_id"])
-            .first()
-        )
-        if instance is None:
-            raise self.unknown_instance()
-        return instance
-
     def create(self, request: Request, *args, **kwargs) -> Response:
         job_type = body_object(request, {"type"})["type"]
         instance = self.path_instance()
@@ -290,7 +299,8 @@ class AssetJobViewSet(
         return Response(self.get_serializer(self.get_object()).data)
 
     def report(self, job: AssetJob, *, progress_percent=None, status=None, reasons=None) -> None:
-        """Report progress, then finish the job if `status` says so."""
+        """Report progress, then finish the job if `status` (in either spelling) says so."""
+        status = REPORTED_STATUSES.get(status, status)
         if reasons is not None and status != AssetJob.State.FAILED:
             raise DjangoValidationError({"reasons": "Reasons come with status Failed."})
         if progress_percent is not None:
@@ -300,7 +310,9 @@ class AssetJobViewSet(
         elif status == AssetJob.State.FAILED:
             asset_job_fail(job, reasons=reasons if reasons is not None else [])
         elif status not in (None, AssetJob.State.RUNNING):
-            raise DjangoValidationError({"status": "Use Running, Success or Failed."})
+            raise DjangoValidationError(
+                {"status": "Use Running, Success or Failed (or RUNNING, SUCCEEDED, FAILED)."}
+            )
 
 
 class AssetArchiveView(ProjectScopedMixin, GenericAPIView):
@@ -381,6 +393,32 @@ class AssetArchiveUploadView(ProjectScopedMixin, GenericAPIView):
             package.close()
             raise InvalidParameters("The package must be a .zip archive.")
         return package
+
+
+class AssetSettingsView(ProjectScopedMixin, GenericAPIView):
+    """`GET`/`PUT .../assets/settings`: how the instance's jobs spell their status (jobdesk)."""
+
+    http_method_names = ["get", "put"]
+
+    @asset_settings_retrieve_schema
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return Response(instance_settings(self.path_instance()))
+
+    @asset_settings_update_schema
+    def put(self, request: Request, *args, **kwargs) -> Response:
+        instance = self.path_instance()
+        spelling = body_object(request, {"status_spelling"})["status_spelling"]
+        if not isinstance(spelling, str):
+            raise InvalidParameters("status_spelling must be classic or current.")
+        try:
+            instance_set_status_spelling(instance=instance, status_spelling=spelling)
+        except DjangoValidationError as error:
+            raise invalid_parameters(error) from None
+        return Response(instance_settings(instance))
+
+
+def instance_settings(instance: Instance) -> dict:
+    return {"status_spelling": instance.status_spelling}
 
 
 class UnknownURLView(RomaEnvelopeMixin, APIView):
