@@ -53,6 +53,26 @@ class InvalidRequestURL(RomaError):
     error_msg = "Invalid request URL."
 
 
+class UnsupportedOperation(RomaError):
+    """No handler runs jobs of this type in this deployment."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    error_code = "ROMA.12002"
+    error_msg = "The user does not support this feature."
+
+
+class AssetTaskRunning(RomaError):
+    status_code = status.HTTP_400_BAD_REQUEST
+    error_code = "ROMA.10012"
+    error_msg = "An asset management task is running."
+
+
+class NotAZip(RomaError):
+    status_code = status.HTTP_400_BAD_REQUEST
+    error_code = "ROMA.10013"
+    error_msg = "Only .zip files are supported."
+
+
 NO_TOKEN = ("ROMA.1000", "No token is available in the request.")
 BAD_TOKEN = ("ROMA.1002", "Incorrect token in the request.")
 NO_PERMISSION = ("ROMA.1006", "You do not have the permissions required to perform this operation.")

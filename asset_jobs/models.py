@@ -17,6 +17,9 @@ HEX_ID_PATTERN = r"[0-9a-f]{32}"
 REASON_FIELD_MAX_LENGTH = 64
 MAX_REASONS_PER_JOB = 10
 ARCHIVE_DIRECTORY = "asset_archives"
+IMPORT_DIRECTORY = "asset_imports"
+# ROMA lets one import or export, and one deletion, run at a time.
+TRANSFER_TYPES = ["importAsset", "exportAsset"]
 
 instance_id_validator = RegexValidator(
     rf"\A{ROMA_ID_PATTERN}\Z", "Use 1 to 64 letters, digits, '-' or '_'."
@@ -101,6 +104,18 @@ class AssetJob(TrackedJob):
     progress_percent = models.FloatField(default=0.0, help_text="A fraction from 0 to 1.")
     archive_id = models.CharField(max_length=32, unique=True, null=True, blank=True)
     archive = models.FileField(upload_to=ARCHIVE_DIRECTORY, max_length=255, null=True, blank=True)
+    upload = models.FileField(
+        upload_to=IMPORT_DIRECTORY,
+        max_length=255,
+        null=True,
+        blank=True,
+        help_text="The package an import was started with (deleted with the job).",
+    )
+    exclusive = models.BooleanField(
+        default=False,
+        help_text="Started through ROMA's import, export or delete API: one import or export, "
+        "and one deletion, runs per instance at a time.",
+    )
     begin_time = models.DateTimeField(default=timezone.now)
     end_time = models.DateTimeField(null=True, blank=True)
 
@@ -121,6 +136,16 @@ class AssetJob(TrackedJob):
                 condition=models.Q(archive_id__isnull=True)
                 | models.Q(status="Success", type="exportAsset"),
                 name="asset_job_archive_only_on_successful_export",
+            ),
+            models.UniqueConstraint(
+                fields=["instance"],
+                condition=models.Q(exclusive=True, status="Running", type__in=TRANSFER_TYPES),
+                name="asset_job_one_running_transfer_per_instance",
+            ),
+            models.UniqueConstraint(
+                fields=["instance"],
+                condition=models.Q(exclusive=True, status="Running", type="deleteAsset"),
+                name="asset_job_one_running_deletion_per_instance",
             ),
         ]
         indexes = [

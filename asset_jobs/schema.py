@@ -301,3 +301,106 @@ asset_settings_update_schema = extend_schema(
     request={JSON: InstanceSettingsSerializer},
     responses={HTTPStatus.OK: InstanceSettingsSerializer, **PRODUCER_ERRORS},
 )
+
+
+class AssetRefSerializer(serializers.Serializer):
+    id = serializers.RegexField(rf"^{ROMA_ID_PATTERN}$", max_length=64)
+
+
+class AssetSelectionSerializer(serializers.Serializer):
+    """ROMA's AssetExportRequest and AssetOperateRequest: 1 to 100 ids in all."""
+
+    apps = AssetRefSerializer(many=True, help_text='Applications, as `{"id": ...}`.')
+    tasks = AssetRefSerializer(many=True, help_text='Tasks, as `{"id": ...}`.')
+
+
+class AssetImportSerializer(serializers.Serializer):
+    ImportAssetRequestBody = serializers.FileField(
+        help_text="The zip package (the SDK's field name; any single file part is taken)."
+    )
+
+
+OPERATION_STATUSES = (
+    HTTPStatus.BAD_REQUEST,
+    HTTPStatus.UNAUTHORIZED,
+    HTTPStatus.FORBIDDEN,
+    HTTPStatus.NOT_FOUND,
+    HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+    HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+    HTTPStatus.UNPROCESSABLE_ENTITY,
+)
+OPERATION_REQUEST_ID = header(
+    "X-Request-Id",
+    "This request's id; error bodies repeat it as `request_id`.",
+    HTTPStatus.OK,
+    *OPERATION_STATUSES,
+    schema={"type": "string", "pattern": "^[0-9a-f]{32}$"},
+)
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="Retrying with the same key returns the same job (a jobdesk extension).",
+)
+OPERATION_ERRORS_TEXT = (
+    " Errors (400): `ROMA.12002` when this deployment has no handler for the job type, "
+    "`ROMA.10012` while another import or export (for a deletion: another deletion) runs in "
+    "the instance, `ROMA.13000` for a malformed request."
+)
+JOB_ID_ANSWER = inline_serializer("AssetOperationJobId", {"job_id": serializers.CharField()})
+
+
+def asset_operation_schema(operation_id: str, summary: str, description: str, **options):
+    return extend_schema(
+        operation_id=operation_id,
+        tags=TAGS,
+        summary=summary,
+        description=description + OPERATION_ERRORS_TEXT,
+        parameters=[
+            *PROJECT_AND_INSTANCE,
+            OPERATION_REQUEST_ID,
+            IDEMPOTENCY_KEY,
+            *options.pop("parameters", []),
+        ],
+        responses={HTTPStatus.OK: JOB_ID_ANSWER, **roma_errors(*OPERATION_STATUSES)},
+        **options,
+    )
+
+
+asset_export_schema = asset_operation_schema(
+    "asset_export",
+    "Export applications and tasks (ExportAsset)",
+    "Starts an `exportAsset` job; poll it, then download its package once.",
+    request={JSON: AssetSelectionSerializer},
+)
+asset_delete_schema = asset_operation_schema(
+    "asset_delete",
+    "Delete applications and tasks (DeleteAsset)",
+    "Starts a `deleteAsset` job; poll it until it finishes.",
+    request={JSON: AssetSelectionSerializer},
+)
+asset_import_schema = asset_operation_schema(
+    "asset_import",
+    "Import a zip package of applications and tasks (ImportAsset)",
+    "Starts an `importAsset` job; poll it until it finishes. A file that is not a zip is "
+    "`ROMA.10013`.",
+    request={"multipart/form-data": AssetImportSerializer},
+    parameters=[
+        OpenApiParameter(
+            "type",
+            str,
+            enum=["AddNew", "Merge"],
+            description="`AddNew` (a full import, the default) or `Merge`.",
+        ),
+        OpenApiParameter(
+            "prefix",
+            {"type": "string", "pattern": f"^{ROMA_ID_PATTERN}$"},
+            description="Prepended to imported application names.",
+        ),
+        OpenApiParameter(
+            "datasource_overwrite",
+            bool,
+            description="Overwrite existing data sources (default false).",
+        ),
+    ],
+)

@@ -15,6 +15,7 @@ change the job's status does not allow is a 409 naming that status.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 
@@ -28,6 +29,7 @@ from rest_framework import mixins, viewsets
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import GenericAPIView
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -35,19 +37,26 @@ from rest_framework.views import APIView
 from asset_jobs.archives import is_readable_zip, read_upload
 from asset_jobs.errors import (
     ArchiveTooLarge,
+    AssetTaskRunning,
     InstanceNotFound,
     InvalidParameters,
     InvalidRequestURL,
+    NotAZip,
     ResourceNotFound,
+    UnsupportedOperation,
     flatten,
     roma_exception_handler,
 )
 from asset_jobs.family import family
 from asset_jobs.filters import AssetJobFilter, OffsetLimitPagination
+from asset_jobs.handlers import job_handler
 from asset_jobs.models import HEX_ID_PATTERN, ROMA_ID_PATTERN, AssetJob, Instance
 from asset_jobs.schema import (
     asset_archive_download_schema,
     asset_archive_upload_schema,
+    asset_delete_schema,
+    asset_export_schema,
+    asset_import_schema,
     asset_job_create_schema,
     asset_job_list_schema,
     asset_job_report_schema,
@@ -57,9 +66,11 @@ from asset_jobs.schema import (
 )
 from asset_jobs.serializers import AssetJobSerializer
 from asset_jobs.services import (
+    AssetJobBusy,
     asset_archive_claim,
     asset_job_create,
     asset_job_fail,
+    asset_job_launch,
     asset_job_succeed,
     asset_job_update,
     instance_set_status_spelling,
@@ -76,6 +87,12 @@ from tenancy.authentication import (
 from tenancy.models import Tenant
 
 MAX_PATH_PARAMETER_LENGTH = 64
+# ROMA: "A maximum of 100 applications and tasks" per import, export or deletion.
+MAX_ASSETS_PER_JOB = 100
+ASSET_ID = re.compile(ROMA_ID_PATTERN)
+IMPORT_MODES = ("AddNew", "Merge")
+# What multipart framing may add to a package (boundaries, part headers).
+MULTIPART_OVERHEAD = 64 * 1024
 # A producer reports a status in either of ROMA's spellings.
 REPORTED_STATUSES = {
     "RUNNING": AssetJob.State.RUNNING,
@@ -393,6 +410,145 @@ class AssetArchiveUploadView(ProjectScopedMixin, GenericAPIView):
             package.close()
             raise InvalidParameters("The package must be a .zip archive.")
         return package
+
+
+class AssetOperationView(ProjectScopedMixin, GenericAPIView):
+    """`POST .../assets/{import,export,delete}`: start a job that a configured handler runs.
+
+    Answers `{"job_id": ...}` as ROMA does. After the usual checks: a job type without a
+    handler is ROMA.12002, a malformed body ROMA.13000, and a job while another import or
+    export (or deletion) runs in the instance ROMA.10012.
+    """
+
+    http_method_names = ["post"]
+    job_type: str
+
+    def post(self, request: Request, *args, **kwargs) -> Response:
+        handler = job_handler(self.job_type)
+        if handler is None:
+            raise UnsupportedOperation(f"No handler runs {self.job_type} jobs in this service.")
+        instance = self.path_instance()
+        arguments, package = self.job_arguments(request)
+        fingerprint = (instance.instance_id, self.job_type, arguments, self.digest(package))
+        try:
+            job = create_once(
+                request,
+                family,
+                lambda _: asset_job_launch(
+                    instance=instance,
+                    type=self.job_type,
+                    handler=handler,
+                    user=request.user,
+                    arguments=arguments,
+                    package=package,
+                ),
+                fingerprint=fingerprint,
+                tenant=self.tenant,
+            )
+        except AssetJobBusy as busy:
+            raise AssetTaskRunning(str(busy)) from None
+        return Response({"job_id": job.pk})
+
+    def job_arguments(self, request: Request) -> tuple[dict, File | None]:
+        """Return the handler's keyword arguments and any package, or raise ROMA's 400."""
+        return asset_selection(request.data), None
+
+    def digest(self, package: File | None) -> str | None:
+        if package is None:
+            return None
+        package.seek(0)
+        digest = hashlib.file_digest(package, "sha256").hexdigest()
+        package.seek(0)
+        return digest
+
+
+def asset_selection(data: object) -> dict[str, list[str]]:
+    """Return `{"apps": [...], "tasks": [...]}` ids from ROMA's export or delete body."""
+    if not isinstance(data, dict) or set(data) != {"apps", "tasks"}:
+        raise InvalidParameters('Give a JSON object with "apps" and "tasks" lists.')
+    selection = {key: selected_ids(key, data[key]) for key in ("apps", "tasks")}
+    total = len(selection["apps"]) + len(selection["tasks"])
+    if not 1 <= total <= MAX_ASSETS_PER_JOB:
+        raise InvalidParameters(f"Name 1 to {MAX_ASSETS_PER_JOB} applications and tasks.")
+    return selection
+
+
+def selected_ids(key: str, items: object) -> list[str]:
+    """Return the ids of `[{"id": ...}, ...]`, refusing anything else."""
+    if not isinstance(items, list):
+        raise InvalidParameters(f'{key} must be a list of {{"id": ...}} objects.')
+    ids = []
+    for item in items:
+        if not (isinstance(item, dict) and set(item) == {"id"} and isinstance(item["id"], str)):
+            raise InvalidParameters(f"Each of {key} must be an object with a string id.")
+        if not ASSET_ID.fullmatch(item["id"]):
+            raise InvalidParameters(f"{key} ids must be 1 to 64 letters, digits, '-' or '_'.")
+        ids.append(item["id"])
+    return ids
+
+
+class AssetExportView(AssetOperationView):
+    """ROMA's ExportAsset: export applications and tasks into a package to download once."""
+
+    job_type = AssetJob.Type.EXPORT
+
+    @asset_export_schema
+    def post(self, request: Request, *args, **kwargs) -> Response:
+        return super().post(request, *args, **kwargs)
+
+
+class AssetDeleteView(AssetOperationView):
+    """ROMA's DeleteAsset: delete applications and tasks."""
+
+    job_type = AssetJob.Type.DELETE
+
+    @asset_delete_schema
+    def post(self, request: Request, *args, **kwargs) -> Response:
+        return super().post(request, *args, **kwargs)
+
+
+class AssetImportView(AssetOperationView):
+    """ROMA's ImportAsset: import a zip package (multipart form data, as the SDK uploads it)."""
+
+    job_type = AssetJob.Type.IMPORT
+    parser_classes = [MultiPartParser]
+
+    @asset_import_schema
+    def post(self, request: Request, *args, **kwargs) -> Response:
+        return super().post(request, *args, **kwargs)
+
+    def job_arguments(self, request: Request) -> tuple[dict, File | None]:
+        arguments = import_options(request.query_params)
+        limit = settings.JOBDESK_MAX_ARCHIVE_BYTES
+        declared = request.META.get("CONTENT_LENGTH") or ""
+        if declared.isdigit() and int(declared) > limit + MULTIPART_OVERHEAD:
+            raise ArchiveTooLarge(f"Upload at most {limit} bytes.")
+        files = list(request.FILES.values())  # any other media type is a 415
+        if len(files) != 1:
+            raise InvalidParameters("Upload one zip file as multipart/form-data.")
+        (package,) = files
+        if package.size > limit:
+            raise ArchiveTooLarge(f"Upload at most {limit} bytes.")
+        if not is_readable_zip(package):
+            raise NotAZip("The uploaded file is not a zip archive.")
+        return arguments, package
+
+
+def import_options(query) -> dict:
+    """Return ImportAsset's query options (`type`, `prefix`, `datasource_overwrite`)."""
+    unknown = set(query) - {"type", "prefix", "datasource_overwrite"}
+    if unknown:
+        raise InvalidParameters(f"Unknown query parameters: {', '.join(sorted(unknown))}.")
+    mode = query.get("type", "AddNew")
+    if mode not in IMPORT_MODES:
+        raise InvalidParameters("type must be AddNew or Merge.")
+    prefix = query.get("prefix", "")
+    if prefix and not ASSET_ID.fullmatch(prefix):
+        raise InvalidParameters("prefix must be 1 to 64 letters, digits, '-' or '_'.")
+    overwrite = query.get("datasource_overwrite", "false")
+    if overwrite not in ("true", "false"):
+        raise InvalidParameters("datasource_overwrite must be true or false.")
+    return {"type": mode, "prefix": prefix, "datasource_overwrite": overwrite == "true"}
 
 
 class AssetSettingsView(ProjectScopedMixin, GenericAPIView):

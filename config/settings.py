@@ -333,6 +333,23 @@ JOBDESK_IDEMPOTENCY_KEY_TTL = int(os.environ.get("JOBDESK_IDEMPOTENCY_KEY_TTL", 
 # Largest export package a producer may upload (the archive route bypasses the body limit).
 JOBDESK_MAX_ARCHIVE_BYTES = int(os.environ.get("JOBDESK_MAX_ARCHIVE_BYTES", 64 * 1024 * 1024))
 
+# ROMA's import, export and delete routes hand each job type to a tracked task of the
+# deployment (asset_jobs.handlers), e.g. JOBDESK_ASSET_JOB_HANDLERS='{"exportAsset":
+# "myapp.tasks.export_assets"}'; a type without one is refused (ROMA.12002).
+try:
+    JOBDESK_ASSET_JOB_HANDLERS: dict[str, str] = json.loads(
+        os.environ.get("JOBDESK_ASSET_JOB_HANDLERS", "").strip() or "{}"
+    )
+except ValueError as error:
+    raise ImproperlyConfigured(f"JOBDESK_ASSET_JOB_HANDLERS is not valid JSON: {error}") from None
+if not isinstance(JOBDESK_ASSET_JOB_HANDLERS, dict) or not all(
+    isinstance(path, str) for path in JOBDESK_ASSET_JOB_HANDLERS.values()
+):
+    raise ImproperlyConfigured(
+        "JOBDESK_ASSET_JOB_HANDLERS must map a job type to a task's dotted path, e.g. "
+        '{"exportAsset": "myapp.tasks.export_assets"}.'
+    )
+
 # Tracked tasks run on Django tasks: "db" (the database worker, `manage.py db_worker`) by
 # default, "rq" (Redis at REDIS_URL, `manage.py rqworker`) to scale out, or "immediate".
 JOBDESK_TASKS_BACKEND = os.environ.get("JOBDESK_TASKS_BACKEND", "db").strip()
