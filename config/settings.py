@@ -320,10 +320,20 @@ LOGGING = {
     "formatters": {
         "plain": {"format": "{asctime} {levelname} {name} {message}", "style": "{"},
     },
-    "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Canvas clients may send their key as `?access_token=`: it never reaches a log line.
+    "filters": {"redact_access_tokens": {"()": "tenancy.logging.RedactAccessTokens"}},
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_access_tokens"],
+        }
+    },
     "root": {"handlers": ["stdout"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
+        # The development server's request lines carry query strings: through the filter.
+        "django.server": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
     },
 }
 

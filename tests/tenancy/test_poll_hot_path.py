@@ -489,7 +489,19 @@ def test_a_cached_answer_is_the_uncached_answer_byte_for_byte(family, job, poll)
         }, accept
 
 
-@pytest.mark.parametrize("family_name", ["progress", "asset_jobs"])
+def test_canvas_ignores_parameters_in_accept_as_it_ignores_accept(tenant, api_client, raw_key):
+    family = FAMILIES["progress"]
+    job = family.make(tenant)
+    plain = api_client.get(family.path(job), **family.headers(raw_key))
+    indented = api_client.get(
+        family.path(job), HTTP_ACCEPT="application/json; indent=2", **family.headers(raw_key)
+    )
+
+    assert indented.content == plain.content
+    assert indented["ETag"] == plain["ETag"]
+
+
+@pytest.mark.parametrize("family_name", ["asset_jobs"])
 def test_a_body_with_parameters_in_accept_is_left_to_the_full_path(
     family_name, tenant, api_client, raw_key
 ):
