@@ -17,6 +17,12 @@ from django.core.files.storage import default_storage
 
 from jobs.tasks import JobHandle, tracked_task
 
+# What `make run` sets JOBDESK_ASSET_JOB_HANDLERS to (the Makefile's DEMO_ASSET_JOB_HANDLERS).
+DEMO_HANDLERS = {
+    "importAsset": "asset_jobs.tasks.demo_import_assets",
+    "exportAsset": "asset_jobs.tasks.demo_export_assets",
+    "deleteAsset": "asset_jobs.tasks.demo_delete_assets",
+}
 # Seconds each step takes, so a poller sees the job run.
 STEP_SECONDS = 1.0
 STEPS = 4

@@ -16,6 +16,7 @@ import pytest
 from django.apps import apps
 from django.core.management import call_command
 
+from asset_jobs.tasks import DEMO_HANDLERS
 from tests.markdown import anchors, curl_commands, markdown_files, relative_links
 
 pytestmark = pytest.mark.e2e
@@ -63,6 +64,7 @@ def seeded_roles(transactional_db) -> None:
 def demo_urls(seeded_roles, live_server, settings, tmp_path) -> list[str]:
     """Load the demo data for the live server and return the URLs `manage.py demo` printed."""
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.JOBDESK_ASSET_JOB_HANDLERS = DEMO_HANDLERS  # as `make run` configures them
     out = StringIO()
     call_command("demo", base_url=live_server.url, allow_without_debug=True, stdout=out)
     return PRINTED_URL.findall(out.getvalue())
