@@ -74,18 +74,25 @@ def pair(make_member, make_access_key, tenant) -> tuple[str, str]:
 def roma(live_server, pair, tenant):
     """Return a function making the SDK's client (the tenant's project and key by default)."""
 
+    clients = []
+
     def make(ak=None, sk=None, project_id=None) -> RomaClient:
         credentials = BasicCredentials(
             ak or pair[0], sk or pair[1], project_id or tenant.project_id
         )
-        return (
+        client = (
             RomaClient.new_builder()
             .with_credentials(credentials)
             .with_endpoints([live_server.url])
             .build()
         )
+        clients.append(client)
+        return client
 
-    return make
+    yield make
+    # Close kept-alive connections while the live server still serves this test.
+    for client in clients:
+        client.close()
 
 
 def selection(cls):
