@@ -18,6 +18,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
+# The demo's handlers of ROMA's import, export and delete (asset_jobs/tasks.py).
+DEMO_ASSET_JOB_HANDLERS := {"importAsset": "asset_jobs.tasks.demo_import_assets", "exportAsset": "asset_jobs.tasks.demo_export_assets", "deleteAsset": "asset_jobs.tasks.demo_delete_assets"}
+
 run: install
 	DJANGO_DEBUG=1 $(PY) manage.py migrate --no-input
 	DJANGO_DEBUG=1 $(PY) manage.py demo --base-url http://$(HOST):$(PORT)
@@ -26,7 +29,8 @@ run: install
 	@echo "A task worker runs beside the server; the demo tasks report progress for a minute."
 	DJANGO_DEBUG=1 $(PY) manage.py db_worker --no-reload & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	DJANGO_DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
+	JOBDESK_ASSET_JOB_HANDLERS='$(DEMO_ASSET_JOB_HANDLERS)' DJANGO_DEBUG=1 \
+		$(PY) manage.py runserver $(HOST):$(PORT)
 
 # A database task worker on its own (start more of them to run more tasks at once).
 worker: install

@@ -10,7 +10,11 @@ from django.urls import path
 
 from asset_jobs.family import ASSET_JOB_READ, ASSET_JOB_WRITE
 from asset_jobs.models import AssetJob, AssetJobReason, Instance
-from asset_jobs.services import asset_archive_claim, instance_create
+from asset_jobs.services import (
+    asset_archive_claim,
+    instance_create,
+    instance_set_status_spelling,
+)
 from jobs.admin import (
     JobAdmin,
     ReadOnlyAdminMixin,
@@ -27,7 +31,14 @@ from tenancy.models import Tenant
 class InstanceAddForm(forms.ModelForm):
     class Meta:
         model = Instance
-        fields = ["tenant", "instance_id", "name"]
+        fields = ["tenant", "instance_id", "name", "status_spelling"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["status_spelling"].required = False
+
+    def clean_status_spelling(self) -> str:
+        return self.cleaned_data["status_spelling"] or Instance.StatusSpelling.CLASSIC
 
     def clean(self):
         cleaned = super().clean()
@@ -43,19 +54,42 @@ class InstanceAddForm(forms.ModelForm):
         return cleaned
 
 
+class InstanceChangeForm(forms.ModelForm):
+    class Meta:
+        model = Instance
+        fields = ["status_spelling"]
+
+
 @admin.register(Instance)
 class InstanceAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
-    """Instances are read-only once made; staff who may write asset jobs in a tenant add them."""
+    """Staff who may write asset jobs in a tenant add its instances; once made, an instance
+    changes only its status spelling."""
 
     tenant_read_permission = ASSET_JOB_READ
     form = InstanceAddForm
-    list_display = ["instance_id", "name", "tenant", "created_at"]
-    list_filter = [TenantScopeFilter]
+    list_display = ["instance_id", "name", "tenant", "status_spelling", "created_at"]
+    list_filter = [TenantScopeFilter, "status_spelling"]
     list_select_related = ["tenant"]
     search_fields = ["=instance_id", "name"]
 
     def has_add_permission(self, request) -> bool:
         return self._holds(request, ASSET_JOB_WRITE)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return self._holds(request, ASSET_JOB_WRITE, obj)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is not None:
+            kwargs["form"] = InstanceChangeForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return InstanceAddForm.Meta.fields
+        return ["tenant", "instance_id", "name", "status_spelling", "created_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["tenant", "instance_id", "name", "created_at"] if obj is not None else []
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "tenant":
@@ -65,7 +99,16 @@ class InstanceAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
-        created = instance_create(tenant=obj.tenant, instance_id=obj.instance_id, name=obj.name)
+        if change:
+            # Through the service, which also drops the cached bodies of the instance's jobs.
+            instance_set_status_spelling(instance=obj, status_spelling=obj.status_spelling)
+            return
+        created = instance_create(
+            tenant=obj.tenant,
+            instance_id=obj.instance_id,
+            name=obj.name,
+            status_spelling=obj.status_spelling,
+        )
         obj.pk, obj.created_at = created.pk, created.created_at
         obj._state.adding = False
 

@@ -89,4 +89,8 @@ def curl_lines(context: DemoContext, export: AssetJob) -> list[str]:
         f'  curl -H "X-Auth-Token: {key}" "{base}/jobs?status=Running&limit=10"',
         f'  curl -OJ -H "X-Auth-Token: {key}" {base}/archives/{export.archive_id}'
         "   # once only; `manage.py demo` makes a fresh package",
+        f'  curl -X POST -H "X-Auth-Token: {context.keys["acme", "admin"]}" '
+        f"-H 'Content-Type: application/json' "
+        f"""-d '{{"apps": [{{"id": "myApp"}}], "tasks": []}}' {base}/export"""
+        "   # starts an export (make run's demo handlers)",
     ]

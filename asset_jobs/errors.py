@@ -13,6 +13,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 
 from jobs.errors import IdempotencyKeyConflict, StateConflict, respond
+from tenancy.signing import SignatureRejected
 
 # ROMA's documented limit for error_msg and error_details.
 MAX_TEXT_LENGTH = 128
@@ -52,6 +53,26 @@ class InvalidRequestURL(RomaError):
     error_msg = "Invalid request URL."
 
 
+class UnsupportedOperation(RomaError):
+    """No handler runs jobs of this type in this deployment."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    error_code = "ROMA.12002"
+    error_msg = "The user does not support this feature."
+
+
+class AssetTaskRunning(RomaError):
+    status_code = status.HTTP_400_BAD_REQUEST
+    error_code = "ROMA.10012"
+    error_msg = "An asset management task is running."
+
+
+class NotAZip(RomaError):
+    status_code = status.HTTP_400_BAD_REQUEST
+    error_code = "ROMA.10013"
+    error_msg = "Only .zip files are supported."
+
+
 NO_TOKEN = ("ROMA.1000", "No token is available in the request.")
 BAD_TOKEN = ("ROMA.1002", "Incorrect token in the request.")
 NO_PERMISSION = ("ROMA.1006", "You do not have the permissions required to perform this operation.")
@@ -63,6 +84,13 @@ TOKEN_PROBLEMS = {
     "expired_token": "The token has expired.",
     "revoked_token": "The token has been revoked.",
 }
+# A refused AK/SK signature, as Huawei Cloud's API gateway answers it; `error_details` is the
+# refusal's own text (tenancy.signing, tenancy.authentication), which names no secret.
+BAD_SIGNATURE = ("APIGW.0301", "Incorrect IAM authentication information.")
+NO_CREDENTIALS_DETAILS = (
+    "Send an API token in the X-Auth-Token header, or sign the request with an access key "
+    "(SDK-HMAC-SHA256)."
+)
 
 
 # The core's errors, in ROMA's words.
@@ -108,7 +136,9 @@ def code_and_message(exc: exceptions.APIException) -> tuple[str, str, str]:
     if isinstance(exc, IdempotencyKeyConflict):
         return *KEY_REUSED, details
     if isinstance(exc, exceptions.NotAuthenticated):
-        return *NO_TOKEN, "Send an API token in the X-Auth-Token header."
+        return *NO_TOKEN, NO_CREDENTIALS_DETAILS
+    if isinstance(exc, SignatureRejected):
+        return *BAD_SIGNATURE, details
     if isinstance(exc, exceptions.AuthenticationFailed):
         return *BAD_TOKEN, TOKEN_PROBLEMS.get(exc.get_codes(), details)
     if isinstance(exc, exceptions.PermissionDenied):

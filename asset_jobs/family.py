@@ -2,7 +2,8 @@
 
 A tracked task's tag is the job type (`importAsset`, `exportAsset`, `deleteAsset`);
 `enqueue_tracked` needs `job={"instance": instance}`. An export task may return its zip
-package as bytes.
+package as bytes or a Django File. ROMA's import, export and delete routes start jobs run by
+the tracked tasks named in JOBDESK_ASSET_JOB_HANDLERS (`asset_jobs.handlers`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.core.files import File
 
 from asset_jobs import services
 from asset_jobs.models import REASON_FIELD_MAX_LENGTH, AssetJob, AssetJobReason
@@ -55,10 +57,12 @@ class AssetJobFamily(JobFamily):
         data["reasons"] = [dict(reason) for reason in data["reasons"]]
         return data, job.instance.instance_id
 
-    def create(self, *, tenant, tag, user, instance) -> str:
+    def create(self, *, tenant, tag, user, instance, exclusive=False, upload=None) -> str:
         if instance.tenant_id != tenant.pk:
             raise ValidationError({"instance": "The instance belongs to another tenant."})
-        return services.asset_job_create(instance=instance, type=tag, user=user).pk
+        return services.asset_job_create(
+            instance=instance, type=tag, user=user, exclusive=exclusive, upload=upload
+        ).pk
 
     def start(self, job_id: str) -> bool:
         return self.attempt(services.asset_job_heartbeat, job_id)
@@ -71,7 +75,7 @@ class AssetJobFamily(JobFamily):
         return self.attempt(services.asset_job_update, job_id, progress_percent=fraction)
 
     def complete(self, job_id: str, *, results: Any) -> bool:
-        archive = results if isinstance(results, bytes) else None
+        archive = results if isinstance(results, bytes | File) else None
         return self.attempt(services.asset_job_succeed, job_id, archive=archive)
 
     def fail(self, job_id: str, *, message: str) -> bool:

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import re
 
+from django.db.models import Q
 from django_filters import rest_framework as filters
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 
 from asset_jobs.errors import InvalidParameters
-from asset_jobs.models import AssetJob
+from asset_jobs.models import AssetJob, Instance
 
 State = AssetJob.State
+CURRENT = Instance.StatusSpelling.CURRENT
 
-# The current ROMA SDKs spell statuses RUNNING/SUCCEEDED/FAILED; accept those as aliases.
+# Either spelling filters any instance's jobs: the current one (RUNNING, SUCCEEDED, FAILED)
+# names the same states as the classic one (and FINISHED names Finished).
 STATUS_ALIASES = {
     "RUNNING": State.RUNNING,
     "SUCCEEDED": State.SUCCESS,
@@ -35,7 +38,11 @@ class AssetJobFilter(filters.FilterSet):
         fields = ["status", "type"]
 
     def filter_status(self, queryset, name: str, value: str):
-        return queryset.filter(status=STATUS_ALIASES.get(value, value))
+        matches = Q(status=STATUS_ALIASES.get(value, value))
+        if value == "SUCCEEDED":
+            # An instance with the current spelling shows a downloaded export as SUCCEEDED too.
+            matches |= Q(status=State.FINISHED, instance__status_spelling=CURRENT)
+        return queryset.filter(matches)
 
 
 class OffsetLimitPagination(LimitOffsetPagination):

@@ -17,6 +17,9 @@ HEX_ID_PATTERN = r"[0-9a-f]{32}"
 REASON_FIELD_MAX_LENGTH = 64
 MAX_REASONS_PER_JOB = 10
 ARCHIVE_DIRECTORY = "asset_archives"
+IMPORT_DIRECTORY = "asset_imports"
+# ROMA lets one import or export, and one deletion, run at a time.
+TRANSFER_TYPES = ["importAsset", "exportAsset"]
 
 instance_id_validator = RegexValidator(
     rf"\A{ROMA_ID_PATTERN}\Z", "Use 1 to 64 letters, digits, '-' or '_'."
@@ -31,8 +34,20 @@ def new_hex_id() -> str:
 class Instance(TenantOwnedModel):
     """A ROMA Connect instance: the scope `/v2/{project_id}/instances/{instance_id}/`."""
 
+    class StatusSpelling(models.TextChoices):
+        CLASSIC = "classic", "Running, Success, Failed, Finished (ROMA's 2022 API reference)"
+        """The spelling of ROMA Connect's 2022 "Obtaining Job Progress" page."""
+        CURRENT = "current", "RUNNING, SUCCEEDED, FAILED (ROMA's current API reference and SDKs)"
+        """The spelling of ROMA Connect's current API reference and SDK enums."""
+
     instance_id = models.CharField(max_length=64, validators=[instance_id_validator])
     name = models.CharField(max_length=200)
+    status_spelling = models.CharField(
+        max_length=16,
+        choices=StatusSpelling.choices,
+        default=StatusSpelling.CLASSIC,
+        help_text="How this instance's jobs spell their status for API clients.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -43,6 +58,13 @@ class Instance(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.instance_id})"
+
+
+def spelled_status(status: str, spelling: str) -> str:
+    """Return a stored status as an instance with `spelling` shows it."""
+    if spelling == Instance.StatusSpelling.CURRENT:
+        return CURRENT_SPELLING[status]
+    return status
 
 
 class AssetJobQuerySet(JobQuerySet):
@@ -82,6 +104,18 @@ class AssetJob(TrackedJob):
     progress_percent = models.FloatField(default=0.0, help_text="A fraction from 0 to 1.")
     archive_id = models.CharField(max_length=32, unique=True, null=True, blank=True)
     archive = models.FileField(upload_to=ARCHIVE_DIRECTORY, max_length=255, null=True, blank=True)
+    upload = models.FileField(
+        upload_to=IMPORT_DIRECTORY,
+        max_length=255,
+        null=True,
+        blank=True,
+        help_text="The package an import was started with (deleted with the job).",
+    )
+    exclusive = models.BooleanField(
+        default=False,
+        help_text="Started through ROMA's import, export or delete API: one import or export, "
+        "and one deletion, runs per instance at a time.",
+    )
     begin_time = models.DateTimeField(default=timezone.now)
     end_time = models.DateTimeField(null=True, blank=True)
 
@@ -102,6 +136,16 @@ class AssetJob(TrackedJob):
                 condition=models.Q(archive_id__isnull=True)
                 | models.Q(status="Success", type="exportAsset"),
                 name="asset_job_archive_only_on_successful_export",
+            ),
+            models.UniqueConstraint(
+                fields=["instance"],
+                condition=models.Q(exclusive=True, status="Running", type__in=TRANSFER_TYPES),
+                name="asset_job_one_running_transfer_per_instance",
+            ),
+            models.UniqueConstraint(
+                fields=["instance"],
+                condition=models.Q(exclusive=True, status="Running", type="deleteAsset"),
+                name="asset_job_one_running_deletion_per_instance",
             ),
         ]
         indexes = [
@@ -139,3 +183,13 @@ class AssetJobReason(models.Model):
 
     def __str__(self) -> str:
         return f"{self.error_code} on {self.resource_type} {self.resource_name}"
+
+
+# The current spelling has no Finished: a downloaded export is still SUCCEEDED (without
+# `archive_id`, as in the classic spelling).
+CURRENT_SPELLING = {
+    AssetJob.State.RUNNING: "RUNNING",
+    AssetJob.State.SUCCESS: "SUCCEEDED",
+    AssetJob.State.FAILED: "FAILED",
+    AssetJob.State.FINISHED: "SUCCEEDED",
+}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -15,7 +17,13 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 
 from asset_jobs.filters import STATUS_ALIASES, OffsetLimitPagination
-from asset_jobs.models import HEX_ID_PATTERN, ROMA_ID_PATTERN, AssetJob
+from asset_jobs.models import (
+    CURRENT_SPELLING,
+    HEX_ID_PATTERN,
+    ROMA_ID_PATTERN,
+    AssetJob,
+    Instance,
+)
 from asset_jobs.serializers import AssetJobSerializer
 from jobs.api import JSON
 from jobs.schema import NOT_MODIFIED, error_responses, header, optional_keys, poll_parameters
@@ -26,6 +34,44 @@ HEX_LENGTH = (32, 32)
 
 # `archive_id` appears only while the export's package can be downloaded.
 AssetJobOptionalArchiveId = optional_keys("asset_jobs.serializers.AssetJobSerializer", "archive_id")
+
+
+# The job's status, in the spelling its instance chose: two enums, since `Failed` and `FAILED`
+# would collide in one generated enum.
+STATUS_ENUMS = {
+    "AssetJobStatus": (
+        AssetJob.State.values,
+        "ROMA's classic spelling (its 2022 API reference): Running, then Success or Failed; "
+        "a downloaded export is Finished.",
+    ),
+    "AssetJobStatusCurrent": (
+        list(dict.fromkeys(CURRENT_SPELLING.values())),
+        "ROMA's current spelling (its API reference and SDK enums): RUNNING, then SUCCEEDED "
+        "or FAILED.",
+    ),
+}
+
+
+class SpelledStatusFieldScheme(OpenApiSerializerFieldExtension):
+    """`status`: in one of two spellings, as the job's instance chose (`status_spelling`)."""
+
+    target_class = "asset_jobs.serializers.SpelledStatusField"
+
+    def map_serializer_field(self, auto_schema, direction) -> dict:
+        refs = []
+        for name, (values, description) in STATUS_ENUMS.items():
+            component = ResolvedComponent(
+                name=name,
+                type=ResolvedComponent.SCHEMA,
+                object=name,
+                schema={"enum": values, "type": "string", "description": description},
+            )
+            auto_schema.registry.register_on_missing(component)
+            refs.append(component.ref)
+        return {
+            "oneOf": refs,
+            "description": "The job's status, spelled as its instance's `status_spelling` says.",
+        }
 
 
 class RomaErrorSerializer(serializers.Serializer):
@@ -212,7 +258,8 @@ asset_job_report_schema = extend_schema(
             {
                 "progress_percent": serializers.FloatField(required=False),
                 "status": serializers.CharField(
-                    required=False, help_text="Running, Success or Failed."
+                    required=False,
+                    help_text="Running, Success or Failed (or RUNNING, SUCCEEDED, FAILED).",
                 ),
                 "reasons": serializers.ListField(child=serializers.DictField(), required=False),
             },
@@ -226,4 +273,134 @@ asset_archive_upload_schema = extend_schema(
     parameters=[*PROJECT_AND_INSTANCE, JOB_ID, PRODUCER_REQUEST_ID],
     request={"application/zip": OpenApiTypes.BINARY},
     responses={HTTPStatus.OK: AssetJobSerializer, **PRODUCER_ERRORS},
+)
+
+
+class InstanceSettingsSerializer(serializers.Serializer):
+    status_spelling = serializers.ChoiceField(
+        choices=Instance.StatusSpelling.choices,
+        help_text="`classic`: Running, Success, Failed, Finished; `current`: RUNNING, "
+        "SUCCEEDED, FAILED.",
+    )
+
+
+asset_settings_retrieve_schema = extend_schema(
+    operation_id="asset_settings_retrieve",
+    tags=TAGS,
+    summary="Show how an instance's jobs spell their status (a jobdesk extension)",
+    parameters=[*PROJECT_AND_INSTANCE, REQUEST_ID, WWW_AUTHENTICATE],
+    responses={HTTPStatus.OK: InstanceSettingsSerializer, **roma_errors(*ERRORS)},
+)
+asset_settings_update_schema = extend_schema(
+    operation_id="asset_settings_update",
+    tags=TAGS,
+    summary="Choose how an instance's jobs spell their status (a jobdesk extension)",
+    description="Needs `ASSET-JOB:WRITE`. Every job of the instance reads in the new spelling "
+    "from the next poll on (its `ETag` changes with it).",
+    parameters=[*PROJECT_AND_INSTANCE, PRODUCER_REQUEST_ID],
+    request={JSON: InstanceSettingsSerializer},
+    responses={HTTPStatus.OK: InstanceSettingsSerializer, **PRODUCER_ERRORS},
+)
+
+
+class AssetRefSerializer(serializers.Serializer):
+    id = serializers.RegexField(rf"^{ROMA_ID_PATTERN}$", max_length=64)
+
+
+class AssetSelectionSerializer(serializers.Serializer):
+    """ROMA's AssetExportRequest and AssetOperateRequest: 1 to 100 ids in all."""
+
+    apps = AssetRefSerializer(many=True, help_text='Applications, as `{"id": ...}`.')
+    tasks = AssetRefSerializer(many=True, help_text='Tasks, as `{"id": ...}`.')
+
+
+class AssetImportSerializer(serializers.Serializer):
+    ImportAssetRequestBody = serializers.FileField(
+        help_text="The zip package (the SDK's field name; any single file part is taken)."
+    )
+
+
+OPERATION_STATUSES = (
+    HTTPStatus.BAD_REQUEST,
+    HTTPStatus.UNAUTHORIZED,
+    HTTPStatus.FORBIDDEN,
+    HTTPStatus.NOT_FOUND,
+    HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+    HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+    HTTPStatus.UNPROCESSABLE_ENTITY,
+)
+OPERATION_REQUEST_ID = header(
+    "X-Request-Id",
+    "This request's id; error bodies repeat it as `request_id`.",
+    HTTPStatus.OK,
+    *OPERATION_STATUSES,
+    schema={"type": "string", "pattern": "^[0-9a-f]{32}$"},
+)
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="Retrying with the same key returns the same job (a jobdesk extension).",
+)
+OPERATION_ERRORS_TEXT = (
+    " Errors (400): `ROMA.12002` when this deployment has no handler for the job type, "
+    "`ROMA.10012` while another import or export (for a deletion: another deletion) runs in "
+    "the instance, `ROMA.13000` for a malformed request."
+)
+JOB_ID_ANSWER = inline_serializer("AssetOperationJobId", {"job_id": serializers.CharField()})
+
+
+def asset_operation_schema(operation_id: str, summary: str, description: str, **options):
+    return extend_schema(
+        operation_id=operation_id,
+        tags=TAGS,
+        summary=summary,
+        description=description + OPERATION_ERRORS_TEXT,
+        parameters=[
+            *PROJECT_AND_INSTANCE,
+            OPERATION_REQUEST_ID,
+            IDEMPOTENCY_KEY,
+            *options.pop("parameters", []),
+        ],
+        responses={HTTPStatus.OK: JOB_ID_ANSWER, **roma_errors(*OPERATION_STATUSES)},
+        **options,
+    )
+
+
+asset_export_schema = asset_operation_schema(
+    "asset_export",
+    "Export applications and tasks (ExportAsset)",
+    "Starts an `exportAsset` job; poll it, then download its package once.",
+    request={JSON: AssetSelectionSerializer},
+)
+asset_delete_schema = asset_operation_schema(
+    "asset_delete",
+    "Delete applications and tasks (DeleteAsset)",
+    "Starts a `deleteAsset` job; poll it until it finishes.",
+    request={JSON: AssetSelectionSerializer},
+)
+asset_import_schema = asset_operation_schema(
+    "asset_import",
+    "Import a zip package of applications and tasks (ImportAsset)",
+    "Starts an `importAsset` job; poll it until it finishes. A file that is not a zip is "
+    "`ROMA.10013`.",
+    request={"multipart/form-data": AssetImportSerializer},
+    parameters=[
+        OpenApiParameter(
+            "type",
+            str,
+            enum=["AddNew", "Merge"],
+            description="`AddNew` (a full import, the default) or `Merge`.",
+        ),
+        OpenApiParameter(
+            "prefix",
+            {"type": "string", "pattern": f"^{ROMA_ID_PATTERN}$"},
+            description="Prepended to imported application names.",
+        ),
+        OpenApiParameter(
+            "datasource_overwrite",
+            bool,
+            description="Overwrite existing data sources (default false).",
+        ),
+    ],
 )

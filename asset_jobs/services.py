@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -17,18 +18,22 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django_tasks.base import Task
 
 from asset_jobs.archives import ArchivePackage, read_package, zip_content
 from asset_jobs.models import (
     ARCHIVE_DIRECTORY,
+    IMPORT_DIRECTORY,
     MAX_REASONS_PER_JOB,
     REASON_FIELD_MAX_LENGTH,
+    TRANSFER_TYPES,
     AssetJob,
     AssetJobReason,
     Instance,
     new_hex_id,
 )
 from jobs.registry import families
+from jobs.tasks import enqueue_tracked
 from jobs.transitions import TransitionRefused, transition
 from tenancy.models import Tenant
 
@@ -40,6 +45,14 @@ State = AssetJob.State
 RUNNING = [State.RUNNING]
 
 
+class AssetJobBusy(Exception):
+    """An import or export (or a deletion) already runs in the instance (ROMA.10012)."""
+
+    def __init__(self, instance: Instance, type: str) -> None:
+        kind = "deletion" if type == AssetJob.Type.DELETE else "import or export"
+        super().__init__(f"An asset {kind} job is already running in {instance.instance_id}.")
+
+
 class AssetArchiveUnavailable(TransitionRefused):
     """The job has no package to hand out: never made, already downloaded, or lost."""
 
@@ -47,9 +60,13 @@ class AssetArchiveUnavailable(TransitionRefused):
         super().__init__(family="asset_jobs", job_id=job.pk, event=DOWNLOAD, state=status)
 
 
-def instance_create(*, tenant: Tenant, instance_id: str, name: str) -> Instance:
+def instance_create(
+    *, tenant: Tenant, instance_id: str, name: str, status_spelling: str | None = None
+) -> Instance:
     """Create a ROMA instance in `tenant`; `instance_id` is unique within the tenant."""
     instance = Instance(tenant=tenant, instance_id=instance_id, name=name)
+    if status_spelling is not None:
+        instance.status_spelling = status_spelling
     instance.full_clean(validate_constraints=False)
     duplicate = ValidationError({"instance_id": f"{tenant} already has an instance {instance_id}."})
     if Instance.objects.for_tenant(tenant).filter(instance_id=instance_id).exists():
@@ -62,15 +79,99 @@ def instance_create(*, tenant: Tenant, instance_id: str, name: str) -> Instance:
     return instance
 
 
+@transaction.atomic
+def instance_set_status_spelling(*, instance: Instance, status_spelling: str) -> Instance:
+    """Make `instance`'s jobs spell their status this way from the next poll on."""
+    if status_spelling not in Instance.StatusSpelling.values:
+        choices = ", ".join(Instance.StatusSpelling.values)
+        raise ValidationError(
+            {"status_spelling": f"Unknown spelling {status_spelling!r}; use one of {choices}."}
+        )
+    Instance.objects.for_tenant(instance.tenant).filter(pk=instance.pk).update(
+        status_spelling=status_spelling
+    )
+    instance.status_spelling = status_spelling
+    # Every job's wire body (and ETag) shows the spelling: no cached snapshot may outlive it.
+    job_ids = AssetJob.objects.for_tenant(instance.tenant).filter(instance=instance)
+    families.for_model(AssetJob).snapshots.invalidate(job_ids.values_list("pk", flat=True))
+    return instance
+
+
 def asset_job_create(
-    *, instance: Instance, type: str, user: AbstractBaseUser | None = None
+    *,
+    instance: Instance,
+    type: str,
+    user: AbstractBaseUser | None = None,
+    exclusive: bool = False,
+    upload: str | None = None,
 ) -> AssetJob:
-    """Start a Running job of `type` in `instance`, owned by the instance's tenant."""
+    """Start a Running job of `type` in `instance`, owned by the instance's tenant.
+
+    An `exclusive` job (one started through ROMA's import, export or delete API) is refused
+    with AssetJobBusy while another of its kind runs in the instance: the database's unique
+    index decides, so two racing creates leave exactly one job.
+    """
     if type not in AssetJob.Type.values:
         choices = ", ".join(AssetJob.Type.values)
         raise ValidationError({"type": f"Unknown job type {type!r}; use one of {choices}."})
-    return AssetJob.objects.across_tenants().create(
-        tenant_id=instance.tenant_id, instance=instance, type=type, user=user
+    try:
+        with transaction.atomic():
+            return AssetJob.objects.across_tenants().create(
+                tenant_id=instance.tenant_id,
+                instance=instance,
+                type=type,
+                user=user,
+                exclusive=exclusive,
+                upload=upload,
+            )
+    except IntegrityError:
+        if exclusive:
+            raise AssetJobBusy(instance, type) from None
+        raise
+
+
+def asset_job_launch(
+    *,
+    instance: Instance,
+    type: str,
+    handler: Task,
+    user: AbstractBaseUser | None = None,
+    arguments: Mapping[str, Any] | None = None,
+    package: File | None = None,
+) -> AssetJob:
+    """Start a job of `type` that the tracked task `handler` runs (ROMA's import, export, delete).
+
+    The job is exclusive (see `asset_job_create`). An import's `package` is stored first and
+    handed to the handler by its storage name, as `package`; the handler is enqueued once the
+    transaction commits and reports through the job.
+    """
+    if running_exclusive(instance, type).exists():
+        raise AssetJobBusy(instance, type)
+    arguments = dict(arguments or {})
+    stored = None
+    if package is not None:
+        stored = default_storage.save(f"{IMPORT_DIRECTORY}/{new_hex_id()}.zip", package)
+        arguments["package"] = stored
+    try:
+        job_id = enqueue_tracked(
+            handler,
+            tenant=instance.tenant,
+            user=user,
+            job={"instance": instance, "exclusive": True, "upload": stored},
+            **arguments,
+        )
+    except BaseException:
+        if stored is not None:
+            default_storage.delete(stored)
+        raise
+    return AssetJob.objects.for_tenant(instance.tenant).select_related("instance").get(pk=job_id)
+
+
+def running_exclusive(instance: Instance, type: str):
+    """Return the running exclusive jobs that a new exclusive job of `type` would wait for."""
+    kinds = TRANSFER_TYPES if type in TRANSFER_TYPES else [type]
+    return AssetJob.objects.for_tenant(instance.tenant).filter(
+        instance=instance, exclusive=True, status=State.RUNNING, type__in=kinds
     )
 
 
@@ -232,9 +333,9 @@ def cancellation_reason(job: AssetJob, actor: AbstractBaseUser | None) -> dict[s
 
 
 def asset_job_purge(*, job_ids: list[str]) -> int:
-    """Delete these finished jobs, their reasons and stored packages; return how many jobs."""
+    """Delete these finished jobs, their reasons, packages and uploads; return how many jobs."""
     jobs = AssetJob.objects.across_tenants().finished().filter(pk__in=job_ids)
-    packages = [name for name in jobs.values_list("archive", flat=True) if name]
+    packages = [name for pair in jobs.values_list("archive", "upload") for name in pair if name]
     with transaction.atomic():
         deleted = jobs.delete()[1].get(AssetJob._meta.label, 0)
         families.for_model(AssetJob).snapshots.changed(*job_ids)

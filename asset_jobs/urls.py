@@ -5,7 +5,11 @@ from django.urls import re_path
 from asset_jobs.views import (
     AssetArchiveUploadView,
     AssetArchiveView,
+    AssetDeleteView,
+    AssetExportView,
+    AssetImportView,
     AssetJobViewSet,
+    AssetSettingsView,
     UnknownURLView,
 )
 
@@ -34,5 +38,9 @@ urlpatterns = [
         AssetArchiveView.as_view(),
         name="asset-archive-download",
     ),
+    re_path(rf"{ASSETS}/import\Z", AssetImportView.as_view(), name="asset-import"),
+    re_path(rf"{ASSETS}/export\Z", AssetExportView.as_view(), name="asset-export"),
+    re_path(rf"{ASSETS}/delete\Z", AssetDeleteView.as_view(), name="asset-delete"),
+    re_path(rf"{ASSETS}/settings\Z", AssetSettingsView.as_view(), name="asset-settings"),
     re_path(r"^v2(?:/[\s\S]*)?\Z", UnknownURLView.as_view(), name="asset-jobs-unknown-url"),
 ]

@@ -4,6 +4,7 @@ Development defaults are safe and need no set-up (SQLite file, DEBUG only when a
 With DEBUG off, the service refuses to start without a real secret key and allowed hosts.
 """
 
+import base64
 import json
 import os
 from pathlib import Path
@@ -53,6 +54,33 @@ if not ALLOWED_HOSTS:
         )
     ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]", "testserver"]
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+
+# Access key secrets (AK/SK) are stored encrypted with these Fernet keys: the first encrypts,
+# any decrypts, so a key can be rotated (docs/operators.md). As with SECRET_KEY, the
+# development key is only ever used with DEBUG on.
+DEVELOPMENT_CREDENTIALS_KEY = "am9iZGVzay1kZXZlbG9wbWVudC1jcmVkZW50aWFscyE="
+JOBDESK_CREDENTIALS_KEYS = env_list("JOBDESK_CREDENTIALS_KEYS")
+if not JOBDESK_CREDENTIALS_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "JOBDESK_CREDENTIALS_KEYS must be set when DJANGO_DEBUG is off (comma-separated Fernet "
+            "keys, e.g. from `python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())'`)."
+        )
+    JOBDESK_CREDENTIALS_KEYS = [DEVELOPMENT_CREDENTIALS_KEY]
+elif not DEBUG and DEVELOPMENT_CREDENTIALS_KEY in JOBDESK_CREDENTIALS_KEYS:
+    raise ImproperlyConfigured("JOBDESK_CREDENTIALS_KEYS holds the development key: use your own.")
+for position, credentials_key in enumerate(JOBDESK_CREDENTIALS_KEYS, 1):
+    try:
+        valid_key = len(base64.urlsafe_b64decode(credentials_key.encode("ascii"))) == 32
+    except (ValueError, UnicodeError):
+        valid_key = False
+    if not valid_key:
+        # The position, never the value: a key does not belong in a log.
+        raise ImproperlyConfigured(
+            f"JOBDESK_CREDENTIALS_KEYS: key {position} is not a Fernet key "
+            "(32 bytes, URL-safe base64)."
+        )
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -292,10 +320,20 @@ LOGGING = {
     "formatters": {
         "plain": {"format": "{asctime} {levelname} {name} {message}", "style": "{"},
     },
-    "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Canvas clients may send their key as `?access_token=`: it never reaches a log line.
+    "filters": {"redact_access_tokens": {"()": "tenancy.logging.RedactAccessTokens"}},
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_access_tokens"],
+        }
+    },
     "root": {"handlers": ["stdout"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
+        # The development server's request lines carry query strings: through the filter.
+        "django.server": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
     },
 }
 
@@ -304,6 +342,23 @@ LOGGING = {
 JOBDESK_IDEMPOTENCY_KEY_TTL = int(os.environ.get("JOBDESK_IDEMPOTENCY_KEY_TTL", 24 * 60 * 60))
 # Largest export package a producer may upload (the archive route bypasses the body limit).
 JOBDESK_MAX_ARCHIVE_BYTES = int(os.environ.get("JOBDESK_MAX_ARCHIVE_BYTES", 64 * 1024 * 1024))
+
+# ROMA's import, export and delete routes hand each job type to a tracked task of the
+# deployment (asset_jobs.handlers), e.g. JOBDESK_ASSET_JOB_HANDLERS='{"exportAsset":
+# "myapp.tasks.export_assets"}'; a type without one is refused (ROMA.12002).
+try:
+    JOBDESK_ASSET_JOB_HANDLERS: dict[str, str] = json.loads(
+        os.environ.get("JOBDESK_ASSET_JOB_HANDLERS", "").strip() or "{}"
+    )
+except ValueError as error:
+    raise ImproperlyConfigured(f"JOBDESK_ASSET_JOB_HANDLERS is not valid JSON: {error}") from None
+if not isinstance(JOBDESK_ASSET_JOB_HANDLERS, dict) or not all(
+    isinstance(path, str) for path in JOBDESK_ASSET_JOB_HANDLERS.values()
+):
+    raise ImproperlyConfigured(
+        "JOBDESK_ASSET_JOB_HANDLERS must map a job type to a task's dotted path, e.g. "
+        '{"exportAsset": "myapp.tasks.export_assets"}.'
+    )
 
 # Tracked tasks run on Django tasks: "db" (the database worker, `manage.py db_worker`) by
 # default, "rq" (Redis at REDIS_URL, `manage.py rqworker`) to scale out, or "immediate".

@@ -24,12 +24,14 @@ DEMO_ROLES = ("admin", "operations", "read-only")
 
 @dataclass
 class DemoContext:
-    """What the demo command made: tenants by slug, users and raw keys by (slug, role)."""
+    """What the demo command made: tenants by slug, users, raw keys and access keys by role."""
 
     base_url: str
     tenants: dict[str, Tenant] = field(default_factory=dict)
     users: dict[tuple[str, str], AbstractBaseUser] = field(default_factory=dict)
     keys: dict[tuple[str, str], str] = field(default_factory=dict)
+    access_keys: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    """(access key id, secret) by (slug, role), for request signing (AK/SK)."""
 
 
 Seeder = Callable[[DemoContext], list[str]]

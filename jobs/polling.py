@@ -4,10 +4,11 @@
 
 - the full DRF path authenticates and checks permissions as before, then answers from the
   snapshot (or loads the job with the family's scoped query and stores a new snapshot);
-- before DRF, a GET with a cached API token whose snapshot is cached is answered directly:
-  one cache round trip, no query. It serves only what the full path would serve, byte for
-  byte and header for header; anything else (no token, a miss, a refusal, an odd `Accept`)
-  falls through to the full path, which remains the one place errors are decided.
+- before DRF, a GET with a cached credential (an API token, or an access key whose
+  signature checks out) whose snapshot is cached is answered directly: one cache round trip,
+  no query. It serves only what the full path would serve, byte for byte and header for
+  header; anything else (no credential, a miss, a refusal, an odd `Accept`) falls through to
+  the full path, which remains the one place errors are decided.
 
 Two pieces here reach into DRF's internals for speed, and are pinned by the byte-for-byte
 tests of the hot path: `NegotiationRequest` is just enough of a request for DRF's content
@@ -29,16 +30,7 @@ from jobs.conditional import poll_response, strong_etag
 from jobs.snapshots import JobSnapshots, Snapshot
 from tenancy import caching
 from tenancy.access import Principal, principal_for
-from tenancy.authentication import (
-    AUTH_VERSION_KEY,
-    TokenAuthentication,
-    TokenRejected,
-    cached_token,
-    check_raw_key,
-    digest_key,
-    last_use_due,
-    token_cache_key,
-)
+from tenancy.authentication import FastLookup, FastPathDeclined
 
 
 class RenderedBodies:
@@ -173,23 +165,16 @@ class CachedPollMixin:
         """Answer a GET whose token and snapshot are cached and current; else None."""
         if self.snapshots.timeout <= 0 or "format" in request.GET:
             return None
-        raw_key = self.presented_token(request)
-        if raw_key is None:
+        lookup = self.presented_credential(request)
+        if lookup is None:
             return None
         try:
-            check_raw_key(raw_key)
             pk = self.poll_key()
         except APIException:
             return None
-        digest = digest_key(raw_key)
-        found = caching.read_many(
-            [AUTH_VERSION_KEY, token_cache_key(digest), *self.snapshots.keys(pk)]
-        )
-        try:
-            token = cached_token(digest, found, shared=True)
-        except TokenRejected:
-            return None
-        if token is None or last_use_due(token):
+        found = caching.read_many([*lookup.keys, *self.snapshots.keys(pk)])
+        token = lookup.resolve(found)
+        if token is None:
             return None
         principal = Principal(token.user, token)
         snapshot = self.snapshots.cached(pk, found)
@@ -206,16 +191,21 @@ class CachedPollMixin:
         self.headers = self.default_response_headers
         return self.finalize_response(request, response)
 
-    def presented_token(self, request: HttpRequest) -> str | None:
-        """Return the API key DRF's authenticators would use, or None if they would use none.
+    def presented_credential(self, request: HttpRequest) -> FastLookup | None:
+        """Return how to resolve the credential DRF's authenticators would use, from the cache.
 
         Authenticators run in order and the first that finds credentials wins; a session or
-        anything else before a token means this request is not for the fast path.
+        anything else without a `fast_lookup` before it, or credentials that only the full
+        path may judge (malformed ones), mean this request is not for the fast path.
         """
         for authenticator in self.get_authenticators():
-            if not isinstance(authenticator, TokenAuthentication):
+            fast_lookup = getattr(authenticator, "fast_lookup", None)
+            if fast_lookup is None:
                 return None
-            raw_key = authenticator.get_raw_key(request)
-            if raw_key is not None:
-                return raw_key
+            try:
+                lookup = fast_lookup(request)
+            except FastPathDeclined:
+                return None
+            if lookup is not None:
+                return lookup
         return None

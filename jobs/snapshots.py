@@ -11,7 +11,7 @@ a hit and no poll ever sees a body older than the last commit.
 from __future__ import annotations
 
 import logging
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -109,6 +109,15 @@ class JobSnapshots:
                     self.replace(by_key[key], version)
 
         caching.bump_now_and_after_commit(by_key, replace)
+
+    def invalidate(self, pks: Iterable[Hashable]) -> None:
+        """Make the snapshots of jobs `pks` misses, now and after the commit, without reloading.
+
+        For a change outside the jobs' rows that their wire body shows (a ROMA instance's
+        status spelling): each job's next poll loads it again.
+        """
+        if self.timeout > 0:
+            caching.bump_now_and_after_commit(self.version_key(pk) for pk in pks)
 
     def replace(self, pk: Hashable, version: int) -> None:
         """Store a snapshot of job `pk` read from the database after `version` was set."""

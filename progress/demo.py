@@ -87,4 +87,6 @@ def seed(context: DemoContext) -> list[str]:
         f"  curl {auth} {base}/{running.pk}",
         f"  curl {auth} '{base}?workflow_state=running&per_page=5'",
         f"  curl -X POST {auth} -d message='user cancelled' {base}/{queued.pk}/cancel",
+        f"  curl '{base}/{running.pk}?access_token={context.keys['acme', 'operations']}'"
+        "   # the key as Canvas' access_token parameter",
     ]

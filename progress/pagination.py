@@ -8,7 +8,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.utils.urls import replace_query_param
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 DEFAULT_PER_PAGE = 10
 MAX_PER_PAGE = 100
@@ -50,7 +50,8 @@ class CanvasPagination(BasePagination):
         return rows[: self.per_page]
 
     def page_url(self, page: int) -> str:
-        url = self.request.build_absolute_uri()
+        # A key sent as `access_token` never goes into a link (Canvas drops it too).
+        url = remove_query_param(self.request.build_absolute_uri(), "access_token")
         url = replace_query_param(url, "page", page)
         return replace_query_param(url, "per_page", self.per_page)
 

@@ -28,7 +28,8 @@ from progress.serializers import (
 TAGS = ["progress"]
 ERROR_STATUSES = ["unauthenticated", "unauthorized"]
 STRING_IDS_NOTE = (
-    f"With `Accept: {STRING_IDS_MEDIA_TYPE}`, `id`, `context_id` and `user_id` are strings."
+    f"The answer is JSON whatever `Accept` says; with `{STRING_IDS_MEDIA_TYPE}` in `Accept`, "
+    "every id (`id`, `*_id`, `*_ids`, nested ones in `results` included) is a string."
 )
 
 # `results` appears only once the job finished, and only if it has any.
@@ -96,7 +97,6 @@ READ_ERRORS = (
     HTTPStatus.UNAUTHORIZED,
     HTTPStatus.FORBIDDEN,
     HTTPStatus.NOT_FOUND,
-    HTTPStatus.NOT_ACCEPTABLE,
 )
 
 progress_retrieve_schema = extend_schema(
@@ -177,7 +177,6 @@ progress_list_schema = extend_schema(
             HTTPStatus.BAD_REQUEST,
             HTTPStatus.UNAUTHORIZED,
             HTTPStatus.FORBIDDEN,
-            HTTPStatus.NOT_ACCEPTABLE,
         ),
     },
 )
@@ -200,7 +199,6 @@ progress_lti_retrieve_schema = extend_schema(
             LtiErrorsSerializer,
             HTTPStatus.UNAUTHORIZED,
             HTTPStatus.NOT_FOUND,
-            HTTPStatus.NOT_ACCEPTABLE,
         ),
     },
 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.urls import reverse
 from rest_framework import serializers
 
@@ -10,7 +12,9 @@ from progress.models import Progress
 
 # Canvas renders ids as strings for clients that ask with this media type in `Accept`.
 STRING_IDS_MEDIA_TYPE = "application/json+canvas-string-ids"
-ID_FIELDS = ("id", "context_id", "user_id")
+# Canvas' `Api.stringify_json_ids`: keys `id`, `*_id` (and `ids`, `*_ids` lists).
+ID_KEY = re.compile(r"(?:^|_)id\Z")
+IDS_KEY = re.compile(r"(?:^|_)ids\Z")
 
 
 def wants_string_ids(request) -> bool:
@@ -72,11 +76,32 @@ def for_request(data: dict, request, url_path: str | None = None) -> dict:
     """
     data = dict(data)
     data["url"] = request.build_absolute_uri(url_path or data["url"])
-    if wants_string_ids(request):
-        for field in ID_FIELDS:
-            if data[field] is not None:
-                data[field] = str(data[field])
-    return data
+    return stringified_ids(data) if wants_string_ids(request) else data
+
+
+def stringified_ids(value):
+    """Return `value` with every integer id turned into a string, at any depth.
+
+    As Canvas' `Api.recursively_stringify_json_ids`: in every object, an integer under `id`
+    or `*_id`, and each integer of a list under `ids` or `*_ids`; other values are kept.
+    """
+    if isinstance(value, list):
+        return [stringified_ids(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    result = {}
+    for key, item in value.items():
+        if ID_KEY.search(key) and is_integer(item):
+            result[key] = str(item)
+        elif IDS_KEY.search(key) and isinstance(item, list):
+            result[key] = [str(one) if is_integer(one) else stringified_ids(one) for one in item]
+        else:
+            result[key] = stringified_ids(item)
+    return result
+
+
+def is_integer(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 class LtiProgressSerializer(ProgressSerializer):

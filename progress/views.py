@@ -12,9 +12,11 @@ from http import HTTPStatus
 
 from django.http import HttpResponse
 from django.urls import get_script_prefix
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.mixins import ListModelMixin
+from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -39,7 +41,6 @@ from progress.schema import (
     progress_retrieve_schema,
 )
 from progress.serializers import (
-    STRING_IDS_MEDIA_TYPE,
     LtiProgressSerializer,
     ProgressCreateSerializer,
     ProgressSerializer,
@@ -54,7 +55,11 @@ from progress.services import (
     progress_report,
 )
 from tenancy.access import principal_for
-from tenancy.authentication import BearerTokenAuthentication
+from tenancy.authentication import (
+    AccessTokenParameterAuthentication,
+    BearerTokenAuthentication,
+    XAuthTokenAuthentication,
+)
 
 
 def job_id(raw: str) -> int:
@@ -66,9 +71,34 @@ def job_id(raw: str) -> int:
 
 
 class StringIdsJSONRenderer(JSONRenderer):
-    """JSON for clients whose `Accept` names only Canvas' string-ids media type."""
+    """The JSON of a client that asked for Canvas' string ids: typed as Canvas types it."""
 
-    media_type = STRING_IDS_MEDIA_TYPE
+    charset = "utf-8"
+
+
+class CanvasContentNegotiation(BaseContentNegotiation):
+    """Answer JSON whatever `Accept` says, as Canvas' `render json:` does (no 406).
+
+    `Accept` only chooses Canvas' string-ids variant (`wants_string_ids`), which Canvas still
+    sends as `application/json; charset=utf-8`.
+    """
+
+    def select_parser(self, request, parsers):
+        return DefaultContentNegotiation().select_parser(request, parsers)
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        string_ids = wants_string_ids(request)
+        renderer = next(r for r in renderers if isinstance(r, StringIdsJSONRenderer) == string_ids)
+        return renderer, renderer.media_type
+
+
+# Canvas reads a token from `Authorization: Bearer`, else from the `access_token` parameter.
+CANVAS_AUTHENTICATION = [
+    BearerTokenAuthentication,
+    XAuthTokenAuthentication,
+    AccessTokenParameterAuthentication,
+    SessionAuthentication,
+]
 
 
 class CanvasView(FamilyAPIMixin, GenericAPIView):
@@ -76,7 +106,9 @@ class CanvasView(FamilyAPIMixin, GenericAPIView):
 
     family = family
     serializer_class = ProgressSerializer
+    authentication_classes = CANVAS_AUTHENTICATION
     renderer_classes = [JSONRenderer, StringIdsJSONRenderer]
+    content_negotiation_class = CanvasContentNegotiation
 
     def get_exception_handler(self):
         return canvas_exception_handler
@@ -231,6 +263,8 @@ class UnknownRouteView(APIView):
 
     authentication_classes = []
     permission_classes = []
+    content_negotiation_class = CanvasContentNegotiation
+    renderer_classes = [JSONRenderer, StringIdsJSONRenderer]
     exception_handler = staticmethod(canvas_exception_handler)
 
     def get_exception_handler(self):

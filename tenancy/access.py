@@ -1,9 +1,9 @@
 """Every access decision in one place: which tenants a principal may act in, for what.
 
 A principal is whoever makes a request: a user through the Django session, or a user through
-an API token. A token acts in its own tenant only, with its role's permissions narrowed by its
-scopes; a session acts in every tenant where the user has a membership; a superuser's session
-acts everywhere.
+a credential (an API token or an access key). A credential acts in its own tenant only, with
+its role's permissions narrowed by its scopes; a session acts in every tenant where the user
+has a membership; a superuser's session acts everywhere.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
 
-from tenancy.models import ApiToken, Membership, Tenant, TenantScope
+from tenancy.models import AccessKey, ApiToken, Membership, Tenant, TenantScope
 from tenancy.permissions import role_permissions
 
 PRINCIPAL_ATTRIBUTE = "_jobdesk_principal"
@@ -20,7 +20,7 @@ PRINCIPAL_ATTRIBUTE = "_jobdesk_principal"
 class Principal:
     """Who is asking, and what they may do in which tenant."""
 
-    def __init__(self, user, token: ApiToken | None = None) -> None:
+    def __init__(self, user, token: ApiToken | AccessKey | None = None) -> None:
         self.user = user if user is not None else AnonymousUser()
         self.token = token
         self._grants: dict[int, frozenset[str]] | None = None
@@ -86,6 +86,6 @@ def principal_for(request: HttpRequest) -> Principal:
     if cached is not None:
         return cached
     token = getattr(request, "auth", None)
-    principal = Principal(request.user, token if isinstance(token, ApiToken) else None)
+    principal = Principal(request.user, token if isinstance(token, ApiToken | AccessKey) else None)
     setattr(request, PRINCIPAL_ATTRIBUTE, principal)
     return principal

@@ -1,4 +1,4 @@
-"""Admin pages for tenants, roles, memberships and API tokens."""
+"""Admin pages for tenants, roles, memberships, API tokens and access keys."""
 
 from __future__ import annotations
 
@@ -6,9 +6,16 @@ from django import forms
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 
-from tenancy.models import ApiToken, Membership, Role, Tenant
+from tenancy.models import AccessKey, ApiToken, Membership, Role, Tenant
 from tenancy.permissions import catalogue
-from tenancy.services import check_token_expiry, check_token_owner, token_issue, token_revoke
+from tenancy.services import (
+    access_key_issue,
+    access_key_revoke,
+    check_token_expiry,
+    check_token_owner,
+    token_issue,
+    token_revoke,
+)
 
 
 @admin.register(Tenant)
@@ -150,3 +157,94 @@ class ApiTokenAdmin(admin.ModelAdmin):
             token_revoke(token=token)
             self.log_change(request, token, "Revoked.")
         self.message_user(request, f"Revoked {len(queryset)} token(s).", messages.SUCCESS)
+
+
+class AccessKeyAddForm(ApiTokenAddForm):
+    class Meta:
+        model = AccessKey
+        fields = ["user", "tenant", "name", "scopes", "expires_at"]
+
+
+@admin.register(AccessKey)
+class AccessKeyAdmin(admin.ModelAdmin):
+    """AK/SK pairs: the access key id is listed, the secret is shown once, at creation."""
+
+    list_display = [
+        "name",
+        "access_key_id",
+        "user",
+        "tenant",
+        "expires_at",
+        "revoked_at",
+        "last_used_at",
+    ]
+    list_filter = ["tenant"]
+    list_select_related = ["user", "tenant"]
+    search_fields = ["name", "=access_key_id", "user__username", "tenant__slug"]
+    autocomplete_fields = ["user", "tenant"]
+    # The encrypted secret is never shown, not even encrypted.
+    readonly_fields = [
+        "user",
+        "tenant",
+        "name",
+        "access_key_id",
+        "scopes",
+        "expires_at",
+        "revoked_at",
+        "last_used_at",
+        "created_at",
+    ]
+    fields = readonly_fields
+    actions = ["revoke_selected"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = AccessKeyAddForm
+            kwargs["fields"] = AccessKeyAddForm.Meta.fields
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        return self.fields if obj is not None else AccessKeyAddForm.Meta.fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else []
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        # Keys are made only by the service, which encrypts the secret; the secret lives in
+        # this request alone and is rendered once by response_add.
+        access_key, secret = access_key_issue(
+            user=obj.user,
+            tenant=obj.tenant,
+            name=obj.name,
+            scopes=obj.scopes,
+            expires_at=obj.expires_at,
+        )
+        obj.pk, obj.access_key_id, obj.encrypted_secret, obj.created_at = (
+            access_key.pk,
+            access_key.access_key_id,
+            access_key.encrypted_secret,
+            access_key.created_at,
+        )
+        obj._state.adding = False
+        request.jobdesk_secret = secret
+
+    def response_add(self, request, obj, post_url_continue=None):
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "access_key": obj,
+            "secret": request.jobdesk_secret,
+            "title": "Access key created",
+        }
+        response = TemplateResponse(request, "admin/tenancy/accesskey/created.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
+
+    @admin.action(description="Revoke selected access keys")
+    def revoke_selected(self, request, queryset):
+        for access_key in queryset:
+            access_key_revoke(access_key=access_key)
+            self.log_change(request, access_key, "Revoked.")
+        self.message_user(request, f"Revoked {len(queryset)} access key(s).", messages.SUCCESS)

@@ -1,35 +1,48 @@
-"""DRF authentication by API token: `Authorization: Bearer <key>` and `X-Auth-Token: <key>`.
+"""DRF authentication by API token (`Authorization: Bearer <key>`, `X-Auth-Token: <key>`,
+Canvas' `access_token` parameter) and by access key signature (`Authorization:
+SDK-HMAC-SHA256 ...`, as the Huawei Cloud SDKs sign with AK/SK; see `tenancy.signing`).
 
-A token resolves in one SQL query: the token, its user and tenant, and the user's role in that
-tenant. Failures carry a `code` (`invalid_token`, `expired_token`, `revoked_token`) so each API
-family can answer in its own words.
+A credential resolves in one SQL query: the token or access key, its user and tenant, and the
+user's role in that tenant. Failures carry a `code` (`invalid_token`, `expired_token`,
+`revoked_token`, and for signatures those of `tenancy.signing`) so each API family can answer
+in its own words.
 
-A usable token is then cached (Django's cache, `JOBDESK_TOKEN_CACHE_SECONDS`), so the next
-request resolves it with no query. Every change that could alter what a token may do (a token
-revoked or edited, a membership, role, user or tenant saved or deleted) bumps one
-authentication version, and a cached token counts only under the version it was read with
-(see `tenancy.caching`); expiry is checked on every hit.
+A usable credential is then cached (Django's cache, `JOBDESK_TOKEN_CACHE_SECONDS`), so the
+next request resolves it with no query. Every change that could alter what a credential may
+do (one revoked or edited, a membership, role, user or tenant saved or deleted) bumps one
+authentication version, and a cached credential counts only under the version it was read
+with (see `tenancy.caching`); expiry is checked on every hit. An access key is cached with
+its secret still encrypted; the decrypted secret stays in this process's memory only.
+
+Each authenticator also offers `fast_lookup` for the poll fast path (`jobs.polling`): the
+cache keys to read and how to turn what was read into a credential, with no query. It serves
+only a credential the full path would accept; anything else is left to the full path.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import DEFAULT_DB_ALIAS
 from django.db.models import JSONField, Model, OuterRef, Subquery
+from django.http import HttpRequest
 from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.request import Request
+from rest_framework.request import Request, is_form_media_type
 
-from tenancy import caching
-from tenancy.models import ApiToken, Membership, Tenant
+from tenancy import caching, secrets, signing
+from tenancy.models import AccessKey, ApiToken, Membership, Tenant
 from tenancy.permissions import token_permissions
+
+logger = logging.getLogger(__name__)
 
 # Longer than any key jobdesk issues; anything longer is junk and is not even hashed.
 MAX_KEY_LENGTH = 256
@@ -43,6 +56,10 @@ class TokenRejected(exceptions.AuthenticationFailed):
     """A token was presented but cannot be used; `code` says why."""
 
 
+class FastPathDeclined(Exception):
+    """The request carries credentials that only the full authentication path may judge."""
+
+
 def digest_key(raw_key: str) -> str:
     """Return the stored form of a raw API key: its SHA-256 hex digest."""
     return hashlib.sha256(raw_key.encode("utf-8")).hexdigest()
@@ -50,6 +67,16 @@ def digest_key(raw_key: str) -> str:
 
 def token_cache_key(digest: str) -> str:
     return f"jobdesk:{caching.SCHEMA}:token:{digest}"
+
+
+def access_key_cache_key(access_key_id: str) -> str:
+    return f"jobdesk:{caching.SCHEMA}:access-key:{access_key_id}"
+
+
+def credential_cache_key(credential: ApiToken | AccessKey) -> str:
+    if isinstance(credential, AccessKey):
+        return access_key_cache_key(credential.access_key_id)
+    return token_cache_key(credential.digest)
 
 
 def authentication_changed() -> None:
@@ -61,9 +88,9 @@ def authentication_changed() -> None:
     caching.bump_now_and_after_commit([AUTH_VERSION_KEY])
 
 
-def forget_token(token: ApiToken) -> None:
-    """Drop `token` from the cache (on top of the version bump, for a revoked token)."""
-    caching.forget(token_cache_key(token.digest))
+def forget_token(token: ApiToken | AccessKey) -> None:
+    """Drop `token` from the cache (on top of the version bump, for a revoked credential)."""
+    caching.forget(credential_cache_key(token))
 
 
 def field_values(instance: Model, skip: frozenset[str] = frozenset()) -> dict[str, Any]:
@@ -88,6 +115,8 @@ def rebuild(model: type[Model], values: dict[str, Any]) -> Model:
 class CachedToken:
     """A usable token as the cache holds it: plain values, stamped with the auth version."""
 
+    model: ClassVar[type[Model]] = ApiToken
+
     version: int
     token: dict[str, Any]
     user: dict[str, Any]
@@ -95,8 +124,9 @@ class CachedToken:
     permissions: frozenset[str]
 
     @classmethod
-    def of(cls, token: ApiToken, version: int) -> CachedToken:
-        return cls(
+    def of(cls, token: ApiToken | AccessKey, version: int) -> CachedToken:
+        kind = CachedAccessKey if isinstance(token, AccessKey) else CachedToken
+        return kind(
             version=version,
             token=field_values(token),
             user=field_values(token.user, UNCACHED_USER_FIELDS),
@@ -104,9 +134,9 @@ class CachedToken:
             permissions=token.effective_permissions,
         )
 
-    def to_token(self) -> ApiToken:
-        """Return the token, with its user and tenant, built without a query."""
-        token = rebuild(ApiToken, self.token)
+    def to_token(self) -> ApiToken | AccessKey:
+        """Return the credential, with its user and tenant, built without a query."""
+        token = rebuild(self.model, self.token)
         token.user = rebuild(get_user_model(), self.user)
         token.tenant = rebuild(Tenant, self.tenant)
         token.effective_permissions = self.permissions
@@ -114,7 +144,14 @@ class CachedToken:
         return token
 
 
-def remember(token: ApiToken) -> None:
+@dataclass(frozen=True, slots=True)
+class CachedAccessKey(CachedToken):
+    """A usable access key as the cache holds it; its secret stays encrypted."""
+
+    model: ClassVar[type[Model]] = AccessKey
+
+
+def remember(token: ApiToken | AccessKey) -> None:
     """Cache a usable token under the version read before it was loaded."""
     version = getattr(token, "cache_version", None)
     timeout = settings.JOBDESK_TOKEN_CACHE_SECONDS
@@ -123,7 +160,7 @@ def remember(token: ApiToken) -> None:
     if token.expires_at is not None:
         timeout = min(timeout, (token.expires_at - timezone.now()).total_seconds())
     if timeout > 0:
-        caching.write(token_cache_key(token.digest), CachedToken.of(token, version), timeout)
+        caching.write(credential_cache_key(token), CachedToken.of(token, version), timeout)
 
 
 def check_raw_key(raw_key: str) -> None:
@@ -131,9 +168,9 @@ def check_raw_key(raw_key: str) -> None:
         raise TokenRejected("Invalid access token.", code="invalid_token")
 
 
-# Tokens built from cache entries, reused by the read-only poll fast path of this process for
-# the very entry object they were built from (see `cached_token`).
-BUILT_TOKENS: dict[str, tuple[CachedToken, ApiToken]] = {}
+# Credentials built from cache entries, reused by the read-only poll fast path of this process
+# for the very entry object they were built from (see `cached_token`).
+BUILT_TOKENS: dict[str, tuple[CachedToken, ApiToken | AccessKey]] = {}
 MAX_BUILT_TOKENS = 10_000
 
 
@@ -145,20 +182,27 @@ def cached_token(digest: str, found: dict[str, Any], *, shared: bool = False) ->
     (cache values decoded from identical bytes are one object, see `tenancy.cache_backends`):
     for callers that only read it (the poll fast path), never for a request's `auth`.
     """
-    entry = found.get(token_cache_key(digest))
-    if not isinstance(entry, CachedToken) or entry.version != found.get(AUTH_VERSION_KEY):
-        return None
-    built = BUILT_TOKENS.get(digest) if shared else None
-    if built is not None and built[0] is entry:
-        token = built[1]
-    else:
-        token = entry.to_token()
-        if shared:
-            if len(BUILT_TOKENS) >= MAX_BUILT_TOKENS:
-                BUILT_TOKENS.clear()
-            BUILT_TOKENS[digest] = (entry, token)
-    if token.is_expired:
+    token = cached_credential(token_cache_key(digest), CachedToken, found, shared=shared)
+    if token is not None and token.is_expired:
         raise TokenRejected("Expired access token.", code="expired_token")
+    return token
+
+
+def cached_credential(
+    key: str, kind: type[CachedToken], found: dict[str, Any], *, shared: bool = False
+) -> ApiToken | AccessKey | None:
+    """Return the credential cached under `key` if it is current (see `cached_token`)."""
+    entry = found.get(key)
+    if type(entry) is not kind or entry.version != found.get(AUTH_VERSION_KEY):
+        return None
+    built = BUILT_TOKENS.get(key) if shared else None
+    if built is not None and built[0] is entry:
+        return built[1]
+    token = entry.to_token()
+    if shared:
+        if len(BUILT_TOKENS) >= MAX_BUILT_TOKENS:
+            BUILT_TOKENS.clear()
+        BUILT_TOKENS[key] = (entry, token)
     return token
 
 
@@ -184,18 +228,8 @@ def resolve_token(raw_key: str, found: dict[str, Any] | None = None) -> ApiToken
 
 def load_token(digest: str) -> ApiToken:
     """Return the usable token whose key hashes to `digest`, in one query."""
-    membership = Membership.objects.filter(user=OuterRef("user"), tenant=OuterRef("tenant"))
     try:
-        token = (
-            ApiToken.objects.select_related("user", "tenant")
-            .annotate(
-                role_name=Subquery(membership.values("role__name")[:1]),
-                role_permissions=Subquery(
-                    membership.values("role__permissions")[:1], output_field=JSONField()
-                ),
-            )
-            .get(digest=digest)
-        )
+        token = with_grant(ApiToken.objects).get(digest=digest)
     except ApiToken.DoesNotExist:
         raise TokenRejected("Invalid access token.", code="invalid_token") from None
     if token.is_revoked:
@@ -204,28 +238,115 @@ def load_token(digest: str) -> ApiToken:
         raise TokenRejected("Expired access token.", code="expired_token")
     if not token.user.is_active or not token.tenant.is_active:
         raise TokenRejected("Invalid access token.", code="invalid_token")
-    token.effective_permissions = token_permissions(
-        is_superuser=token.user.is_superuser,
-        role_name=token.role_name,
-        role_perms=token.role_permissions,
-        scopes=token.scopes,
+    return granted(token)
+
+
+def with_grant(credentials):
+    """Return `credentials` loading their user, tenant and the user's role there, in one query."""
+    membership = Membership.objects.filter(user=OuterRef("user"), tenant=OuterRef("tenant"))
+    return credentials.select_related("user", "tenant").annotate(
+        role_name=Subquery(membership.values("role__name")[:1]),
+        role_permissions=Subquery(
+            membership.values("role__permissions")[:1], output_field=JSONField()
+        ),
     )
-    return token
 
 
-def touch_last_used(token: ApiToken) -> None:
+def granted(credential):
+    """Set what the loaded `credential` may do (from `with_grant`'s role columns); return it."""
+    credential.effective_permissions = token_permissions(
+        is_superuser=credential.user.is_superuser,
+        role_name=credential.role_name,
+        role_perms=credential.role_permissions,
+        scopes=credential.scopes,
+    )
+    return credential
+
+
+def resolve_access_key(access_key_id: str, found: dict[str, Any] | None = None) -> AccessKey:
+    """Return the usable access key `access_key_id`, from the cache or in one query."""
+    key = access_key_cache_key(access_key_id)
+    if found is None:
+        found = caching.read_many([AUTH_VERSION_KEY, key])
+    access_key = cached_credential(key, CachedAccessKey, found)
+    if access_key is not None:
+        check_access_key(access_key)
+        return access_key
+    version = caching.current_version(AUTH_VERSION_KEY, found.get(AUTH_VERSION_KEY))
+    access_key = load_access_key(access_key_id)
+    access_key.cache_version = version
+    remember(access_key)
+    return access_key
+
+
+def load_access_key(access_key_id: str) -> AccessKey:
+    """Return the usable access key `access_key_id`, in one query."""
+    try:
+        access_key = with_grant(AccessKey.objects).get(access_key_id=access_key_id)
+    except AccessKey.DoesNotExist:
+        raise signing.SignatureRejected(
+            "The access key does not exist.", code="unknown_access_key"
+        ) from None
+    check_access_key(access_key)
+    if not access_key.user.is_active or not access_key.tenant.is_active:
+        raise signing.SignatureRejected("The access key does not exist.", code="unknown_access_key")
+    return granted(access_key)
+
+
+def check_access_key(access_key: AccessKey) -> None:
+    if access_key.is_revoked:
+        raise signing.SignatureRejected(
+            "The access key has been revoked.", code="revoked_access_key"
+        )
+    if access_key.is_expired:
+        raise signing.SignatureRejected("The access key has expired.", code="expired_access_key")
+
+
+# Decrypted access key secrets by their stored (encrypted) form: this process's memory only,
+# never the shared cache, so a signature check does not decrypt again.
+DECRYPTED_SECRETS: dict[str, str] = {}
+MAX_DECRYPTED_SECRETS = 10_000
+
+
+def secret_of(access_key: AccessKey) -> str:
+    """Return `access_key`'s secret (SK), decrypted once per process."""
+    stored = access_key.encrypted_secret
+    secret = DECRYPTED_SECRETS.get(stored)
+    if secret is None:
+        try:
+            secret = secrets.decrypt(stored)
+        except secrets.SecretUnreadable:
+            logger.error("The secret of access key %s cannot be decrypted.", access_key.pk)
+            raise signing.SignatureRejected(
+                "The access key cannot be used.", code="unknown_access_key"
+            ) from None
+        if len(DECRYPTED_SECRETS) >= MAX_DECRYPTED_SECRETS:
+            DECRYPTED_SECRETS.clear()
+        DECRYPTED_SECRETS[stored] = secret
+    return secret
+
+
+def touch_last_used(token: ApiToken | AccessKey) -> None:
     """Record that `token` was used, at most once per configured interval."""
     now = timezone.now()
     if last_use_due(token, now):
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        type(token).objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
         remember(token)
 
 
-def last_use_due(token: ApiToken, now=None) -> bool:
+def last_use_due(token: ApiToken | AccessKey, now=None) -> bool:
     """Return True if `token`'s `last_used_at` is old enough to be written again."""
     interval = timedelta(seconds=settings.JOBDESK_TOKEN_LAST_USED_INTERVAL_SECONDS)
     return token.last_used_at is None or (now or timezone.now()) - token.last_used_at >= interval
+
+
+@dataclass(frozen=True)
+class FastLookup:
+    """How the poll fast path resolves a request's credential from the cache, with no query."""
+
+    keys: list[str]
+    resolve: Callable[[dict[str, Any]], ApiToken | AccessKey | None]
 
 
 class TokenAuthentication(BaseAuthentication):
@@ -235,6 +356,26 @@ class TokenAuthentication(BaseAuthentication):
 
     def get_raw_key(self, request: Request) -> str | None:
         raise NotImplementedError
+
+    def fast_lookup(self, request: HttpRequest) -> FastLookup | None:
+        """Return the fast path's lookup of this request's key; None if it presents none."""
+        raw_key = self.get_raw_key(request)
+        if raw_key is None:
+            return None
+        try:
+            check_raw_key(raw_key)
+        except TokenRejected:
+            raise FastPathDeclined() from None
+        digest = digest_key(raw_key)
+
+        def resolve(found: dict[str, Any]) -> ApiToken | None:
+            try:
+                token = cached_token(digest, found, shared=True)
+            except TokenRejected:
+                return None
+            return None if token is None or last_use_due(token) else token
+
+        return FastLookup([AUTH_VERSION_KEY, token_cache_key(digest)], resolve)
 
     def authenticate(self, request: Request):
         raw_key = self.get_raw_key(request)
@@ -266,3 +407,73 @@ class XAuthTokenAuthentication(TokenAuthentication):
         if "HTTP_X_AUTH_TOKEN" not in request.META:
             return None
         return request.META["HTTP_X_AUTH_TOKEN"].strip()
+
+
+class AccessTokenParameterAuthentication(TokenAuthentication):
+    """Canvas' `access_token` query or form parameter, read only when no Authorization is sent.
+
+    As Canvas' `AuthenticationMethods.access_token` does. The key never reaches a log line or
+    a link jobdesk writes (see `tenancy.logging` and Canvas' pagination).
+    """
+
+    parameter = "access_token"
+
+    def get_raw_key(self, request: Request) -> str | None:
+        if "HTTP_AUTHORIZATION" in request.META:
+            return None
+        raw_key = request.GET.get(self.parameter)
+        if (
+            raw_key is None
+            and isinstance(request, Request)
+            and is_form_media_type(request.content_type)
+        ):
+            raw_key = request.POST.get(self.parameter)
+        return None if raw_key is None else raw_key.strip()
+
+
+class SignatureAuthentication(BaseAuthentication):
+    """`Authorization: SDK-HMAC-SHA256 Access=..., SignedHeaders=..., Signature=...` (AK/SK).
+
+    Huawei Cloud's SDKs sign every request with an access key this way (`tenancy.signing`).
+    """
+
+    def authenticate(self, request: Request):
+        signature = signing.presented_signature(request.META)
+        if signature is None:
+            return None
+        signing.check_date(request.META)
+        access_key = resolve_access_key(signature.access_key_id)
+        signing.verify(django_request(request), signature, secret_of(access_key))
+        touch_last_used(access_key)
+        return access_key.user, access_key
+
+    def authenticate_header(self, request: Request) -> str:
+        return f'{signing.ALGORITHM} realm="jobdesk"'
+
+    def fast_lookup(self, request: HttpRequest) -> FastLookup | None:
+        """Return the fast path's lookup of the request's access key; None if it signs none."""
+        try:
+            signature = signing.presented_signature(request.META)
+        except signing.SignatureRejected:
+            raise FastPathDeclined() from None
+        if signature is None:
+            return None
+        key = access_key_cache_key(signature.access_key_id)
+
+        def resolve(found: dict[str, Any]) -> AccessKey | None:
+            access_key = cached_credential(key, CachedAccessKey, found, shared=True)
+            if access_key is None or last_use_due(access_key):
+                return None
+            try:
+                check_access_key(access_key)
+                signing.verify(request, signature, secret_of(access_key))
+            except signing.SignatureRejected:
+                return None
+            return access_key
+
+        return FastLookup([AUTH_VERSION_KEY, key], resolve)
+
+
+def django_request(request: Request | HttpRequest) -> HttpRequest:
+    """Return the Django request under a DRF one (the signature covers the raw request)."""
+    return getattr(request, "_request", request)

@@ -1,4 +1,4 @@
-"""Tenants, roles, memberships and API tokens, and the tenant-owned base model."""
+"""Tenants, roles, memberships, API tokens and access keys, and the tenant-owned base model."""
 
 from __future__ import annotations
 
@@ -113,14 +113,41 @@ class Membership(models.Model):
 
 class ApiTokenQuerySet(models.QuerySet):
     def usable(self) -> ApiTokenQuerySet:
-        """Return tokens that are neither revoked nor expired."""
+        """Return credentials that are neither revoked nor expired."""
         now = timezone.now()
         return self.filter(revoked_at__isnull=True).filter(
             models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)
         )
 
 
-class ApiToken(models.Model):
+class Credential:
+    """What API tokens and access keys share: one tenant, scopes, expiry and revocation."""
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @cached_property
+    def effective_permissions(self) -> frozenset[str]:
+        """Return what this credential may do in its tenant (set by authentication or queried)."""
+        membership = (
+            Membership.objects.filter(user_id=self.user_id, tenant_id=self.tenant_id)
+            .select_related("role")
+            .first()
+        )
+        return token_permissions(
+            is_superuser=self.user.is_superuser,
+            role_name=membership.role.name if membership else None,
+            role_perms=membership.role.permissions if membership else None,
+            scopes=self.scopes,
+        )
+
+
+class ApiToken(Credential, models.Model):
     """A user's API key for one tenant; only its SHA-256 digest is stored."""
 
     user = models.ForeignKey(
@@ -152,28 +179,50 @@ class ApiToken(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
 
-    @property
-    def is_revoked(self) -> bool:
-        return self.revoked_at is not None
+
+class AccessKey(Credential, models.Model):
+    """A user's AK/SK pair for one tenant, as Huawei Cloud signs requests (SDK-HMAC-SHA256).
+
+    The access key id (AK) is visible. The secret (SK) must be read back to recompute a
+    request's HMAC, so it cannot be hashed: it is stored encrypted (`tenancy.secrets`), and
+    shown once, when the key is made.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="access_keys"
+    )
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="access_keys")
+    name = models.CharField(max_length=100)
+    access_key_id = models.CharField(
+        "access key id (AK)", max_length=64, unique=True, editable=False
+    )
+    encrypted_secret = models.TextField(
+        editable=False, help_text="The secret (SK), encrypted with JOBDESK_CREDENTIALS_KEYS."
+    )
+    scopes = models.JSONField(
+        null=True,
+        blank=True,
+        validators=[validate_scope_list],
+        help_text="Permissions this key is limited to; empty: its role's.",
+    )
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "access key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.access_key_id})"
 
     @property
-    def is_expired(self) -> bool:
-        return self.expires_at is not None and self.expires_at <= timezone.now()
-
-    @cached_property
-    def effective_permissions(self) -> frozenset[str]:
-        """Return what this token may do in its tenant (set by authentication, else queried)."""
-        membership = (
-            Membership.objects.filter(user_id=self.user_id, tenant_id=self.tenant_id)
-            .select_related("role")
-            .first()
-        )
-        return token_permissions(
-            is_superuser=self.user.is_superuser,
-            role_name=membership.role.name if membership else None,
-            role_perms=membership.role.permissions if membership else None,
-            scopes=self.scopes,
-        )
+    def prefix(self) -> str:
+        """What tells this key apart in logs and lists: its access key id (never the secret)."""
+        return self.access_key_id
 
 
 class TenantScope:

@@ -1,4 +1,4 @@
-"""How jobdesk's authentication appears in the OpenAPI schema.
+"""How jobdesk's authentication schemes appear in the OpenAPI schema.
 
 drf-spectacular finds the extensions below by their `target_class`; they are imported when
 the tenancy app is ready, so every schema generation (command, view, test) sees them. The
@@ -34,4 +34,46 @@ class XAuthTokenScheme(OpenApiAuthenticationExtension):
             "in": "header",
             "name": "X-Auth-Token",
             "description": "A jobdesk API key sent as `X-Auth-Token: <key>`.",
+        }
+
+
+class SignatureScheme(OpenApiAuthenticationExtension):
+    """`Authorization: SDK-HMAC-SHA256 ...`: a request signed with an access key (AK/SK)."""
+
+    target_class = "tenancy.authentication.SignatureAuthentication"
+    name = "akskSignature"
+
+    def get_security_definition(self, auto_schema) -> dict:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": (
+                "Huawei Cloud's AK/SK request signature, as the Huawei Cloud SDKs compute it "
+                "(`BasicCredentials(ak, sk, project_id)`): `Authorization: SDK-HMAC-SHA256 "
+                "Access=<AK>, SignedHeaders=<names>, Signature=<hex HMAC-SHA256>`, with "
+                "`X-Sdk-Date` (within 15 minutes of the server's time) and `host` among the "
+                "signed headers, and optionally `X-Project-Id` (it must name the path's "
+                "project). The HMAC, keyed with the secret (SK), covers the method, path, "
+                "query, signed headers and the body's SHA-256 (or `X-Sdk-Content-Sha256: "
+                "UNSIGNED-PAYLOAD` for a body that is not JSON)."
+            ),
+        }
+
+
+class AccessTokenParameterScheme(OpenApiAuthenticationExtension):
+    """Canvas' `access_token` parameter: a jobdesk API key in the query string or form body."""
+
+    target_class = "tenancy.authentication.AccessTokenParameterAuthentication"
+    name = "accessTokenParameter"
+
+    def get_security_definition(self, auto_schema) -> dict:
+        return {
+            "type": "apiKey",
+            "in": "query",
+            "name": "access_token",
+            "description": (
+                "A jobdesk API key as Canvas' `access_token` query (or form body) parameter, "
+                "read only when no `Authorization` header is sent."
+            ),
         }

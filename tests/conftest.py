@@ -11,7 +11,7 @@ from django.test import override_settings
 from rest_framework.test import APIClient
 
 from tenancy.models import Role
-from tenancy.services import membership_grant, token_issue
+from tenancy.services import access_key_issue, membership_grant, token_issue
 from tests.factories import TenantFactory, UserFactory
 
 
@@ -108,6 +108,19 @@ def make_token(db) -> Callable:
             user=user, tenant=tenant, name=name, scopes=scopes, expires_at=expires_at
         )
         return raw_key
+
+    return make
+
+
+@pytest.fixture
+def make_access_key(db) -> Callable:
+    """Return a function issuing an access key for (user, tenant): (access key id, secret)."""
+
+    def make(user, tenant, *, scopes=None, expires_at=None, name="test") -> tuple[str, str]:
+        access_key, secret = access_key_issue(
+            user=user, tenant=tenant, name=name, scopes=scopes, expires_at=expires_at
+        )
+        return access_key.access_key_id, secret
 
     return make
 

@@ -14,6 +14,7 @@ from urllib.parse import unquote
 import pytest
 from django.core.management import call_command
 
+from asset_jobs.tasks import DEMO_HANDLERS
 from tests.helpers import reseed_roles
 from tests.markdown import anchors, curl_commands, markdown_files, relative_links
 
@@ -58,8 +59,9 @@ def seeded_roles(transactional_db) -> None:
 
 
 @pytest.fixture
-def demo_urls(seeded_roles, live_server) -> list[str]:
+def demo_urls(seeded_roles, live_server, settings) -> list[str]:
     """Load the demo data for the live server and return the URLs `manage.py demo` printed."""
+    settings.JOBDESK_ASSET_JOB_HANDLERS = DEMO_HANDLERS  # as `make run` configures them
     out = StringIO()
     call_command("demo", base_url=live_server.url, allow_without_debug=True, stdout=out)
     return PRINTED_URL.findall(out.getvalue())

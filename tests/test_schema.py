@@ -26,7 +26,13 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 COMMITTED_SCHEMA = PROJECT_ROOT / "schema.yml"
 REGENERATE = "make schema"
 FAMILY_TAGS = {"progress", "async_status", "asset_jobs"}
-SECURITY_SCHEMES = {"bearerAuth", "xAuthToken", "cookieAuth"}
+SECURITY_SCHEMES = {
+    "bearerAuth",
+    "xAuthToken",
+    "akskSignature",
+    "accessTokenParameter",
+    "cookieAuth",
+}
 # Reads well as a generated client's function name: no path soup, no collision suffix.
 OPERATION_ID = re.compile(r"^[a-z]+(_[a-z]+)*$")
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}

@@ -1,12 +1,19 @@
+import io
+import json
+import re
+import zipfile
 from http import HTTPStatus
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 
 from asset_jobs.demo import DEMO_INSTANCE_ID
 from asset_jobs.models import AssetJob, Instance
+from asset_jobs.tasks import DEMO_HANDLERS
 from tenancy.models import Tenant
+from tests.asset_jobs.factories import InstanceFactory, make_zip
 
 pytestmark = pytest.mark.django_db
 
@@ -65,3 +72,55 @@ def test_rerunning_the_demo_after_a_download_makes_a_fresh_package(settings, cli
 
     assert fresh_path != archive_path
     assert client.get(fresh_path, HTTP_X_AUTH_TOKEN=key).status_code == HTTPStatus.OK
+
+
+def test_make_run_configures_the_demo_handlers():
+    makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
+    line = re.search(r"^DEMO_ASSET_JOB_HANDLERS := (.*)$", makefile, re.MULTILINE)
+
+    assert json.loads(line.group(1)) == DEMO_HANDLERS
+
+
+def test_the_demo_handlers_export_import_and_delete(
+    settings,
+    monkeypatch,
+    tenant,
+    make_member,
+    x_auth,
+    api_client,
+    django_capture_on_commit_callbacks,
+):
+    settings.JOBDESK_ASSET_JOB_HANDLERS = DEMO_HANDLERS
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    monkeypatch.setattr("asset_jobs.tasks.STEP_SECONDS", 0)
+    instance = InstanceFactory(tenant=tenant, instance_id="demo-1")
+    writer = x_auth(tenant, "admin")
+    base = f"/v2/{tenant.project_id}/instances/demo-1/assets"
+    selection = json.dumps({"apps": [{"id": "myApp"}], "tasks": [{"id": "nightly"}]})
+    package = io.BytesIO(make_zip())
+    package.name = "assets.zip"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        export = api_client.post(
+            f"{base}/export", selection, content_type="application/json", **writer
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        imported = api_client.post(
+            f"{base}/import", {"ImportAssetRequestBody": package}, format="multipart", **writer
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        deleted = api_client.post(
+            f"{base}/delete", selection, content_type="application/json", **writer
+        )
+
+    jobs = AssetJob.objects.for_tenant(tenant).filter(instance=instance)
+    assert {job.type: job.status for job in jobs} == {
+        "exportAsset": "Success",
+        "importAsset": "Success",
+        "deleteAsset": "Success",
+    }
+    exported = jobs.get(pk=export.json()["job_id"])
+    with exported.archive.open() as stored:
+        names = zipfile.ZipFile(stored).namelist()
+    assert names == ["manifest.json", "apps/myApp.json", "tasks/nightly.json"]
+    assert imported.status_code == deleted.status_code == HTTPStatus.OK

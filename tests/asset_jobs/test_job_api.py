@@ -401,7 +401,7 @@ def test_malformed_parameters_of_an_unauthenticated_request_are_401_first(api_cl
         "/v2/anything",
         "/v2/p/instances/i/assets",
         "/v2/p/instances/i/assets/jobs/0/extra",
-        "/v2/p/instances/i/assets/export",
+        "/v2/p/instances/i/assets/rename",
         "/v2/p/../../admin/",
         "/v2/p/instances/i/assets/jobs/%2e%2e%2f%2e%2e%2fadmin",
         "/v2/p/instances/i/assets/jobs/a%2Fb",

@@ -351,6 +351,23 @@ def test_a_cached_answer_is_the_uncached_answer_byte_for_byte(family, job, poll)
         }, accept
 
 
+@pytest.mark.parametrize(
+    "family_name", [each.name for each in drivers() if not each.negotiates_accept]
+)
+def test_a_family_that_ignores_accept_answers_the_same_body_whatever_it_says(
+    family_name, tenant, api_client, raw_key
+):
+    family = driver(family_name)
+    job = family.make(tenant)
+    plain = api_client.get(family.poll_path(job), **family.headers(raw_key))
+    indented = api_client.get(
+        family.poll_path(job), HTTP_ACCEPT="application/json; indent=2", **family.headers(raw_key)
+    )
+
+    assert indented.content == plain.content
+    assert indented["ETag"] == plain["ETag"]
+
+
 @pytest.mark.parametrize("family_name", [each.name for each in drivers() if each.negotiates_accept])
 def test_a_body_with_parameters_in_accept_is_left_to_the_full_path(
     family_name, tenant, api_client, raw_key

@@ -9,6 +9,7 @@ class ProgressDriver(FamilyDriver):
     name = "progress"
     search_term = "nightly_export"
     body_names_the_host = True
+    negotiates_accept = False  # Canvas answers JSON whatever `Accept` says
     admin_indexes = ("progress_admin_created", "progress_admin_state_created")
 
     def make(self, tenant, **fields) -> Progress:

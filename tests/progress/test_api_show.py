@@ -307,8 +307,15 @@ def test_string_ids_keep_a_null_user_null(api_client, job, reader):
     assert json.loads(response.content)["user_id"] is None
 
 
-def test_unacceptable_accept_header_is_406_in_canvas_envelope(api_client, job, reader):
-    response = api_client.get(f"/api/v1/progress/{job.pk}", HTTP_ACCEPT="text/csv", **reader)
+@pytest.mark.parametrize(
+    "accept",
+    ["text/csv", "text/html", "text/plain", "application/xml", "application/vnd.api+json", ""],
+)
+def test_any_accept_header_gets_the_json_canvas_renders(api_client, job, reader, accept):
+    plain = api_client.get(f"/api/v1/progress/{job.pk}", **reader)
 
-    assert response.status_code == HTTPStatus.NOT_ACCEPTABLE
-    assert list(json.loads(response.content)) == ["errors"]
+    response = api_client.get(f"/api/v1/progress/{job.pk}", HTTP_ACCEPT=accept, **reader)
+
+    assert response.status_code == HTTPStatus.OK
+    assert response["Content-Type"] == "application/json"
+    assert response.content == plain.content

@@ -5,8 +5,8 @@ from django.db import transaction
 
 from jobs.demo import DEMO_PASSWORD, DEMO_ROLES, DemoContext, seeders
 from tenancy.authentication import digest_key
-from tenancy.models import ApiToken, Tenant
-from tenancy.services import membership_grant, tenant_create, token_issue
+from tenancy.models import AccessKey, ApiToken, Tenant
+from tenancy.services import access_key_issue, membership_grant, tenant_create, token_issue
 
 DEMO_TENANTS = {
     "acme": ("Acme Learning", "a1b2c3d4e5f6478899aabbccddeeff01"),
@@ -18,6 +18,12 @@ ROLE_USER_SUFFIX = {"admin": "admin", "operations": "ops", "read-only": "reader"
 def demo_key(slug: str, role: str) -> str:
     """Return the fixed demo key of a tenant's role (demo data only)."""
     return f"jd_demo_{slug}_{ROLE_USER_SUFFIX[role]}"
+
+
+def demo_access_key(slug: str, role: str) -> tuple[str, str]:
+    """Return the fixed demo access key id and secret of a tenant's role (demo data only)."""
+    suffix = ROLE_USER_SUFFIX[role]
+    return f"JDDEMO{slug.upper()}{suffix.upper()}", f"jobdesk-demo-secret-{slug}-{suffix}"
 
 
 class Command(BaseCommand):
@@ -60,8 +66,12 @@ class Command(BaseCommand):
                 key = demo_key(slug, role)
                 if not ApiToken.objects.filter(digest=digest_key(key)).exists():
                     token_issue(user=user, tenant=tenant, name="demo", raw_key=key)
+                pair = demo_access_key(slug, role)
+                if not AccessKey.objects.filter(access_key_id=pair[0]).exists():
+                    access_key_issue(user=user, tenant=tenant, name="demo", pair=pair)
                 context.users[slug, role] = user
                 context.keys[slug, role] = key
+                context.access_keys[slug, role] = pair
         return context
 
     def demo_user(self, username: str, *, superuser: bool = False):
@@ -79,5 +89,7 @@ class Command(BaseCommand):
         write("  admin            superuser, every tenant")
         for (slug, role), user in context.users.items():
             write(f"  {user.username:<16} {role} in {slug}; API key {context.keys[slug, role]}")
+            access_key_id, secret = context.access_keys[slug, role]
+            write(f"  {'':<16} access key (AK SK) {access_key_id} {secret}")
         for line in lines:
             write(line)
