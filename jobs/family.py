@@ -193,12 +193,16 @@ class JobFamily:
         return self.jobs().get(pk=self.model._meta.pk.to_python(job_id))
 
     def attempt(self, service: Callable[..., Any], job_id: str, **arguments: Any) -> bool:
-        """Call a service on the job; False if its state refused the change."""
+        """Call a service on the job; False if its state refused the change or it is gone.
+
+        A job can be gone while its task runs: a family whose clients may delete jobs (Google's
+        DeleteOperation) deletes them whatever their state.
+        """
         from jobs.transitions import TransitionRefused
 
         try:
             service(self.load(job_id), **arguments)
-        except TransitionRefused:
+        except (TransitionRefused, self.model.DoesNotExist):
             return False
         return True
 

@@ -7,6 +7,7 @@ from tests.jobs.drivers import FamilyDriver
 
 class ProgressDriver(FamilyDriver):
     name = "progress"
+    accepts = (None, "*/*", "application/json", "application/json+canvas-string-ids")
     search_term = "nightly_export"
     body_names_the_host = True
     admin_indexes = ("progress_admin_created", "progress_admin_state_created")
