@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "progress",
     "async_status",
     "asset_jobs",
+    "lro",
 ]
 
 MIDDLEWARE = [

@@ -15,7 +15,7 @@ from tests.jobs.drivers import drivers
 
 
 def test_every_installed_family_is_registered_in_app_order():
-    assert families.names() == ["progress", "async_status", "asset_jobs"]
+    assert families.names() == ["progress", "async_status", "asset_jobs", "lro"]
 
 
 @pytest.mark.parametrize("family", list(families), ids=lambda family: family.name)
