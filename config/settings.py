@@ -123,6 +123,11 @@ CACHE_KEY_PREFIX = os.environ.get("JOBDESK_CACHE_KEY_PREFIX", "").strip()
 # A Redis that stops answering fails a cache call after this long (the database answers
 # instead), rather than holding every request.
 REDIS_TIMEOUT_SECONDS = float(os.environ.get("JOBDESK_REDIS_TIMEOUT_SECONDS", 0.5))
+# Job changes (docs/api/polling.md#waiting-for-a-change) travel on this Redis pub/sub channel
+# when REDIS_URL is set, and inside each process otherwise.
+JOBDESK_EVENTS_CHANNEL = os.environ.get("JOBDESK_EVENTS_CHANNEL", "").strip() or (
+    f"{CACHE_KEY_PREFIX}:jobdesk:events" if CACHE_KEY_PREFIX else "jobdesk:events"
+)
 if REDIS_URL:
     CACHES = {
         "default": {

@@ -242,7 +242,14 @@ class JobFamily:
 
     def purge(self, job_ids: list[str]) -> int:
         """Delete these jobs if they are finished (retention); return how many were deleted."""
+        from jobs import watch
+
         pks = [self.model._meta.pk.to_python(pk) for pk in job_ids]
-        deleted = self.jobs().finished().filter(pk__in=pks).delete()[1].get(self.model._meta.label)
+        doomed = self.jobs().finished().filter(pk__in=pks)
+        rows = list(doomed.values_list("pk", "tenant_id"))
+        deleted = (
+            doomed.filter(pk__in=[pk for pk, _ in rows]).delete()[1].get(self.model._meta.label)
+        )
         self.snapshots.changed(*pks)
+        watch.jobs_gone(self, rows)
         return deleted or 0
