@@ -75,6 +75,9 @@ class JobFamily:
     """OpenAPI names of enums besides its models' choices (drf-spectacular's
     ENUM_NAME_OVERRIDES); each choices field of the app's models is named after the model and
     the field, e.g. `ProgressWorkflowState`."""
+    read_view: ClassVar[str] = ""
+    """The dotted path of the view serving its job read (a `CachedPollMixin`): event streams
+    check access, parse ids and render bodies with it. Empty: its jobs cannot be streamed."""
     retention_days: ClassVar[int | None] = 30
     """Days a finished job is kept (JOBDESK_RETENTION_DAYS overrides; None keeps them)."""
 

@@ -83,3 +83,66 @@ def woken_by_the_change(change: watch.JobChange | None, seen: int) -> bool:
     """A waiter hears the change, or finds the version moved when it looked (a write racing
     its start): both are a wake-up for this change."""
     return change is not None and (change.ended or change.version not in (None, seen))
+
+
+class EventReader:
+    """Read server-sent events from a live server, each read bounded by a deadline."""
+
+    def __init__(self, url: str, headers: dict[str, str]) -> None:
+        import httpx
+
+        self.client = httpx.Client(timeout=DEADLINE_SECONDS)
+        self.context = self.client.stream("GET", url, headers=headers)
+        self.response = self.context.__enter__()
+        self.lines = self.response.iter_lines()
+        self.comments: list[str] = []
+
+    @property
+    def status_code(self) -> int:
+        return self.response.status_code
+
+    def next(self) -> dict[str, str] | None:
+        """Return the next event's fields (event, id, data), or None once the stream ends."""
+        fields: dict[str, str] = {}
+        for line in self.lines:
+            if not line:
+                if fields:
+                    return fields
+                continue
+            if line.startswith(":"):
+                self.comments.append(line)
+                if not fields:
+                    return {"comment": line}
+                continue
+            name, _, value = line.partition(":")
+            fields[name] = value.removeprefix(" ")
+        return fields or None
+
+    def events(self, count: int) -> list[dict[str, str]]:
+        found = []
+        while len(found) < count:
+            event = self.next()
+            if event is None:
+                break
+            if "comment" not in event:
+                found.append(event)
+        return found
+
+    def close(self) -> None:
+        self.context.__exit__(None, None, None)
+        self.client.close()
+
+
+@pytest.fixture
+def open_stream():
+    """Return a function opening an event stream; every stream is closed after the test."""
+    readers: list[EventReader] = []
+
+    def open_(url: str, headers: dict[str, str]) -> EventReader:
+        reader = EventReader(url, headers)
+        readers.append(reader)
+        return reader
+
+    yield open_
+    for reader in readers:
+        reader.close()
