@@ -28,6 +28,7 @@ from asset_jobs.models import (
     Instance,
     new_hex_id,
 )
+from jobs import watch
 from jobs.registry import families
 from jobs.transitions import TransitionRefused, transition
 from tenancy.models import Tenant
@@ -234,10 +235,15 @@ def cancellation_reason(job: AssetJob, actor: AbstractBaseUser | None) -> dict[s
 def asset_job_purge(*, job_ids: list[str]) -> int:
     """Delete these finished jobs, their reasons and stored packages; return how many jobs."""
     jobs = AssetJob.objects.across_tenants().finished().filter(pk__in=job_ids)
-    packages = [name for name in jobs.values_list("archive", flat=True) if name]
+    rows = list(jobs.values_list("pk", "tenant_id", "archive"))
+    packages = [name for _, _, name in rows if name]
+    family = families.for_model(AssetJob)
     with transaction.atomic():
-        deleted = jobs.delete()[1].get(AssetJob._meta.label, 0)
-        families.for_model(AssetJob).snapshots.changed(*job_ids)
+        deleted = (
+            jobs.filter(pk__in=[pk for pk, _, _ in rows]).delete()[1].get(AssetJob._meta.label, 0)
+        )
+        family.snapshots.changed(*job_ids)
+        watch.jobs_gone(family, [(pk, tenant_id) for pk, tenant_id, _ in rows])
     for name in packages:
         default_storage.delete(name)
     return deleted
