@@ -199,12 +199,7 @@ class CachedPollMixin:
     def poll(self, request) -> HttpResponse:
         """Answer the job read in the full DRF path (authenticated and permitted already)."""
         self.poll_wait_seconds = parse_wait(request.query_params.get("wait"))
-        pk = self.poll_key()
-        snapshot, found = self.snapshots.lookup(pk)
-        if snapshot is None or not self.poll_matches(snapshot, principal_for(request)):
-            self.snapshots.version_before_load(pk, found)
-            snapshot = self.snapshots.capture(self.poll_object(), found)
-            self.snapshots.store(pk, snapshot)
+        pk, snapshot = self.poll_snapshot(request)
         return self.poll_answer(
             request,
             pk,
@@ -213,6 +208,20 @@ class CachedPollMixin:
             request.accepted_media_type,
             self.get_renderer_context(),
         )
+
+    def poll_snapshot(self, request) -> tuple[Hashable, Snapshot]:
+        """Return the job's key and current snapshot, loading it if the cache has none.
+
+        For any view that answers from the job as a poll does (a family's own wait method);
+        the request is authenticated and permitted already.
+        """
+        pk = self.poll_key()
+        snapshot, found = self.snapshots.lookup(pk)
+        if snapshot is None or not self.poll_matches(snapshot, principal_for(request)):
+            self.snapshots.version_before_load(pk, found)
+            snapshot = self.snapshots.capture(self.poll_object(), found)
+            self.snapshots.store(pk, snapshot)
+        return pk, snapshot
 
     def dispatch(self, request, *args, **kwargs):
         if request.method == "GET":

@@ -19,8 +19,8 @@ import pytest
 from playwright.sync_api import Browser, Page, Route, sync_playwright
 
 from asset_jobs.models import AssetJob
-from lro.models import Operation
 from async_status.services import async_status_create, async_status_finish
+from lro.models import Operation
 from progress.family import LTI_PROGRESS_SHOW_SCOPE, PROGRESS_READ
 from progress.models import Progress
 from tests.asset_jobs.factories import InstanceFactory, make_export_with_package, make_job
@@ -32,8 +32,8 @@ from tests.e2e.browser import (
     must_have_browser,
 )
 from tests.e2e.openapi import SCHEMA_PATH
-from tests.lro.factories import make_operation
 from tests.helpers import reseed_roles
+from tests.lro.factories import make_operation
 from tests.progress.factories import make_progress
 
 OPENAPI_PYTHON_CLIENT = Path(sys.executable).with_name("openapi-python-client")

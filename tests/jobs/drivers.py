@@ -41,6 +41,8 @@ class FamilyDriver:
     body_names_the_host = False
     # The read honours `Accept` (Traffic Ops always answers JSON).
     negotiates_accept = True
+    # The key every error body of the family has (its envelope's).
+    error_key: str
     # `Accept` headers (None: none sent) whose cached answer must be the uncached one.
     accepts: tuple[str | None, ...] = (None, "*/*", "application/json")
 

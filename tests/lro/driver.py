@@ -12,6 +12,7 @@ ABORTED = 10
 
 class OperationDriver(FamilyDriver):
     name = "lro"
+    error_key = "error"
     search_term = "quota"
     negotiates_accept = False  # Google's APIs answer JSON whatever is asked
     accepts = (None, "*/*", "application/json", "text/html")

@@ -12,8 +12,6 @@ from tests.jobs.watch.conftest import DEADLINE_SECONDS, subscribed, until
 
 pytestmark = pytest.mark.django_db
 
-ENVELOPE_KEYS = {"progress": "errors", "async_status": "alerts", "asset_jobs": "error_code"}
-
 
 @pytest.fixture
 def operator(make_member, tenant, family):
@@ -99,7 +97,7 @@ def test_a_bad_wait_gets_the_familys_400_envelope(family, job, poll, value):
     response = poll(job, f"wait={value}", HTTP_IF_NONE_MATCH=etag)
 
     assert response.status_code == HTTPStatus.BAD_REQUEST
-    assert ENVELOPE_KEYS[family.name] in response.json()
+    assert family.error_key in response.json()
     assert b"wait" in response.content
 
 
