@@ -59,5 +59,7 @@ def seed(context: DemoContext) -> list[str]:
         f"  curl {auth} {base}/v1/{acme['running'].name}",
         f"  curl {auth} {base}/v1/{acme['succeeded'].name}",
         f"  curl {auth} '{base}/v1/projects/{project}/operations?filter=done=false&pageSize=10'",
+        f"  curl {auth} -X POST -H 'Content-Type: application/json' -d '{{\"timeout\": \"5s\"}}' "
+        f"{base}/v1/{acme['succeeded'].name}:wait",
         f"  curl {auth} -X POST {base}/v1/{acme['running'].name}:cancel",
     ]

@@ -44,6 +44,7 @@ class OperationFamily(JobFamily):
     cancel_permission = OPERATION_CANCEL
     write_permission = OPERATION_WRITE
     refused_message = "Cannot {event} operation {job_id}: it is {state}."
+    read_view = "lro.views.OperationResourceView"
     openapi_enums = {
         "GoogleRpcCode": "lro.schema.CANONICAL_CODES",
         "StructAnyType": "lro.serializers.STRUCT_TYPES",

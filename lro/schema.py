@@ -15,6 +15,7 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 
 from jobs.api import JSON, MAX_ID
+from jobs.polling import MAX_WAIT_SECONDS
 from jobs.schema import NOT_MODIFIED, error_responses, header, poll_parameters
 from lro.filters import DEFAULT_PAGE_SIZE
 from lro.serializers import OperationSerializer
@@ -147,6 +148,26 @@ delete_schema = extend_schema(
     description="Forgets the operation (it is not cancelled); afterwards it is NOT_FOUND.",
     parameters=[PROJECT, OPERATION, WWW_AUTHENTICATE],
     responses={HTTPStatus.OK: EMPTY, **google_errors(*READ_ERRORS)},
+)
+wait_schema = extend_schema(
+    operation_id="operation_wait",
+    tags=TAGS,
+    summary="Wait until an operation is done, or the timeout passes (WaitOperation)",
+    description=f"Answers the operation as soon as it is done, or as it is when `timeout` "
+    f"has passed (at most {MAX_WAIT_SECONDS} s, also when none is given).",
+    parameters=[PROJECT, OPERATION, WWW_AUTHENTICATE],
+    request=body(
+        "WaitOperation",
+        {
+            "name": serializers.CharField(required=False),
+            "timeout": serializers.RegexField(
+                r"^[0-9]{1,12}(\.[0-9]{1,9})?s$",
+                required=False,
+                help_text='A google.protobuf.Duration, such as "30s".',
+            ),
+        },
+    ),
+    responses={HTTPStatus.OK: OperationSerializer, **google_errors(*READ_ERRORS)},
 )
 create_schema = extend_schema(
     operation_id="operation_create",

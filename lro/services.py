@@ -15,6 +15,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from jobs import watch
 from jobs.registry import families
 from jobs.transitions import TransitionRefused, transition
 from lro.models import CANCELLED_CODE, MAX_ERROR_CODE, Operation
@@ -155,4 +156,6 @@ def operation_delete(op: Operation) -> bool:
     with transaction.atomic():
         deleted, _ = family.jobs().filter(pk=op.pk).delete()
         family.snapshots.changed(op.pk)
+        if deleted:
+            watch.jobs_gone(family, [(op.pk, op.tenant_id)])
     return bool(deleted)

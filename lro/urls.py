@@ -18,6 +18,11 @@ urlpatterns = [
         name="lro-operation-cancel",
     ),
     re_path(
+        rf"{OPERATIONS}/(?P<operation>[^/:]*):wait\Z",
+        views.OperationWaitView.as_view(),
+        name="lro-operation-wait",
+    ),
+    re_path(
         rf"{OPERATIONS}/(?P<operation>[^/]*)\Z",
         views.OperationResourceView.as_view(),
         name="lro-operation-detail",

@@ -1,7 +1,8 @@
 """Google long-running operations under `/v1/projects/{project}/operations`, as the
 `google.longrunning.Operations` service maps onto HTTP (`{name=projects/*/operations/*}`).
 
-Reads: GetOperation, ListOperations (filter `done`, page tokens), WaitOperation (`:wait`).
+Reads: GetOperation (with every family's `?wait=`), ListOperations (filter `done`, page
+tokens), WaitOperation (`:wait`, on the same change notifications).
 Clients also cancel (`:cancel`, best effort) and delete. Producers create (`POST` on the
 collection) and report or finish (`PATCH` on the operation): jobdesk's own routes.
 
@@ -28,7 +29,7 @@ from rest_framework.views import APIView
 from jobs.api import FamilyAPIMixin, PrivateResponsesMixin, create_once, parse_id
 from jobs.models import JobQuerySet
 from jobs.parsers import BoundedJSONParser
-from jobs.polling import CachedPollMixin
+from jobs.polling import MAX_WAIT_SECONDS, WAIT_ATTRIBUTE, CachedPollMixin, PollWait
 from lro import schema
 from lro.errors import InvalidArgument, NotFound, google_exception_handler
 from lro.family import family
@@ -48,6 +49,8 @@ from tenancy.access import principal_for
 from tenancy.models import Tenant, project_id_validator
 
 PROJECT_ID = re.compile(project_id_validator.regex.pattern)
+# A google.protobuf.Duration in JSON: seconds with up to nine decimals, then `s`.
+DURATION = re.compile(r"([0-9]{1,12})(?:\.([0-9]{1,9}))?s")
 # Query parameters every Google API takes: the response format (JSON is the only one here).
 SYSTEM_PARAMETERS = frozenset({"$alt", "alt"})
 
@@ -201,24 +204,44 @@ class OperationCollectionView(OperationsView):
         return Response(self.get_serializer(op).data)
 
 
-class OperationResourceView(CachedPollMixin, OperationsView):
-    """`GET` (GetOperation), `DELETE` (DeleteOperation), `PATCH` (a producer's report)."""
+class OperationPollMixin(CachedPollMixin):
+    """An operation read as a poll: from its cached snapshot, under its project's name."""
 
-    http_method_names = ["get", "head", "delete", "patch"]
-    permission_map: ClassVar[dict[str, str]] = {"DELETE": "cancel", "PATCH": "write"}
-
-    def fast_poll(self, request) -> HttpResponse | None:
-        # Query parameters are checked by the full path, which decides every error.
-        return None if request.GET else super().fast_poll(request)
+    watch_id_kwarg = "operation"
 
     def poll_key(self) -> int:
         self.project_id()
+        return self.operation_id()
+
+    def watch_key(self, raw_id: str) -> int:
+        """Return the operation id an event stream names (`lro:<id>`)."""
+        self.kwargs = {"operation": raw_id}
         return self.operation_id()
 
     def poll_matches(self, snapshot, principal) -> bool:
         return snapshot.scope == self.kwargs["project"] and super().poll_matches(
             snapshot, principal
         )
+
+
+class OperationResourceView(OperationPollMixin, OperationsView):
+    """`GET` (GetOperation), `DELETE` (DeleteOperation), `PATCH` (a producer's report)."""
+
+    http_method_names = ["get", "head", "delete", "patch"]
+    permission_map: ClassVar[dict[str, str]] = {"DELETE": "cancel", "PATCH": "write"}
+    # `?wait=` with `If-None-Match` holds the read until the operation changes (polling.md).
+    query_parameters = frozenset({"wait"})
+
+    def check_query_parameters(self, request: Request) -> None:
+        super().check_query_parameters(request)
+        if request.method != "GET" and request.query_params:
+            raise InvalidArgument(f"{request.method} takes no query parameters.")
+
+    def fast_poll(self, request) -> HttpResponse | None:
+        # Other query parameters are checked by the full path, which decides every error.
+        if set(request.GET) - self.query_parameters:
+            return None
+        return super().fast_poll(request)
 
     @schema.get_schema
     def get(self, request: Request, project: str, operation: str) -> HttpResponse:
@@ -267,6 +290,44 @@ class OperationCancelView(OperationsView):
         self.check_name(body_object(request, frozenset({"name"})))
         operation_cancel(self.get_object(), actor=request.user)
         return Response({})
+
+
+def parse_timeout(raw: object) -> float:
+    """Return a WaitOperation `timeout` (a Duration in JSON) in seconds, at most the maximum."""
+    if raw is None:
+        return MAX_WAIT_SECONDS
+    match = DURATION.fullmatch(raw) if isinstance(raw, str) else None
+    if match is None:
+        raise InvalidArgument(
+            'Invalid timeout: give a google.protobuf.Duration in JSON, such as "30s" or "0.5s".'
+        )
+    whole, fraction = match.groups()
+    return min(int(whole) + float(f"0.{fraction or 0}"), MAX_WAIT_SECONDS)
+
+
+class OperationWaitView(OperationPollMixin, OperationsView):
+    """`POST ...:wait` (WaitOperation): the operation as soon as it is done, or at `timeout`.
+
+    The answer waits the way every family's `?wait=` read does: this view answers with the
+    operation and, while it is running, a `PollWait`; `jobs.middleware.PollWaitMiddleware`
+    holds the answer until the operation changes (`jobs.watch`), then asks the view again,
+    until it is done or the time is up. Nothing is queried while it waits.
+    """
+
+    http_method_names = ["post"]
+    permission_map: ClassVar[dict[str, str]] = {"POST": "read"}
+
+    @schema.wait_schema
+    def post(self, request: Request, project: str, operation: str) -> Response:
+        body = body_object(request, frozenset({"name", "timeout"}))
+        self.check_name(body)
+        seconds = parse_timeout(body.get("timeout"))
+        pk, snapshot = self.poll_snapshot(request)
+        response = Response(snapshot.data)
+        if not snapshot.data["done"] and seconds > 0 and snapshot.version is not None:
+            wait = PollWait(family.name, str(pk), snapshot.version, seconds)
+            setattr(response, WAIT_ATTRIBUTE, wait)
+        return response
 
 
 class UnknownURLView(PrivateResponsesMixin, APIView):

@@ -214,7 +214,13 @@ FAMILY_OPERATIONS = {
     "progress": {"progress_retrieve", "progress_cancel", "progress_list", "progress_lti_retrieve"},
     "async_status": {"async_status_retrieve", "async_status_list", "user_login", "user_logout"},
     "asset_jobs": {"asset_job_retrieve", "asset_job_list", "asset_archive_download"},
-    "lro": {"operation_get", "operation_list", "operation_cancel", "operation_delete"},
+    "lro": {
+        "operation_get",
+        "operation_list",
+        "operation_cancel",
+        "operation_delete",
+        "operation_wait",
+    },
 }
 ENVELOPES = {
     "progress": "CanvasErrors",

@@ -101,6 +101,11 @@ def seeded_requests(jobs: SeededJobs) -> dict[str, dict]:
             "media_type": "application/json",
         },
         "operation_delete": {"path_parameters": {**project, "operation": jobs.done_operation_id}},
+        "operation_wait": {
+            "path_parameters": {**project, "operation": jobs.operation_id},
+            "body": {"timeout": "0.1s"},
+            "media_type": "application/json",
+        },
     }
 
 
@@ -122,6 +127,7 @@ def seeded_requests(jobs: SeededJobs) -> dict[str, dict]:
         "operation_list",
         "operation_cancel",
         "operation_delete",
+        "operation_wait",
     ],
 )
 def test_a_request_reaching_a_seeded_job_answers_200_as_the_schema_says(
