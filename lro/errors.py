@@ -89,6 +89,8 @@ def canonical(exc: exceptions.APIException, context: dict) -> tuple[int, str, st
         problem = TOKEN_PROBLEMS.get(exc.get_codes(), flatten(exc.detail))
         return 401, "UNAUTHENTICATED", f"Request had invalid authentication credentials: {problem}"
     if isinstance(exc, exceptions.PermissionDenied):
+        if str(exc.detail) != exceptions.PermissionDenied.default_detail:
+            return 403, "PERMISSION_DENIED", str(exc.detail)  # e.g. a session's missing CSRF
         permission = getattr(context.get("view"), "required_permission", None)
         return 403, "PERMISSION_DENIED", f"Permission '{permission}' denied."
     if isinstance(exc, exceptions.NotFound):

@@ -55,7 +55,7 @@ class OperationFamily(JobFamily):
 
     def describe(self, op: Operation) -> tuple[dict, str]:
         """Return the Operation JSON and the project its URL must name."""
-        return OperationSerializer(op).data, op.tenant.project_id
+        return dict(OperationSerializer(op).data), op.tenant.project_id
 
     def create(self, *, tenant, tag, user, metadata: dict | None = None) -> str:
         return str(services.operation_create(tenant=tenant, user=user, metadata=metadata).pk)

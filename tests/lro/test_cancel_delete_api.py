@@ -3,6 +3,7 @@
 from http import HTTPStatus
 
 import pytest
+from rest_framework.test import APIClient
 
 from lro.models import Operation
 from tests.lro.helpers import error_of, reloaded, url
@@ -143,3 +144,14 @@ def test_delete_with_a_malformed_id_is_invalid_argument(api_client, tenant, ops_
     path = f"/v1/projects/{tenant.project_id}/operations/{operation}"
 
     assert api_client.delete(path, **ops_headers).status_code == HTTPStatus.BAD_REQUEST
+
+
+def test_a_session_cancel_without_the_csrf_token_is_refused_and_says_why(tenant, op, make_member):
+    browser = APIClient(enforce_csrf_checks=True)
+    browser.force_login(make_member(tenant, "operations"))
+
+    response = browser.post(url(op, ":cancel"))
+
+    assert response.status_code == HTTPStatus.FORBIDDEN
+    assert error_of(response)["message"].startswith("CSRF Failed")
+    assert reloaded(op).state == State.RUNNING
