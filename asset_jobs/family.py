@@ -47,6 +47,7 @@ class AssetJobFamily(JobFamily):
     cancel_permission = ASSET_JOB_CANCEL
     write_permission = ASSET_JOB_WRITE
     refused_message = "Cannot {event} asset job {job_id}: its status is {state}."
+    read_view = "asset_jobs.views.AssetJobViewSet"
 
     def wire_jobs(self) -> JobQuerySet:
         return self.jobs().select_related("instance").prefetch_related("reasons")

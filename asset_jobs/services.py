@@ -32,6 +32,7 @@ from asset_jobs.models import (
     Instance,
     new_hex_id,
 )
+from jobs import watch
 from jobs.registry import families
 from jobs.tasks import enqueue_tracked
 from jobs.transitions import TransitionRefused, transition
@@ -335,10 +336,15 @@ def cancellation_reason(job: AssetJob, actor: AbstractBaseUser | None) -> dict[s
 def asset_job_purge(*, job_ids: list[str]) -> int:
     """Delete these finished jobs, their reasons, packages and uploads; return how many jobs."""
     jobs = AssetJob.objects.across_tenants().finished().filter(pk__in=job_ids)
-    packages = [name for pair in jobs.values_list("archive", "upload") for name in pair if name]
+    rows = list(jobs.values_list("pk", "tenant_id", "archive", "upload"))
+    packages = [name for *_, archive, upload in rows for name in (archive, upload) if name]
+    family = families.for_model(AssetJob)
     with transaction.atomic():
-        deleted = jobs.delete()[1].get(AssetJob._meta.label, 0)
-        families.for_model(AssetJob).snapshots.changed(*job_ids)
+        deleted = (
+            jobs.filter(pk__in=[row[0] for row in rows]).delete()[1].get(AssetJob._meta.label, 0)
+        )
+        family.snapshots.changed(*job_ids)
+        watch.jobs_gone(family, [(pk, tenant_id) for pk, tenant_id, *_ in rows])
     for name in packages:
         default_storage.delete(name)
     return deleted

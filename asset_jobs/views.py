@@ -239,6 +239,7 @@ class AssetJobViewSet(
     filterset_class = AssetJobFilter
     pagination_class = OffsetLimitPagination
     http_method_names = ["get", "head", "post", "put"]
+    watch_id_kwarg = "job_id"
 
     def retrieve(self, request, *args, **kwargs) -> HttpResponse:
         return self.poll(request)

@@ -40,6 +40,7 @@ class AsyncStatusFamily(JobFamily):
     # As the seed document says: async status is for admin and operations only.
     role_grants = {"operations": (ASYNC_STATUS_READ,)}
     refused_message = "async status {job_id} has already finished as {state}."
+    read_view = "async_status.views.AsyncStatusResourceView"
     openapi_enums = {"TrafficOpsAlertLevel": "async_status.schema.ALERT_LEVELS"}
 
     def describe(self, job: AsyncStatus) -> tuple[dict, None]:

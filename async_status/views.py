@@ -170,6 +170,7 @@ class AsyncStatusResourceView(CachedPollMixin, AsyncStatusView):
     """`GET` shows one job; `PUT` reports its message or finishes it (SUCCEEDED or FAILED)."""
 
     http_method_names = ["get", "head", "put"]
+    watch_id_kwarg = "job_id"
 
     def poll_key(self) -> int:
         return parse_id(self.kwargs["job_id"])

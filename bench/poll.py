@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import importlib
 import json
 import os
 import platform
@@ -40,7 +41,6 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -133,20 +133,63 @@ class Loaded:
     """What the scenarios need from the loaded data."""
 
     keys: dict[int, str]  # tenant id -> raw API key of its admin member
-    progress: list[tuple[int, int]] = field(default_factory=list)  # (job id, tenant id)
-    async_status: list[tuple[int, int]] = field(default_factory=list)  # (job id, tenant id)
-    asset_jobs: list[tuple[str, int, str, str]] = field(default_factory=list)
-    # asset_jobs: (job id, tenant id, tenant project_id, instance_id)
+    # Each family's sampled polls: (path, tenant id, the header carrying the key).
+    polls: dict[str, list[tuple[str, int, str]]] = field(default_factory=dict)
+    bare_ids: list[int] = field(default_factory=list)  # Canvas progress ids for the bare view
     task_ids: list[str] = field(default_factory=list)
 
 
+@dataclass
+class BenchData:
+    """What a family's `bench.py` loads its jobs with: the tenants, a time, a COPY writer."""
+
+    tenants: list
+    now: datetime
+    cursor: object
+    span: timedelta = SPAN
+    tables: list[str] = field(default_factory=list)
+
+    @property
+    def tenant_ids(self) -> list[int]:
+        return [tenant.pk for tenant in self.tenants]
+
+    @staticmethod
+    def pick(rng: Random, weights: dict[str, float]) -> str:
+        """Return a key of `weights`, drawn with those weights."""
+        return rng.choices(list(weights), weights=list(weights.values()))[0]
+
+    def copy(self, table: str, columns: list[str], rows) -> None:
+        """Write `rows` into `table` with PostgreSQL's COPY."""
+        with self.cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        self.tables.append(table)
+
+
+def bench_modules() -> dict[str, object]:
+    """Return each registered family's `bench` module (its data and polls), by family name."""
+    from django.utils.module_loading import module_has_submodule
+
+    from jobs.registry import families
+
+    found = {}
+    for family in families:
+        app = family.model._meta.app_config
+        if not module_has_submodule(app.module, "bench"):
+            raise BenchError(
+                f"Job family {family.name!r} has no {app.name}/bench.py (load(data, count) and "
+                "polls(cursor, size)): see docs/development/adding-a-family.md."
+            )
+        found[family.name] = importlib.import_module(f"{app.name}.bench")
+    return found
+
+
 def load(args: argparse.Namespace) -> Loaded:
-    """Create tenants, members, tokens, instances and jobs; return what the polls need."""
+    """Create tenants, members and tokens, then every family's jobs; return the keys."""
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.db import connection
 
-    from asset_jobs.models import Instance
     from tenancy.services import membership_grant, tenant_create, token_issue
 
     call_command("migrate", verbosity=0)
@@ -159,115 +202,15 @@ def load(args: argparse.Namespace) -> Loaded:
         membership_grant(user=user, tenant=tenant, role_name="admin")
         _, keys[tenant.pk] = token_issue(user=user, tenant=tenant, name="poll benchmark")
         tenants.append(tenant)
-    instances = Instance.objects.across_tenants().bulk_create(
-        [Instance(tenant=t, instance_id=f"roma-{t.slug}", name="ROMA bench") for t in tenants]
-    )
-    instance_pks = {i.tenant_id: i.pk for i in instances}
-    tenant_ids = [t.pk for t in tenants]
-    now = datetime.now(UTC)
     with connection.cursor() as cursor:
-        raw = cursor.cursor
-        for family, (table, columns, rows) in COPIES.items():
+        data = BenchData(tenants=tenants, now=datetime.now(UTC), cursor=cursor)
+        for name, module in bench_modules().items():
             started = time.perf_counter()
-            with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                for row in rows(args.jobs, tenant_ids, instance_pks, now):
-                    copy.write_row(row)
-            print(f"  {family:<13} {time.perf_counter() - started:5.1f} s")
-        for table, _, _ in COPIES.values():
+            module.load(data, args.jobs)
+            print(f"  {name:<13} {time.perf_counter() - started:5.1f} s")
+        for table in data.tables:
             cursor.execute(f"VACUUM ANALYZE {table}")
     return Loaded(keys=keys)
-
-
-def pick(rng: Random, weights: dict[str, float]) -> str:
-    return rng.choices(list(weights), weights=list(weights.values()))[0]
-
-
-PROGRESS_STATES = {
-    "queued": 0.10, "running": 0.15, "waiting_for_external_tool": 0.05,
-    "completed": 0.55, "failed": 0.10, "canceled": 0.05,
-}  # fmt: skip
-ASYNC_STATES = {"PENDING": 0.30, "SUCCEEDED": 0.60, "FAILED": 0.10}
-ASSET_STATES = {"Running": 0.25, "Success": 0.50, "Failed": 0.15, "Finished": 0.10}
-ASSET_TYPES = ["importAsset", "exportAsset", "deleteAsset"]
-
-
-def progress_rows(count, tenant_ids, _instances, now) -> Iterator[tuple]:
-    rng = Random(11)  # noqa: S311 - reproducible data, not secrets
-    for n in range(count):
-        state = pick(rng, PROGRESS_STATES)
-        created = now - SPAN * rng.random()
-        updated = created + timedelta(seconds=rng.randint(0, 3600))
-        completion = {
-            "queued": None,
-            "completed": 100.0,
-            "canceled": None,
-        }.get(state, round(rng.uniform(0, 99), 1))
-        message = "Something went wrong." if state == "failed" else None
-        results = json.dumps({"rows": n % 997}) if state == "completed" and n % 2 else None
-        yield (rng.choice(tenant_ids), "Course", n % 5000, n % 5000, None, "course_batch_update",
-               completion, state, message, results, created, updated)  # fmt: skip
-
-
-def async_status_rows(count, tenant_ids, _instances, now) -> Iterator[tuple]:
-    rng = Random(12)  # noqa: S311 - reproducible data, not secrets
-    messages = {"PENDING": "Running.", "SUCCEEDED": "Done.", "FAILED": "Job failed."}
-    for _ in range(count):
-        state = pick(rng, ASYNC_STATES)
-        start = now - SPAN * rng.random()
-        end = None if state == "PENDING" else start + timedelta(seconds=rng.randint(1, 3600))
-        yield (rng.choice(tenant_ids), state, messages[state], start, end, None, end or start)
-
-
-# Failure reasons of the failed asset jobs, written after the jobs (1 to 3 per failed job).
-ASSET_REASONS: list[tuple] = []
-
-
-def asset_job_rows(count, tenant_ids, instances, now) -> Iterator[tuple]:
-    rng = Random(13)  # noqa: S311 - reproducible data, not secrets
-    ASSET_REASONS.clear()
-    for _ in range(count):
-        state, tenant_id = pick(rng, ASSET_STATES), rng.choice(tenant_ids)
-        job_id = uuid.UUID(int=rng.getrandbits(128)).hex
-        begin = now - SPAN * rng.random()
-        end = None if state == "Running" else begin + timedelta(seconds=rng.randint(1, 3600))
-        percent = round(rng.random(), 2) if state in ("Running", "Failed") else 1.0
-        job_type = "exportAsset" if state == "Finished" else rng.choice(ASSET_TYPES)
-        if state == "Failed":
-            for n in range(rng.randint(1, 3)):
-                kind = rng.choice(["application", "task"])
-                ASSET_REASONS.append((job_id, kind, f"{kind}-{n}", "ROMA.00110002", "Bad asset."))
-        yield (job_id, tenant_id, instances[tenant_id], job_type, state, percent, begin, end,
-               end or begin)  # fmt: skip
-
-
-def asset_reason_rows(_count, _tenant_ids, _instances, _now) -> Iterator[tuple]:
-    yield from ASSET_REASONS
-
-
-COPIES = {
-    "progress": (
-        "progress_progress",
-        ["tenant_id", "context_type", "context_id", "course_id", "user_id", "tag", "completion",
-         "workflow_state", "message", "results", "created_at", "updated_at"],
-        progress_rows,
-    ),
-    "async_status": (
-        "async_status_asyncstatus",
-        ["tenant_id", "status", "message", "start_time", "end_time", "user_id", "updated_at"],
-        async_status_rows,
-    ),
-    "asset_jobs": (
-        "asset_jobs_assetjob",
-        ["id", "tenant_id", "instance_id", "type", "status", "progress_percent", "begin_time",
-         "end_time", "updated_at"],
-        asset_job_rows,
-    ),
-    "asset reasons": (
-        "asset_jobs_assetjobreason",
-        ["job_id", "resource_type", "resource_name", "error_code", "error_msg"],
-        asset_reason_rows,
-    ),
-}  # fmt: skip
 
 
 def sample(loaded: Loaded, size: int) -> None:
@@ -276,22 +219,11 @@ def sample(loaded: Loaded, size: int) -> None:
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT setseed(0.5)")
-        cursor.execute(
-            "SELECT id, tenant_id FROM progress_progress ORDER BY random() LIMIT %s", [size]
-        )
-        loaded.progress = list(cursor.fetchall())
-        cursor.execute(
-            "SELECT id, tenant_id FROM async_status_asyncstatus ORDER BY random() LIMIT %s",
-            [size],
-        )
-        loaded.async_status = list(cursor.fetchall())
-        cursor.execute(
-            "SELECT j.id, j.tenant_id, t.project_id, i.instance_id FROM asset_jobs_assetjob j"
-            " JOIN asset_jobs_instance i ON i.id = j.instance_id"
-            " JOIN tenancy_tenant t ON t.id = j.tenant_id ORDER BY random() LIMIT %s",
-            [size],
-        )
-        loaded.asset_jobs = list(cursor.fetchall())
+        for name, module in bench_modules().items():
+            loaded.polls[name] = module.polls(cursor, size)
+        # The bare reference view reads a Canvas progress by id, with nothing else.
+        cursor.execute("SELECT id FROM progress_progress ORDER BY random() LIMIT %s", [size])
+        loaded.bare_ids = [pk for (pk,) in cursor.fetchall()]
 
 
 def store_celery_results(loaded: Loaded, count: int) -> None:
@@ -328,24 +260,16 @@ class Scenario:
 
 
 def polls(loaded: Loaded) -> dict[str, list[tuple[str, dict[str, str]]]]:
-    """Return each family's poll requests: (path, headers)."""
+    """Return each family's poll requests: (path, headers), the key in the family's header."""
     keys = loaded.keys
+
+    def credentials(header: str, tenant: int) -> dict[str, str]:
+        key = keys[tenant]
+        return {header: f"Bearer {key}" if header == "Authorization" else key}
+
     return {
-        "progress": [
-            (f"/api/v1/progress/{job}", {"Authorization": f"Bearer {keys[tenant]}"})
-            for job, tenant in loaded.progress
-        ],
-        "async_status": [
-            (f"/api/5.0/async_status/{job}", {"Authorization": f"Bearer {keys[tenant]}"})
-            for job, tenant in loaded.async_status
-        ],
-        "asset_jobs": [
-            (
-                f"/v2/{project}/instances/{instance}/assets/jobs/{job}",
-                {"X-Auth-Token": keys[tenant]},
-            )
-            for job, tenant, project, instance in loaded.asset_jobs
-        ],
+        name: [(path, credentials(header, tenant)) for path, tenant, header in requests]
+        for name, requests in loaded.polls.items()
     }
 
 
@@ -413,7 +337,7 @@ def scenarios(loaded: Loaded, port: int) -> list[Scenario]:
             note = "WARNING: no ETag in any response: measured full 200s, not 304s"
             conditional.append(Scenario(name, lines, expected=200, note=note))
     references = [
-        Scenario("bare", [line(f"/bench/bare/{job}", {}) for job, _ in loaded.progress]),
+        Scenario("bare", [line(f"/bench/bare/{job}", {}) for job in loaded.bare_ids]),
         Scenario(
             "celery-progress",
             [line(f"/bench/celery-progress/{task}", {}) for task in loaded.task_ids],

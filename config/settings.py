@@ -102,9 +102,12 @@ INSTALLED_APPS = [
     "progress",
     "async_status",
     "asset_jobs",
+    "lro",
 ]
 
 MIDDLEWARE = [
+    # Outermost: a job read with `?wait=` is held here until its job changes (jobs.watch).
+    "jobs.middleware.PollWaitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -151,6 +154,11 @@ CACHE_KEY_PREFIX = os.environ.get("JOBDESK_CACHE_KEY_PREFIX", "").strip()
 # A Redis that stops answering fails a cache call after this long (the database answers
 # instead), rather than holding every request.
 REDIS_TIMEOUT_SECONDS = float(os.environ.get("JOBDESK_REDIS_TIMEOUT_SECONDS", 0.5))
+# Job changes (docs/api/polling.md#waiting-for-a-change) travel on this Redis pub/sub channel
+# when REDIS_URL is set, and inside each process otherwise.
+JOBDESK_EVENTS_CHANNEL = os.environ.get("JOBDESK_EVENTS_CHANNEL", "").strip() or (
+    f"{CACHE_KEY_PREFIX}:jobdesk:events" if CACHE_KEY_PREFIX else "jobdesk:events"
+)
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -293,6 +301,10 @@ JOBDESK_TOKEN_CACHE_SECONDS = env_seconds("JOBDESK_TOKEN_CACHE_SECONDS", 30)
 # in a shared cache; an in-process cache sees other processes' writes within this time, so
 # it is kept short without Redis. 0 turns snapshots off (every poll reads the database).
 JOBDESK_SNAPSHOT_SECONDS = env_seconds("JOBDESK_SNAPSHOT_SECONDS", 300 if REDIS_URL else 2)
+# An event stream (GET /api/events) sends a comment this often, and ends after this long (the
+# client resumes with Last-Event-ID and is checked again).
+JOBDESK_EVENTS_HEARTBEAT_SECONDS = env_seconds("JOBDESK_EVENTS_HEARTBEAT_SECONDS", 15)
+JOBDESK_EVENTS_MAX_SECONDS = env_seconds("JOBDESK_EVENTS_MAX_SECONDS", 3600)
 # `Retry-After` (seconds) sent with a pending job: the default, then per family by Canvas tag
 # or ROMA job type, e.g. JOBDESK_RETRY_AFTER='{"progress": {"course_batch_update": 5}}'.
 JOBDESK_RETRY_AFTER_SECONDS = env_seconds("JOBDESK_RETRY_AFTER_SECONDS", 1)

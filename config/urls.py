@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from jobs.events import EventStreamView
 from jobs.registry import families
 
 urlpatterns = [
@@ -24,6 +25,7 @@ urlpatterns = [
         ),
         name="api-redoc",
     ),
+    path("api/events", EventStreamView.as_view(), name="events"),
     # Each family's app answers its own prefixes, catch-alls included, in INSTALLED_APPS order.
     *(path("", include(family.urls_module)) for family in families),
 ]

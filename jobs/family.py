@@ -75,6 +75,9 @@ class JobFamily:
     """OpenAPI names of enums besides its models' choices (drf-spectacular's
     ENUM_NAME_OVERRIDES); each choices field of the app's models is named after the model and
     the field, e.g. `ProgressWorkflowState`."""
+    read_view: ClassVar[str] = ""
+    """The dotted path of the view serving its job read (a `CachedPollMixin`): event streams
+    check access, parse ids and render bodies with it. Empty: its jobs cannot be streamed."""
     retention_days: ClassVar[int | None] = 30
     """Days a finished job is kept (JOBDESK_RETENTION_DAYS overrides; None keeps them)."""
 
@@ -193,12 +196,16 @@ class JobFamily:
         return self.jobs().get(pk=self.model._meta.pk.to_python(job_id))
 
     def attempt(self, service: Callable[..., Any], job_id: str, **arguments: Any) -> bool:
-        """Call a service on the job; False if its state refused the change."""
+        """Call a service on the job; False if its state refused the change or it is gone.
+
+        A job can be gone while its task runs: a family whose clients may delete jobs (Google's
+        DeleteOperation) deletes them whatever their state.
+        """
         from jobs.transitions import TransitionRefused
 
         try:
             service(self.load(job_id), **arguments)
-        except TransitionRefused:
+        except (TransitionRefused, self.model.DoesNotExist):
             return False
         return True
 
@@ -242,7 +249,14 @@ class JobFamily:
 
     def purge(self, job_ids: list[str]) -> int:
         """Delete these jobs if they are finished (retention); return how many were deleted."""
+        from jobs import watch
+
         pks = [self.model._meta.pk.to_python(pk) for pk in job_ids]
-        deleted = self.jobs().finished().filter(pk__in=pks).delete()[1].get(self.model._meta.label)
+        doomed = self.jobs().finished().filter(pk__in=pks)
+        rows = list(doomed.values_list("pk", "tenant_id"))
+        deleted = (
+            doomed.filter(pk__in=[pk for pk, _ in rows]).delete()[1].get(self.model._meta.label)
+        )
         self.snapshots.changed(*pks)
+        watch.jobs_gone(self, rows)
         return deleted or 0

@@ -19,18 +19,51 @@ negotiation, and `fast_poll` sets `self.headers` the way `APIView.dispatch` does
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import models
 from django.http import HttpRequest, HttpResponse
-from rest_framework.exceptions import APIException, NotAcceptable
+from rest_framework.exceptions import APIException, NotAcceptable, ValidationError
 
 from jobs.conditional import poll_response, strong_etag
 from jobs.snapshots import JobSnapshots, Snapshot
 from tenancy import caching
 from tenancy.access import Principal, principal_for
 from tenancy.authentication import FastLookup, FastPathDeclined
+
+# `?wait=<seconds>`: a decimal number of seconds, at most MAX_WAIT_SECONDS.
+WAIT_PATTERN = re.compile(r"[0-9]{1,2}(?:\.[0-9]{1,3})?")
+MAX_WAIT_SECONDS = 60
+WAIT_ATTRIBUTE = "jobdesk_poll_wait"
+
+
+@dataclass(frozen=True, slots=True)
+class PollWait:
+    """A conditional read answered 304 that asked to wait: what to wait for, and how long.
+
+    The view attaches it to its response; `jobs.middleware.PollWaitMiddleware` (or, under
+    ASGI, `jobs.asgi`) holds the answer until the job changes or the time is up, then asks
+    the view again.
+    """
+
+    family: str
+    job_id: str
+    version: int
+    seconds: float
+
+
+def parse_wait(raw: str | None) -> float | None:
+    """Return `?wait=` as seconds (None when absent); raise ValidationError for junk."""
+    if raw is None:
+        return None
+    if not WAIT_PATTERN.fullmatch(raw) or float(raw) > MAX_WAIT_SECONDS:
+        raise ValidationError(
+            {"wait": f"Give a number of seconds from 0 to {MAX_WAIT_SECONDS}, such as 30."}
+        )
+    return float(raw)
 
 
 class RenderedBodies:
@@ -104,8 +137,16 @@ class CachedPollMixin:
     def snapshots(self) -> JobSnapshots:
         return self.family.snapshots
 
+    # The URL keyword that holds the job's id (`watch_key` reads an id given elsewhere).
+    watch_id_kwarg = "pk"
+
     def poll_key(self) -> Hashable:
         raise NotImplementedError
+
+    def watch_key(self, raw_id: str) -> Hashable:
+        """Return the job's primary key from an id given outside the URL, as `poll_key` would."""
+        self.kwargs = {self.watch_id_kwarg: raw_id}
+        return self.poll_key()
 
     def poll_object(self) -> models.Model:
         return self.get_object()
@@ -135,16 +176,22 @@ class CachedPollMixin:
             snapshot,
             lambda: renderer.render(self.poll_data(snapshot, request), media_type, context or {}),
         )
-        return poll_response(request, snapshot, body, etag, renderer)
+        response = poll_response(request, snapshot, body, etag, renderer)
+        wait = self.poll_wait_seconds
+        if wait and response.status_code == 304 and snapshot.version is not None:
+            setattr(
+                response,
+                WAIT_ATTRIBUTE,
+                PollWait(self.family.name, str(pk), snapshot.version, wait),
+            )
+        return response
+
+    poll_wait_seconds: float | None = None
 
     def poll(self, request) -> HttpResponse:
         """Answer the job read in the full DRF path (authenticated and permitted already)."""
-        pk = self.poll_key()
-        snapshot, found = self.snapshots.lookup(pk)
-        if snapshot is None or not self.poll_matches(snapshot, principal_for(request)):
-            self.snapshots.version_before_load(pk, found)
-            snapshot = self.snapshots.capture(self.poll_object(), found)
-            self.snapshots.store(pk, snapshot)
+        self.poll_wait_seconds = parse_wait(request.query_params.get("wait"))
+        pk, snapshot = self.poll_snapshot(request)
         return self.poll_answer(
             request,
             pk,
@@ -153,6 +200,20 @@ class CachedPollMixin:
             request.accepted_media_type,
             self.get_renderer_context(),
         )
+
+    def poll_snapshot(self, request) -> tuple[Hashable, Snapshot]:
+        """Return the job's key and current snapshot, loading it if the cache has none.
+
+        For any view that answers from the job as a poll does (a family's own wait method);
+        the request is authenticated and permitted already.
+        """
+        pk = self.poll_key()
+        snapshot, found = self.snapshots.lookup(pk)
+        if snapshot is None or not self.poll_matches(snapshot, principal_for(request)):
+            self.snapshots.version_before_load(pk, found)
+            snapshot = self.snapshots.capture(self.poll_object(), found)
+            self.snapshots.store(pk, snapshot)
+        return pk, snapshot
 
     def dispatch(self, request, *args, **kwargs):
         if request.method == "GET":
@@ -165,6 +226,11 @@ class CachedPollMixin:
         """Answer a GET whose token and snapshot are cached and current; else None."""
         if self.snapshots.timeout <= 0 or "format" in request.GET:
             return None
+        if "wait" in request.GET:
+            try:
+                self.poll_wait_seconds = parse_wait(request.GET["wait"])
+            except ValidationError:
+                return None  # the full path answers it in the family's envelope
         lookup = self.presented_credential(request)
         if lookup is None:
             return None

@@ -7,6 +7,7 @@ row lock is held. The loser gets `TransitionRefused`, carrying the state the job
 
 Every change a poll could see replaces the job's poll snapshot (`JobSnapshots.changed`); a
 change of bookkeeping fields only (the family's `unshown_fields`, such as a heartbeat) does not.
+Those changes are also published to watchers once they commit (`jobs.watch`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
+from jobs import watch
 from jobs.registry import families
 
 if TYPE_CHECKING:
@@ -61,6 +63,7 @@ def transition(
         )
     if set(changes) - family.unshown_fields:
         family.snapshots.changed(job.pk)
+        watch.job_changed(job, allowed=allowed, to=to)
     computed = [name for name, value in changes.items() if hasattr(value, "resolve_expression")]
     for name, value in changes.items():
         if name not in computed:

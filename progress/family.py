@@ -53,6 +53,7 @@ class ProgressFamily(JobFamily):
     # Canvas' JSON shows `updated_at`: only a heartbeat leaves the body as it was.
     unshown_fields = frozenset({"heartbeat_at"})
     refused_message = "Cannot {event} progress {job_id}: it is {state}."
+    read_view = "progress.views.ProgressDetailView"
     openapi_enums = {"CanvasErrorStatus": "progress.schema.ERROR_STATUSES"}
 
     def describe(self, progress: Progress) -> tuple[dict, ProgressScope]:

@@ -1,6 +1,7 @@
 """Fixtures shared by every app's tests: tenants, members with roles, tokens, clients."""
 
 import os
+import uuid
 from collections.abc import Callable
 
 import pytest
@@ -70,6 +71,14 @@ def media_root(settings, tmp_path):
 def fresh_cache():
     """Start every test with no cached tokens or snapshots (ids repeat between tests)."""
     clear_cache()
+
+
+@pytest.fixture(autouse=True)
+def events_channel(settings) -> str:
+    """Give every test a pub/sub channel of its own: parallel runs never hear each other."""
+    prefix = settings.CACHE_KEY_PREFIX or "jobdesk-test"
+    settings.JOBDESK_EVENTS_CHANNEL = f"{prefix}:{uuid.uuid4().hex[:12]}:events"
+    return settings.JOBDESK_EVENTS_CHANNEL
 
 
 @pytest.fixture

@@ -20,12 +20,13 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from jobs.registry import families
 from jobs.schema import error_responses
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 COMMITTED_SCHEMA = PROJECT_ROOT / "schema.yml"
 REGENERATE = "make schema"
-FAMILY_TAGS = {"progress", "async_status", "asset_jobs"}
+FAMILY_TAGS = set(families.names())
 SECURITY_SCHEMES = {
     "bearerAuth",
     "xAuthToken",
@@ -219,11 +220,19 @@ FAMILY_OPERATIONS = {
     "progress": {"progress_retrieve", "progress_cancel", "progress_list", "progress_lti_retrieve"},
     "async_status": {"async_status_retrieve", "async_status_list", "user_login", "user_logout"},
     "asset_jobs": {"asset_job_retrieve", "asset_job_list", "asset_archive_download"},
+    "lro": {
+        "operation_get",
+        "operation_list",
+        "operation_cancel",
+        "operation_delete",
+        "operation_wait",
+    },
 }
 ENVELOPES = {
     "progress": "CanvasErrors",
     "async_status": "TrafficOpsAlerts",
     "asset_jobs": "RomaError",
+    "lro": "GoogleError",
 }
 
 

@@ -17,6 +17,7 @@ def claimed(job: AssetJob) -> None:
 
 class AssetJobDriver(FamilyDriver):
     name = "asset_jobs"
+    error_key = "error_code"
     poll_header = "X-Auth-Token"
     first_poll_queries = 3  # the token, the job and its reasons
     other_tenants_job_status = HTTPStatus.FORBIDDEN

@@ -9,6 +9,8 @@ from tests.jobs.drivers import FamilyDriver
 
 class AsyncStatusDriver(FamilyDriver):
     name = "async_status"
+    error_key = "alerts"
+    accepts = (None, "*/*", "text/html")  # Traffic Ops answers JSON whatever is asked
     search_term = "Nightly"
     negotiates_accept = False
     admin_indexes = ("async_status_admin_start", "async_status_admin_state_start")

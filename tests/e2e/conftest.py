@@ -20,6 +20,7 @@ from playwright.sync_api import Browser, Page, Route, sync_playwright
 
 from asset_jobs.models import AssetJob
 from async_status.services import async_status_create, async_status_finish
+from lro.models import Operation
 from progress.family import LTI_PROGRESS_SHOW_SCOPE, PROGRESS_READ
 from progress.models import Progress
 from tests.asset_jobs.factories import InstanceFactory, make_export_with_package, make_job
@@ -32,6 +33,7 @@ from tests.e2e.browser import (
 )
 from tests.e2e.openapi import SCHEMA_PATH
 from tests.helpers import reseed_roles
+from tests.lro.factories import make_operation
 from tests.progress.factories import make_progress
 
 OPENAPI_PYTHON_CLIENT = Path(sys.executable).with_name("openapi-python-client")
@@ -183,6 +185,8 @@ class SeededJobs:
     instance_id: str
     asset_job_id: str
     archive_id: str
+    operation_id: int
+    done_operation_id: int
 
 
 @pytest.fixture
@@ -198,6 +202,8 @@ def seeded_jobs(tenant, make_member, make_token) -> SeededJobs:
     instance = InstanceFactory(tenant=tenant, instance_id="roma-acme-1")
     failed = make_job(instance, AssetJob.State.FAILED)
     export = make_export_with_package(instance)
+    operation = make_operation(tenant, target="datasets/sales")
+    done_operation = make_operation(tenant, Operation.State.SUCCEEDED)
     return SeededJobs(
         progress_id=running.pk,
         finished_progress_id=finished.pk,
@@ -209,4 +215,6 @@ def seeded_jobs(tenant, make_member, make_token) -> SeededJobs:
         instance_id=instance.instance_id,
         asset_job_id=failed.pk,
         archive_id=export.archive_id,
+        operation_id=operation.pk,
+        done_operation_id=done_operation.pk,
     )

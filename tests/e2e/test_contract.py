@@ -67,6 +67,7 @@ else:
 def seeded_requests(jobs: SeededJobs) -> dict[str, dict]:
     """Return, by operation id, a request that reaches a seeded job (or logs in) for real."""
     roma = {"project_id": jobs.project_id, "instance_id": jobs.instance_id}
+    project = {"project": jobs.project_id}
     return {
         "progress_retrieve": {"path_parameters": {"id": jobs.progress_id}},
         "progress_cancel": {
@@ -92,6 +93,19 @@ def seeded_requests(jobs: SeededJobs) -> dict[str, dict]:
         "asset_job_retrieve": {"path_parameters": {**roma, "job_id": jobs.asset_job_id}},
         "asset_job_list": {"path_parameters": roma, "query": {"limit": 1}},
         "asset_archive_download": {"path_parameters": {**roma, "archive_id": jobs.archive_id}},
+        "operation_get": {"path_parameters": {**project, "operation": jobs.operation_id}},
+        "operation_list": {"path_parameters": project, "query": {"pageSize": 1}},
+        "operation_cancel": {
+            "path_parameters": {**project, "operation": jobs.operation_id},
+            "body": {},
+            "media_type": "application/json",
+        },
+        "operation_delete": {"path_parameters": {**project, "operation": jobs.done_operation_id}},
+        "operation_wait": {
+            "path_parameters": {**project, "operation": jobs.operation_id},
+            "body": {"timeout": "0.1s"},
+            "media_type": "application/json",
+        },
     }
 
 
@@ -109,6 +123,11 @@ def seeded_requests(jobs: SeededJobs) -> dict[str, dict]:
         "asset_job_retrieve",
         "asset_job_list",
         "asset_archive_download",
+        "operation_get",
+        "operation_list",
+        "operation_cancel",
+        "operation_delete",
+        "operation_wait",
     ],
 )
 def test_a_request_reaching_a_seeded_job_answers_200_as_the_schema_says(

@@ -204,6 +204,31 @@ def test_generated_client_downloads_a_roma_package_once(
     assert again.error_code == "ROMA.00110006"
 
 
+def test_generated_client_reads_and_lists_google_operations_as_typed_objects(
+    generated_client, make_generated_client, tenant_admin_key, seeded_jobs
+):
+    client = make_generated_client(tenant_admin_key)
+    lro = models(generated_client)
+
+    got = api(generated_client, "lro", "operation_get").sync_detailed(
+        seeded_jobs.project_id, seeded_jobs.operation_id, client=client
+    )
+    listed = api(generated_client, "lro", "operation_list").sync(
+        seeded_jobs.project_id, client=client, filter_="done=true"
+    )
+
+    op = got.parsed
+    assert isinstance(op, lro.Operation)
+    assert op.name == f"projects/{seeded_jobs.project_id}/operations/{seeded_jobs.operation_id}"
+    assert op.done is False
+    assert op.metadata.type_.value == "type.googleapis.com/google.protobuf.Struct"
+    assert op.metadata.value["target"] == "datasets/sales"
+    assert isinstance(op.response, generated_client.types.Unset)
+    assert isinstance(listed, lro.ListOperationsResponse)
+    assert [each.done for each in listed.operations] == [True]
+    assert listed.next_page_token == ""
+
+
 @pytest.mark.parametrize(
     ("tag", "operation_id", "path", "scheme", "error_model", "fields"),
     [
@@ -239,6 +264,14 @@ def test_generated_client_downloads_a_roma_package_once(
             "RomaError",
             lambda error: [error.error_code, error.error_msg],
         ),
+        (
+            "lro",
+            "operation_get",
+            lambda jobs: (jobs.project_id, 999_999),
+            "bearer",
+            "GoogleError",
+            lambda error: [error.error.code, error.error.status.value],
+        ),
     ],
 )
 def test_generated_client_gets_each_familys_typed_error_for_a_missing_job(
@@ -270,6 +303,7 @@ MISSING_JOB_ERRORS = {
     "progress_lti_retrieve": ["not_found", "The specified resource does not exist."],
     "async_status_retrieve": [("Not Found", "error")],
     "asset_job_retrieve": ["ROMA.00110006", "The resource does not exist."],
+    "operation_get": [404, "NOT_FOUND"],
 }
 
 

@@ -41,6 +41,10 @@ class FamilyDriver:
     body_names_the_host = False
     # The read honours `Accept` (Traffic Ops always answers JSON).
     negotiates_accept = True
+    # The key every error body of the family has (its envelope's).
+    error_key: str
+    # `Accept` headers (None: none sent) whose cached answer must be the uncached one.
+    accepts: tuple[str | None, ...] = (None, "*/*", "application/json")
 
     @property
     def family(self) -> JobFamily:
@@ -69,6 +73,11 @@ class FamilyDriver:
     @property
     def failed(self) -> str:
         return self.family.failed_states[0]
+
+    @property
+    def cancelled(self) -> str:
+        """The state an operator's cancel leaves a pending job in (Canvas, Traffic Ops: failed)."""
+        return self.failed
 
     # -- The family's own --
 

@@ -48,7 +48,7 @@ def panels_of(response) -> list[dashboard.FamilyPanel]:
 
 
 def test_every_family_is_registered_in_the_order_of_its_app():
-    assert families.names() == ["progress", "async_status", "asset_jobs"]
+    assert families.names() == ["progress", "async_status", "asset_jobs", "lro"]
 
 
 def test_superuser_sees_counts_per_tenant_and_family(superuser, tenant, other_tenant):
@@ -108,7 +108,7 @@ def test_a_family_the_staff_user_may_not_read_is_left_out(client, tenant, make_m
 
     titles = [panel.title for panel in panels_of(client.get(INDEX))]
 
-    assert titles == ["Progresses", "Asset jobs"]
+    assert titles == ["Progresses", "Asset jobs", "Long-running operations"]
 
 
 def test_recent_failures_are_the_newest_failed_jobs_and_link_to_them(superuser, tenant):

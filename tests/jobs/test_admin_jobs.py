@@ -175,7 +175,7 @@ def test_bulk_cancel_with_post_yes_cancels_reports_counts_and_logs_the_operator(
     response = operator.post(family.url("changelist"), data)
 
     assert response.status_code == HTTPStatus.FOUND
-    assert family.state_of(running) == family.failed
+    assert family.state_of(running) == family.cancelled
     assert family.state_of(finished) == family.succeeded
     assert messages_of(response) == [
         "Cancelled 1 job(s).",
@@ -242,7 +242,7 @@ def test_cancel_button_leads_to_a_confirmation_page_then_cancels(
     assert state_while_confirming == family.running
     assert response.status_code == HTTPStatus.FOUND
     assert response["Location"] == family.url("change", job)
-    assert family.state_of(job) == family.failed
+    assert family.state_of(job) == family.cancelled
     assert LogEntry.objects.get(object_id=str(job.pk)).user == operator_user
     history = operator.get(family.url("history", job))
     assert "Cancelled." in history.text

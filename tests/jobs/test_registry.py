@@ -11,10 +11,11 @@ from jobs.models import JobManager, TrackedJob
 from jobs.registry import FamilyRegistry, families
 from tenancy.models import Role
 from tenancy.permissions import all_permissions, catalogue
+from tests.jobs.drivers import drivers
 
 
 def test_every_installed_family_is_registered_in_app_order():
-    assert families.names() == ["progress", "async_status", "asset_jobs"]
+    assert families.names() == ["progress", "async_status", "asset_jobs", "lro"]
 
 
 @pytest.mark.parametrize("family", list(families), ids=lambda family: family.name)
@@ -133,3 +134,13 @@ def test_two_families_of_one_name_cannot_both_register():
 
     with pytest.raises(ValueError, match="Two job families are called 'progress'"):
         registry.register(second)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("family", drivers(), ids=lambda family: family.name)
+def test_a_tracked_task_event_on_a_deleted_job_is_refused_not_raised(family, tenant):
+    job = family.make(tenant)
+    family.family.jobs().filter(pk=job.pk).delete()
+
+    assert family.family.start(str(job.pk)) is False
+    assert family.family.complete(str(job.pk), results=None) is False

@@ -7,6 +7,8 @@ from tests.jobs.drivers import FamilyDriver
 
 class ProgressDriver(FamilyDriver):
     name = "progress"
+    error_key = "errors"
+    accepts = (None, "*/*", "application/json", "application/json+canvas-string-ids")
     search_term = "nightly_export"
     body_names_the_host = True
     negotiates_accept = False  # Canvas answers JSON whatever `Accept` says

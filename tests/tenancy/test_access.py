@@ -4,6 +4,7 @@ from rest_framework.request import Request
 
 from asset_jobs.family import ASSET_JOB_CANCEL, ASSET_JOB_READ, ASSET_JOB_WRITE
 from async_status.family import ASYNC_STATUS_READ
+from lro.family import OPERATION_CANCEL, OPERATION_READ
 from progress.family import LTI_PROGRESS_SHOW_SCOPE, PROGRESS_CANCEL, PROGRESS_READ, PROGRESS_WRITE
 from tenancy.access import Principal, principal_for
 from tenancy.authentication import resolve_token
@@ -25,8 +26,10 @@ def test_seeded_roles_hold_the_documented_permissions():
         ASYNC_STATUS_READ,
         ASSET_JOB_READ,
         ASSET_JOB_CANCEL,
+        OPERATION_READ,
+        OPERATION_CANCEL,
     }
-    assert granted["read-only"] == {PROGRESS_READ, ASSET_JOB_READ}
+    assert granted["read-only"] == {PROGRESS_READ, ASSET_JOB_READ, OPERATION_READ}
 
 
 def test_role_named_admin_holds_every_permission_whatever_its_list_says(tenant, make_member):
