@@ -1,9 +1,13 @@
 # jobdesk: `make run` serves a demo on http://127.0.0.1:8000, `make test` runs the whole suite.
 # `make schema` regenerates schema.yml after an API change; `make worker` runs a task worker.
 PYTHON ?= python3
-VENV := .venv
+VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-stamp
+# Which interpreter .venv must be made of: a venv of another one is made again.
+PYTHON_ID_CODE := import hashlib, sys; print("%s-%d.%d.%d-%s" % (sys.implementation.name, \
+	*sys.version_info[:3], hashlib.sha256(sys.base_prefix.encode()).hexdigest()[:8]))
+PYTHON_ID := $(shell $(PYTHON) -c '$(PYTHON_ID_CODE)' 2>/dev/null)
+STAMP := $(VENV)/.installed-$(PYTHON_ID)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 CHROMIUM := /usr/bin/chromium
@@ -13,6 +17,9 @@ CHROMIUM := /usr/bin/chromium
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
+	@if [ -z "$(PYTHON_ID)" ]; then echo "$(PYTHON) does not run: set PYTHON to Python 3.11, 3.12 or 3.13"; exit 1; fi
+	@if [ -e $(VENV) ] && [ "$$($(PY) -c '$(PYTHON_ID_CODE)' 2>/dev/null)" != "$(PYTHON_ID)" ]; then \
+		echo "$(VENV) was not made by $(PYTHON): making it again"; rm -rf $(VENV); fi
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
