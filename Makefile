@@ -14,7 +14,7 @@ CHROMIUM := /usr/bin/chromium
 
 .PHONY: install system-deps run worker test schema lint format
 
-install: $(STAMP)
+install: $(STAMP) .env
 
 $(STAMP): pyproject.toml
 	@if [ -z "$(PYTHON_ID)" ]; then echo "$(PYTHON) does not run: set PYTHON to Python 3.11, 3.12 or 3.13"; exit 1; fi
@@ -24,6 +24,15 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
+
+# A development checkout's settings (docs/deployment.md): debug on and a secret key of its own.
+.env:
+	@umask 077 && printf '%s\n' \
+		"# This checkout's development settings, written by make install; real environment" \
+		"# variables win, and a deployment that sets DJANGO_SECRET_KEY does not read this file." \
+		"DJANGO_DEBUG=1" \
+		"DJANGO_SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')" > $@
+	@echo "Wrote .env: DJANGO_DEBUG=1 and a generated development secret key"
 
 run: install
 	DJANGO_DEBUG=1 $(PY) manage.py migrate --no-input

@@ -1,7 +1,8 @@
 """jobdesk settings: one module, driven by environment variables.
 
 Development defaults are safe and need no set-up (SQLite file, DEBUG only when asked for).
-With DEBUG off, the service refuses to start without a real secret key and allowed hosts.
+A development checkout keeps its own variables in `.env` (see `read_env_file`). With DEBUG
+off, the service refuses to start without a real secret key and allowed hosts.
 """
 
 import json
@@ -9,9 +10,43 @@ import os
 from pathlib import Path
 
 import dj_database_url
+import environ
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_file_to_read() -> Path | None:
+    """Return the `.env` file to read, if any.
+
+    DJANGO_ENV_FILE names one (relative to the checkout), or none when empty. Otherwise a
+    development checkout's `.env` (written by `make install`) is read, unless the environment
+    brings its own DJANGO_SECRET_KEY: a deployment must, and it never reads a `.env` that it
+    did not ask for (a checkout's `.env` turns DEBUG on).
+    """
+    named = os.environ.get("DJANGO_ENV_FILE")
+    if named is not None:
+        if not named.strip():
+            return None
+        path = BASE_DIR / named.strip()
+        if not path.is_file():
+            raise ImproperlyConfigured(f"DJANGO_ENV_FILE names {path}, which is not a file.")
+        return path
+    if os.environ.get("DJANGO_SECRET_KEY", "").strip():
+        return None
+    path = BASE_DIR / ".env"
+    return path if path.is_file() else None
+
+
+def read_env_file() -> None:
+    """Add the variables of the `.env` file to the environment; real variables win."""
+    path = env_file_to_read()
+    if path is not None:
+        environ.Env.read_env(path, overwrite=False)
+
+
+read_env_file()
+
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
 
