@@ -103,7 +103,6 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_tasks",
     "django_tasks_db",
-    "django_rq",
     "tenancy",
     "jobs",
     "progress",
@@ -351,7 +350,11 @@ TASK_BACKENDS = {
 if JOBDESK_TASKS_BACKEND not in TASK_BACKENDS:
     raise ImproperlyConfigured(f"JOBDESK_TASKS_BACKEND must be one of {', '.join(TASK_BACKENDS)}.")
 TASKS = {"default": {"BACKEND": TASK_BACKENDS[JOBDESK_TASKS_BACKEND]}}
+# RQ's queues (django-tasks-rq reads them); Django-RQ's admin pages and `rqworker` exist only
+# with the RQ backend, so nothing asks Redis for queues that are not used.
 RQ_QUEUES = {"default": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0"}}
+if JOBDESK_TASKS_BACKEND == "rq":
+    INSTALLED_APPS.append("django_rq")
 # A tracked task's report reaches the database once per whole percent or after this long.
 JOBDESK_TRACKED_REPORT_INTERVAL = float(os.environ.get("JOBDESK_TRACKED_REPORT_INTERVAL", 5))
 # `reap_stuck_jobs` fails running jobs without a heartbeat for this long (seconds), unless

@@ -164,3 +164,10 @@ def test_make_install_writes_an_env_file_once_with_a_secret_key_of_its_own(check
     assert values["DJANGO_SECRET_KEY"] != "django-insecure-jobdesk-development-only"
     assert (checkout / ".env").stat().st_mode & 0o077 == 0
     assert settings_value("settings.DEBUG", cwd=checkout, read_env_file=True) == "True"
+
+
+def test_django_rq_is_installed_only_with_the_rq_backend():
+    installed = "'django_rq' in settings.INSTALLED_APPS"
+
+    assert settings_value(installed, DJANGO_DEBUG="1") == "False"
+    assert settings_value(installed, DJANGO_DEBUG="1", JOBDESK_TASKS_BACKEND="rq") == "True"
