@@ -105,6 +105,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "tenancy",
     "jobs",
+    "ops",
     "progress",
     "async_status",
     "asset_jobs",

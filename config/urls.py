@@ -1,4 +1,4 @@
-"""URL routes: the admin, the API docs, then each API family's own routes."""
+"""URL routes: the admin, the API docs, the service's own pages, then each API family's routes."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -22,6 +22,7 @@ urlpatterns = [
         ),
         name="api-redoc",
     ),
+    path("", include("ops.urls")),
     path("", include("progress.urls")),
     path("", include("async_status.urls")),
     path("", include("asset_jobs.urls")),
