@@ -148,6 +148,12 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# A database that does not answer fails a new connection after this long (/readyz says so)
+# instead of holding the request until the operating system gives up.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", int(os.environ.get("JOBDESK_DATABASE_CONNECT_TIMEOUT_SECONDS", 3))
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The cache holds resolved API tokens and job snapshots (README: poll hot path). Redis is
@@ -214,6 +220,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("JOBDESK_MAX_BODY_BYTES", 1024 
 # Transport security: on by default in production; a TLS-terminating proxy sets the header below.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_flag("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
+# Probes talk to a process directly, over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True

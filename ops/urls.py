@@ -1,4 +1,4 @@
-"""The service's own pages: the landing page and the docs."""
+"""The service's own pages: the landing page, health, readiness, the docs."""
 
 from django.urls import path, re_path
 
@@ -6,5 +6,7 @@ from ops import views
 
 urlpatterns = [
     path("", views.landing, name="landing"),
+    path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
     re_path(r"^(?P<page>README\.md|docs/.*)$", views.doc_page, name="doc-page"),
 ]
