@@ -112,6 +112,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so it times every request and counts the ones later middleware answers.
+    "ops.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -220,8 +222,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("JOBDESK_MAX_BODY_BYTES", 1024 
 # Transport security: on by default in production; a TLS-terminating proxy sets the header below.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_flag("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
-# Probes talk to a process directly, over plain HTTP.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+# Probes and Prometheus talk to a process directly, over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
@@ -374,3 +376,6 @@ JOBDESK_STUCK_JOB_TIMEOUTS: dict[str, dict[str, int]] = {}
 # days unless the family says otherwise); this overrides it per family, e.g. {"progress": 7}
 # (None keeps a family's jobs for ever).
 JOBDESK_RETENTION_DAYS: dict[str, int | None] = {}
+
+# Operations (ops/): /metrics answers loopback and this bearer token (never a tenant's token).
+JOBDESK_METRICS_TOKEN = os.environ.get("JOBDESK_METRICS_TOKEN", "").strip()

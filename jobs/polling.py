@@ -26,6 +26,7 @@ from django.http import HttpRequest, HttpResponse
 from rest_framework.exceptions import APIException, NotAcceptable
 
 from jobs.conditional import poll_response, strong_etag
+from jobs.metrics import poll_lookups
 from jobs.snapshots import JobSnapshots, Snapshot
 from tenancy import caching
 from tenancy.access import Principal, principal_for
@@ -149,7 +150,9 @@ class CachedPollMixin:
         """Answer the job read in the full DRF path (authenticated and permitted already)."""
         pk = self.poll_key()
         snapshot, found = self.snapshots.lookup(pk)
-        if snapshot is None or not self.poll_matches(snapshot, principal_for(request)):
+        hit = snapshot is not None and self.poll_matches(snapshot, principal_for(request))
+        poll_lookups.count(self.family.name, hit=hit)
+        if not hit:
             self.snapshots.version_before_load(pk, found)
             snapshot = self.snapshots.capture(self.poll_object(), found)
             self.snapshots.store(pk, snapshot)
@@ -203,6 +206,7 @@ class CachedPollMixin:
         if choice is None:
             return None
         response = self.poll_answer(request, pk, snapshot, *choice)
+        poll_lookups.count(self.family.name, hit=True)
         self.headers = self.default_response_headers
         return self.finalize_response(request, response)
 

@@ -40,6 +40,7 @@ from django.db import transaction
 from django_tasks import task
 from django_tasks.base import Task
 
+from jobs import metrics
 from jobs.registry import families
 from tenancy.models import Tenant
 
@@ -145,6 +146,7 @@ def run_tracked(spec: TrackedSpec, job_id: str, func: Callable, args, kwargs) ->
     jobs = families[spec.family]
     if not jobs.start(job_id):
         logger.info("%s job %s was cancelled before it started.", spec.family, job_id)
+        count_outcome(spec, "not_started")
         return
     handle = JobHandle(spec.family, job_id)
     try:
@@ -152,22 +154,32 @@ def run_tracked(spec: TrackedSpec, job_id: str, func: Callable, args, kwargs) ->
             results = func(handle, *args, **kwargs)
     except JobCancelled:
         logger.info("%s job %s stopped: it was cancelled.", spec.family, job_id)
+        count_outcome(spec, "cancelled")
         return
     except Exception:
         error_id = uuid.uuid4().hex[:12]
         logger.exception("%s job %s failed (error id %s).", spec.family, job_id, error_id)
         jobs.fail(job_id, message=f"Unexpected error, ID: {error_id}")
+        count_outcome(spec, "failed")
         return
     except BaseException as stop:
         # The worker is stopping (a signal, or SystemExit from its own handler): end the job
         # as interrupted rather than leave it running, then let the worker stop.
         logger.warning("%s job %s interrupted: its worker is stopping.", spec.family, job_id)
         jobs.fail(job_id, message=INTERRUPTED_MESSAGE)
+        count_outcome(spec, "interrupted")
         if isinstance(stop, WorkerInterrupted) and stop.redeliver:
             os.kill(os.getpid(), stop.signum)  # the default action: end the process
         raise
-    if not jobs.complete(job_id, results=results):
+    if jobs.complete(job_id, results=results):
+        count_outcome(spec, "succeeded")
+    else:
         logger.info("%s job %s finished, but it had been cancelled.", spec.family, job_id)
+        count_outcome(spec, "cancelled")
+
+
+def count_outcome(spec: TrackedSpec, outcome: str) -> None:
+    metrics.TRACKED_TASKS.labels(spec.family, outcome).inc()
 
 
 @contextlib.contextmanager

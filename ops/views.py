@@ -1,7 +1,9 @@
-"""The landing page, health and readiness endpoints, and the docs as plain text."""
+"""The landing page, health, readiness and metrics endpoints, and the docs as plain text."""
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import logging
 from http import HTTPStatus
 from pathlib import Path
@@ -14,10 +16,19 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from jobs import metrics as job_metrics
 from jobs.demo import ready_lines
 from jobs.registry import families
 
 logger = logging.getLogger(__name__)
+
+# A request carrying one of these came through a proxy: its loopback address is the proxy's.
+PROXY_HEADERS = (
+    "HTTP_FORWARDED",
+    "HTTP_X_FORWARDED_FOR",
+    "HTTP_X_FORWARDED_PROTO",
+    "HTTP_X_REAL_IP",
+)
 
 
 @require_safe
@@ -65,6 +76,40 @@ def check_cache() -> str:
         logger.warning("Readiness: the cache is unreachable.", exc_info=True)
         return f"unreachable ({type(error).__name__})"
     return "ok"
+
+
+@require_safe
+@never_cache
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus' text format, for loopback and for JOBDESK_METRICS_TOKEN only."""
+    if not (from_loopback(request) or holds_metrics_token(request)):
+        response = HttpResponse(
+            "Metrics are served to loopback and to the bearer of JOBDESK_METRICS_TOKEN.\n",
+            content_type="text/plain",
+            status=HTTPStatus.UNAUTHORIZED,
+        )
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    return HttpResponse(job_metrics.exposition(), content_type=job_metrics.CONTENT_TYPE)
+
+
+def from_loopback(request: HttpRequest) -> bool:
+    """Return True for a request made on this host, not relayed by a proxy."""
+    if any(header in request.META for header in PROXY_HEADERS):
+        return False
+    try:
+        return ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback
+    except ValueError:
+        return False
+
+
+def holds_metrics_token(request: HttpRequest) -> bool:
+    """Return True if the request carries the configured metrics token (never a tenant's)."""
+    expected = settings.JOBDESK_METRICS_TOKEN
+    scheme, _, presented = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    if not expected or scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(presented.strip().encode(), expected.encode())
 
 
 @require_safe

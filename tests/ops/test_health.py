@@ -59,7 +59,7 @@ def test_probes_refuse_other_methods_with_405(client, path):
     assert client.post(path).status_code == HTTPStatus.METHOD_NOT_ALLOWED
 
 
-@pytest.mark.parametrize("path", ["/healthz", "/readyz"])
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics"])
 def test_probes_are_not_redirected_to_https(client, settings, path):
     settings.SECURE_SSL_REDIRECT = True
 
