@@ -1,5 +1,6 @@
 # jobdesk: `make run` serves a demo on http://127.0.0.1:8000, `make test` runs the whole suite.
-# `make schema` regenerates schema.yml after an API change; `make worker` runs a task worker.
+# `make serve` runs it as in production; `make schema` regenerates schema.yml after an API
+# change; `make worker` runs a task worker.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -12,7 +13,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install system-deps run worker test schema lint format
+.PHONY: install system-deps run serve worker test schema lint format
 
 install: $(STAMP) .env
 
@@ -34,19 +35,32 @@ $(STAMP): pyproject.toml
 		"DJANGO_SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')" > $@
 	@echo "Wrote .env: DJANGO_DEBUG=1 and a generated development secret key"
 
+# Processes run together by honcho (Procfile.dev, Procfile) from the venv, stopped together
+# on Ctrl-C or SIGTERM. honcho reads no .env: settings do (docs/deployment.md).
+HONCHO := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/honcho --env /dev/null
+
 run: install
 	DJANGO_DEBUG=1 $(PY) manage.py migrate --no-input
 	DJANGO_DEBUG=1 $(PY) manage.py demo --base-url http://$(HOST):$(PORT)
 	DJANGO_DEBUG=1 $(PY) manage.py demo_tasks
 	@echo "Serving jobdesk on http://$(HOST):$(PORT)/ (admin: http://$(HOST):$(PORT)/admin/)"
-	@echo "A task worker runs beside the server; the demo tasks report progress for a minute."
-	DJANGO_DEBUG=1 $(PY) manage.py db_worker --no-reload & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	DJANGO_DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
+	@echo "A task worker and the scheduler run beside the server; the demo tasks report progress for a minute."
+	DJANGO_DEBUG=1 $(HONCHO) --procfile Procfile.dev start
 
-# A database task worker on its own (start more of them to run more tasks at once).
+# Production: migrate, collect static files, then gunicorn (config/gunicorn.py), a task worker
+# and the scheduler (Procfile). Never reads .env: the environment must hold the production
+# settings (docs/deployment.md). Their metrics meet in METRICS_DIR, emptied at each start.
+METRICS_DIR ?= $(CURDIR)/.metrics
+serve: export DJANGO_ENV_FILE := $(DJANGO_ENV_FILE)
+serve: install
+	$(PY) manage.py migrate --no-input
+	$(PY) manage.py collectstatic --no-input --verbosity 0
+	rm -rf "$(METRICS_DIR)" && mkdir -p "$(METRICS_DIR)"
+	PROMETHEUS_MULTIPROC_DIR="$(METRICS_DIR)" $(HONCHO) --procfile Procfile start web worker scheduler
+
+# A task worker on its own (start more of them to run more tasks at once).
 worker: install
-	DJANGO_DEBUG=1 $(PY) manage.py db_worker --no-reload
+	DJANGO_DEBUG=1 $(PY) manage.py task_worker
 
 # The browser tests drive Debian's Chromium: install it when it is missing and we are root.
 system-deps:

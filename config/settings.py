@@ -47,7 +47,6 @@ def read_env_file() -> None:
 
 read_env_file()
 
-
 TRUE_WORDS = {"1", "true", "yes", "on"}
 
 
@@ -200,7 +199,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# `manage.py collectstatic` fills it; production serves it through whitenoise.
+STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", "").strip() or BASE_DIR / "staticfiles")
 MEDIA_ROOT = Path(os.environ.get("JOBDESK_MEDIA_ROOT", BASE_DIR / "media"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -212,7 +212,9 @@ STORAGES = {
         )
     },
 }
-# Serve files straight from the apps' static folders, so a missing collectstatic never breaks.
+# With DEBUG off, pages name static files by the hashed names `collectstatic` records in its
+# manifest: without it they cannot be rendered, so `check --deploy` and the WSGI application
+# refuse to start (`ops.checks`). Whitenoise also serves files from the apps' static folders.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_MANIFEST_STRICT = False
 
@@ -379,3 +381,7 @@ JOBDESK_RETENTION_DAYS: dict[str, int | None] = {}
 
 # Operations (ops/): /metrics answers loopback and this bearer token (never a tenant's token).
 JOBDESK_METRICS_TOKEN = os.environ.get("JOBDESK_METRICS_TOKEN", "").strip()
+# The scheduler (`manage.py run_maintenance`, run by `make serve`) runs the reaper and the
+# retention purge this often (seconds).
+JOBDESK_REAP_EVERY_SECONDS = env_seconds("JOBDESK_REAP_EVERY_SECONDS", 60)
+JOBDESK_PURGE_EVERY_SECONDS = env_seconds("JOBDESK_PURGE_EVERY_SECONDS", 60 * 60)

@@ -65,11 +65,38 @@ def test_production_refuses_to_start_without_allowed_hosts():
 PRODUCTION = {"DJANGO_SECRET_KEY": STRONG_KEY, "DJANGO_ALLOWED_HOSTS": "jobs.example.com"}
 
 
-def test_production_configuration_passes_the_deploy_checks():
-    result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
+def test_production_configuration_passes_the_deploy_checks(tmp_path):
+    # What `collectstatic` leaves for the check (tests/test_serve.py runs the real one).
+    (tmp_path / "static").mkdir()
+    (tmp_path / "static" / "staticfiles.json").write_text('{"paths": {}, "version": "1.1"}')
+    static = {"DJANGO_STATIC_ROOT": str(tmp_path / "static")}
+
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION, **static)
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_the_deploy_checks_fail_until_collectstatic_has_run(tmp_path):
+    result = manage("check", "--deploy", DJANGO_STATIC_ROOT=str(tmp_path / "empty"), **PRODUCTION)
+
+    assert result.returncode != 0
+    assert "ops.E001" in result.stderr
+    assert "collectstatic" in result.stderr
+
+
+def test_the_wsgi_application_refuses_to_start_without_collected_static_files(tmp_path):
+    result = manage(
+        "shell",
+        "-c",
+        "import config.wsgi",
+        DJANGO_STATIC_ROOT=str(tmp_path / "empty"),
+        **PRODUCTION,
+    )
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: No static files manifest" in result.stderr
+    assert "collectstatic" in result.stderr
 
 
 def test_debug_mode_starts_without_any_configuration():
