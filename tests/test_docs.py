@@ -11,7 +11,6 @@ import os
 import pty
 import re
 import select
-import signal
 import sqlite3
 import subprocess
 import time
@@ -184,31 +183,42 @@ def run_documented(line: str, clone: Path, env: dict[str, str], tmp_path: Path) 
 
 
 def run_in_terminal(line: str, clone: Path, env: dict[str, str]) -> str | None:
-    """Run `line` in a terminal of its own, typing the password at each password prompt."""
-    pid, terminal = pty.fork()
-    if pid == 0:  # the child: the terminal is its standard input, output and /dev/tty
-        os.chdir(clone)
-        os.execvpe("bash", ["bash", "-c", line], env)  # noqa: S606, S607 - the documented line
+    """Run `line` with a terminal as its input and output, typing the password when asked.
+
+    The command has no controlling terminal (a session of its own), so getpass prompts and
+    reads on that terminal, its standard input.
+    """
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(  # noqa: S603 - the documentation's own command line
+        ["bash", "-c", line],  # noqa: S607
+        cwd=clone,
+        env=env,
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        start_new_session=True,
+    )
+    os.close(terminal)
     output, deadline = b"", time.monotonic() + COMMAND_SECONDS
     try:
         while time.monotonic() < deadline:
-            ready, _, _ = select.select([terminal], [], [], 1)
+            ready, _, _ = select.select([controller], [], [], 1)
             if not ready:
                 continue
             try:
-                chunk = os.read(terminal, 4096)
-            except OSError:  # the command ended and closed the terminal
+                chunk = os.read(controller, 4096)
+            except OSError:  # the command ended and the terminal closed
                 break
             if not chunk:
                 break
             output += chunk
-            if output.rstrip().endswith(b"Password:") or output.rstrip().endswith(b"(again):"):
-                os.write(terminal, f"{SUPERUSER_PASSWORD}\n".encode())
-        else:
-            os.kill(pid, signal.SIGKILL)
+            if output.rstrip().endswith((b"Password:", b"(again):")):
+                os.write(controller, f"{SUPERUSER_PASSWORD}\n".encode())
+        status = process.wait(timeout=max(deadline - time.monotonic(), 1))
     finally:
-        os.close(terminal)
-    status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+        os.close(controller)
+        if process.poll() is None:
+            process.kill()
     text = output.decode(errors="replace")
     return None if status == 0 else f"exit {status}: {text[-2000:]}"
 
