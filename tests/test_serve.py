@@ -9,6 +9,7 @@ made unreachable for a moment to see /readyz answer 503 and then recover.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 from collections.abc import Iterator
@@ -105,8 +106,9 @@ def deployment(tmp_path, transactional_db) -> Iterator[tuple[Path, Database, dic
         JOBDESK_REAP_EVERY_SECONDS="1",
     )
     if database.postgres:
-        # Shared by the web and worker processes, as production runs with it.
-        redis_url = "redis://127.0.0.1:6379/6"
+        # Shared by the web and worker processes, as production runs with it: the suite's
+        # Redis (the shared-cache tests' default without one), under a prefix of its own.
+        redis_url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/3"
         require_redis(redis_url)
         env.update(REDIS_URL=redis_url, JOBDESK_CACHE_KEY_PREFIX=f"jobdesk-serve-{port}")
     else:
