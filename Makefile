@@ -1,18 +1,26 @@
 # jobdesk: `make run` serves a demo on http://127.0.0.1:8000, `make test` runs the whole suite.
-# `make schema` regenerates schema.yml after an API change; `make worker` runs a task worker.
+# `make serve` runs it as in production; `make schema` regenerates schema.yml after an API
+# change; `make worker` runs a task worker.
 PYTHON ?= python3
-VENV := .venv
+VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-stamp
+# Which interpreter .venv must be made of: a venv of another one is made again.
+PYTHON_ID_CODE := import hashlib, sys; print("%s-%d.%d.%d-%s" % (sys.implementation.name, \
+	*sys.version_info[:3], hashlib.sha256(sys.base_prefix.encode()).hexdigest()[:8]))
+PYTHON_ID := $(shell $(PYTHON) -c '$(PYTHON_ID_CODE)' 2>/dev/null)
+STAMP := $(VENV)/.installed-$(PYTHON_ID)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install system-deps run worker test test-quick schema lint format
+.PHONY: install system-deps run serve worker test test-quick schema lint format
 
-install: $(STAMP)
+install: $(STAMP) .env
 
 $(STAMP): pyproject.toml
+	@if [ -z "$(PYTHON_ID)" ]; then echo "$(PYTHON) does not run: set PYTHON to Python 3.11, 3.12 or 3.13"; exit 1; fi
+	@if [ -e $(VENV) ] && [ "$$($(PY) -c '$(PYTHON_ID_CODE)' 2>/dev/null)" != "$(PYTHON_ID)" ]; then \
+		echo "$(VENV) was not made by $(PYTHON): making it again"; rm -rf $(VENV); fi
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
@@ -21,20 +29,42 @@ $(STAMP): pyproject.toml
 # The demo's handlers of ROMA's import, export and delete (asset_jobs/tasks.py).
 DEMO_ASSET_JOB_HANDLERS := {"importAsset": "asset_jobs.tasks.demo_import_assets", "exportAsset": "asset_jobs.tasks.demo_export_assets", "deleteAsset": "asset_jobs.tasks.demo_delete_assets"}
 
+# A development checkout's settings (docs/deployment.md): debug on and a secret key of its own.
+.env:
+	@umask 077 && printf '%s\n' \
+		"# This checkout's development settings, written by make install; real environment" \
+		"# variables win, and a deployment that sets DJANGO_SECRET_KEY does not read this file." \
+		"DJANGO_DEBUG=1" \
+		"DJANGO_SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')" > $@
+	@echo "Wrote .env: DJANGO_DEBUG=1 and a generated development secret key"
+
+# Processes run together by honcho (Procfile.dev, Procfile) from the venv, stopped together
+# on Ctrl-C or SIGTERM. honcho reads no .env: settings do (docs/deployment.md).
+HONCHO := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/honcho --env /dev/null
+
 run: install
 	DJANGO_DEBUG=1 $(PY) manage.py migrate --no-input
 	DJANGO_DEBUG=1 $(PY) manage.py demo --base-url http://$(HOST):$(PORT)
 	DJANGO_DEBUG=1 $(PY) manage.py demo_tasks
 	@echo "Serving jobdesk on http://$(HOST):$(PORT)/ (admin: http://$(HOST):$(PORT)/admin/)"
-	@echo "A task worker runs beside the server; the demo tasks report progress for a minute."
-	DJANGO_DEBUG=1 $(PY) manage.py db_worker --no-reload & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	@echo "A task worker and the scheduler run beside the server; the demo tasks report progress for a minute."
 	JOBDESK_ASSET_JOB_HANDLERS='$(DEMO_ASSET_JOB_HANDLERS)' DJANGO_DEBUG=1 \
-		$(PY) manage.py runserver $(HOST):$(PORT)
+		$(HONCHO) --procfile Procfile.dev start
 
-# A database task worker on its own (start more of them to run more tasks at once).
+# Production: migrate, collect static files, then gunicorn (config/gunicorn.py), a task worker
+# and the scheduler (Procfile). Never reads .env: the environment must hold the production
+# settings (docs/deployment.md). Their metrics meet in METRICS_DIR, emptied at each start.
+METRICS_DIR ?= $(CURDIR)/.metrics
+serve: export DJANGO_ENV_FILE := $(DJANGO_ENV_FILE)
+serve: install
+	$(PY) manage.py migrate --no-input
+	$(PY) manage.py collectstatic --no-input --verbosity 0
+	rm -rf "$(METRICS_DIR)" && mkdir -p "$(METRICS_DIR)"
+	PROMETHEUS_MULTIPROC_DIR="$(METRICS_DIR)" $(HONCHO) --procfile Procfile start web worker scheduler
+
+# A task worker on its own (start more of them to run more tasks at once).
 worker: install
-	DJANGO_DEBUG=1 $(PY) manage.py db_worker --no-reload
+	DJANGO_DEBUG=1 $(PY) manage.py task_worker
 
 # The browser tests drive Debian's Chromium: install it when it is missing and we are root.
 system-deps:

@@ -86,7 +86,7 @@ def curl_lines(context: DemoContext, export: AssetJob) -> list[str]:
     return [
         "ROMA Connect asset jobs (acme, operations key):",
         f'  curl -H "X-Auth-Token: {key}" {base}/jobs/{export.pk}',
-        f'  curl -H "X-Auth-Token: {key}" "{base}/jobs?status=Running&limit=10"',
+        f"  {list_line(context)}",
         f'  curl -OJ -H "X-Auth-Token: {key}" {base}/archives/{export.archive_id}'
         "   # once only; `manage.py demo` makes a fresh package",
         f'  curl -X POST -H "X-Auth-Token: {context.keys["acme", "admin"]}" '
@@ -94,3 +94,11 @@ def curl_lines(context: DemoContext, export: AssetJob) -> list[str]:
         f"""-d '{{"apps": [{{"id": "myApp"}}], "tasks": []}}' {base}/export"""
         "   # starts an export (make run's demo handlers)",
     ]
+
+
+def list_line(context: DemoContext) -> str:
+    """Return a curl command listing acme's running asset jobs (it changes nothing)."""
+    key = context.keys["acme", "operations"]
+    project_id = context.tenants["acme"].project_id
+    base = f"{context.base_url}/v2/{project_id}/instances/{DEMO_INSTANCE_ID}/assets"
+    return f'curl -H "X-Auth-Token: {key}" "{base}/jobs?status=Running&limit=10"'

@@ -48,6 +48,13 @@ def seed(context: DemoContext) -> list[str]:
         f"{base}/api/5.0/async_status/{job.pk}",
         f"  curl -c jar -d '{login}' {base}/api/5.0/user/login && "
         f"curl -b jar {base}/api/5.0/async_status/{job.pk}",
-        f'  curl -H "Authorization: Bearer {context.keys["acme", "operations"]}" '
-        f"'{base}/api/5.0/async_status?status=PENDING&limit=10'",
+        f"  {list_line(context)}",
     ]
+
+
+def list_line(context: DemoContext) -> str:
+    """Return a curl command listing acme's pending async statuses (it changes nothing)."""
+    return (
+        f'curl -H "Authorization: Bearer {context.keys["acme", "operations"]}" '
+        f"'{context.base_url}/api/5.0/async_status?status=PENDING&limit=10'"
+    )

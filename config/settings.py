@@ -1,7 +1,8 @@
 """jobdesk settings: one module, driven by environment variables.
 
 Development defaults are safe and need no set-up (SQLite file, DEBUG only when asked for).
-With DEBUG off, the service refuses to start without a real secret key and allowed hosts.
+A development checkout keeps its own variables in `.env` (see `read_env_file`). With DEBUG
+off, the service refuses to start without a real secret key and allowed hosts.
 """
 
 import base64
@@ -10,9 +11,42 @@ import os
 from pathlib import Path
 
 import dj_database_url
+import environ
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_file_to_read() -> Path | None:
+    """Return the `.env` file to read, if any.
+
+    DJANGO_ENV_FILE names one (relative to the checkout), or none when empty. Otherwise a
+    development checkout's `.env` (written by `make install`) is read, unless the environment
+    brings its own DJANGO_SECRET_KEY: a deployment must, and it never reads a `.env` that it
+    did not ask for (a checkout's `.env` turns DEBUG on).
+    """
+    named = os.environ.get("DJANGO_ENV_FILE")
+    if named is not None:
+        if not named.strip():
+            return None
+        path = BASE_DIR / named.strip()
+        if not path.is_file():
+            raise ImproperlyConfigured(f"DJANGO_ENV_FILE names {path}, which is not a file.")
+        return path
+    if os.environ.get("DJANGO_SECRET_KEY", "").strip():
+        return None
+    path = BASE_DIR / ".env"
+    return path if path.is_file() else None
+
+
+def read_env_file() -> None:
+    """Add the variables of the `.env` file to the environment; real variables win."""
+    path = env_file_to_read()
+    if path is not None:
+        environ.Env.read_env(path, overwrite=False)
+
+
+read_env_file()
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
 
@@ -96,9 +130,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_tasks",
     "django_tasks_db",
-    "django_rq",
     "tenancy",
     "jobs",
+    "ops",
     "progress",
     "async_status",
     "asset_jobs",
@@ -106,7 +140,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # Outermost: a job read with `?wait=` is held here until its job changes (jobs.watch).
+    # First, so it times every request and counts the ones later middleware answers.
+    "ops.middleware.RequestMetricsMiddleware",
+    # Then: a job read with `?wait=` is held here until its job changes (jobs.watch).
     "jobs.middleware.PollWaitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -144,6 +180,12 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# A database that does not answer fails a new connection after this long (/readyz says so)
+# instead of holding the request until the operating system gives up.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", int(os.environ.get("JOBDESK_DATABASE_CONNECT_TIMEOUT_SECONDS", 3))
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The cache holds resolved API tokens and job snapshots (docs/development/architecture.md).
@@ -193,7 +235,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# `manage.py collectstatic` fills it; production serves it through whitenoise.
+STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", "").strip() or BASE_DIR / "staticfiles")
 MEDIA_ROOT = Path(os.environ.get("JOBDESK_MEDIA_ROOT", BASE_DIR / "media"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -205,7 +248,9 @@ STORAGES = {
         )
     },
 }
-# Serve files straight from the apps' static folders, so a missing collectstatic never breaks.
+# With DEBUG off, pages name static files by the hashed names `collectstatic` records in its
+# manifest: without it they cannot be rendered, so `check --deploy` and the WSGI application
+# refuse to start (`ops.checks`). Whitenoise also serves files from the apps' static folders.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_MANIFEST_STRICT = False
 
@@ -215,6 +260,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("JOBDESK_MAX_BODY_BYTES", 1024 
 # Transport security: on by default in production; a TLS-terminating proxy sets the header below.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_flag("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
+# Probes and Prometheus talk to a process directly, over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
@@ -383,7 +430,11 @@ TASK_BACKENDS = {
 if JOBDESK_TASKS_BACKEND not in TASK_BACKENDS:
     raise ImproperlyConfigured(f"JOBDESK_TASKS_BACKEND must be one of {', '.join(TASK_BACKENDS)}.")
 TASKS = {"default": {"BACKEND": TASK_BACKENDS[JOBDESK_TASKS_BACKEND]}}
+# RQ's queues (django-tasks-rq reads them); Django-RQ's admin pages and `rqworker` exist only
+# with the RQ backend, so nothing asks Redis for queues that are not used.
 RQ_QUEUES = {"default": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0"}}
+if JOBDESK_TASKS_BACKEND == "rq":
+    INSTALLED_APPS.append("django_rq")
 # A tracked task's report reaches the database once per whole percent or after this long.
 JOBDESK_TRACKED_REPORT_INTERVAL = float(os.environ.get("JOBDESK_TRACKED_REPORT_INTERVAL", 5))
 # `reap_stuck_jobs` fails running jobs without a heartbeat for this long (seconds), unless
@@ -394,3 +445,10 @@ JOBDESK_STUCK_JOB_TIMEOUTS: dict[str, dict[str, int]] = {}
 # days unless the family says otherwise); this overrides it per family, e.g. {"progress": 7}
 # (None keeps a family's jobs for ever).
 JOBDESK_RETENTION_DAYS: dict[str, int | None] = {}
+
+# Operations (ops/): /metrics answers loopback and this bearer token (never a tenant's token).
+JOBDESK_METRICS_TOKEN = os.environ.get("JOBDESK_METRICS_TOKEN", "").strip()
+# The scheduler (`manage.py run_maintenance`, run by `make serve`) runs the reaper and the
+# retention purge this often (seconds).
+JOBDESK_REAP_EVERY_SECONDS = env_seconds("JOBDESK_REAP_EVERY_SECONDS", 60)
+JOBDESK_PURGE_EVERY_SECONDS = env_seconds("JOBDESK_PURGE_EVERY_SECONDS", 60 * 60)

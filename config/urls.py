@@ -1,4 +1,4 @@
-"""URL routes: the admin, the API docs, then each registered job family's own routes."""
+"""URL routes: the admin, the API docs, the service's own pages, then each job family's routes."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -26,6 +26,7 @@ urlpatterns = [
         name="api-redoc",
     ),
     path("api/events", EventStreamView.as_view(), name="events"),
+    path("", include("ops.urls")),
     # Each family's app answers its own prefixes, catch-alls included, in INSTALLED_APPS order.
     *(path("", include(family.urls_module)) for family in families),
 ]

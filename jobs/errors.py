@@ -45,6 +45,17 @@ class IdempotencyKeyConflict(exceptions.APIException):
     default_code = "idempotency_key_reused"
 
 
+# Python 3.13 renamed two status phrases after RFC 9110 ("Content Too Large", "Unprocessable
+# Content"). The schema and Canvas' LTI error types keep the names they were published with,
+# whatever the interpreter.
+PUBLISHED_PHRASES = {413: "Request Entity Too Large", 422: "Unprocessable Entity"}
+
+
+def status_phrase(status: int) -> str:
+    """Return the reason phrase of `status` as jobdesk publishes it, on every Python."""
+    return PUBLISHED_PHRASES.get(int(status), HTTPStatus(status).phrase)
+
+
 def normalize(exc: Exception) -> exceptions.APIException | None:
     """Return `exc` as a DRF exception, or None for errors that are not the client's."""
     if isinstance(exc, exceptions.APIException):

@@ -29,6 +29,7 @@ from django.http import HttpRequest, HttpResponse
 from rest_framework.exceptions import APIException, NotAcceptable, ValidationError
 
 from jobs.conditional import poll_response, strong_etag
+from jobs.metrics import poll_lookups
 from jobs.snapshots import JobSnapshots, Snapshot
 from tenancy import caching
 from tenancy.access import Principal, principal_for
@@ -209,7 +210,9 @@ class CachedPollMixin:
         """
         pk = self.poll_key()
         snapshot, found = self.snapshots.lookup(pk)
-        if snapshot is None or not self.poll_matches(snapshot, principal_for(request)):
+        hit = snapshot is not None and self.poll_matches(snapshot, principal_for(request))
+        poll_lookups.count(self.family.name, hit=hit)
+        if not hit:
             self.snapshots.version_before_load(pk, found)
             snapshot = self.snapshots.capture(self.poll_object(), found)
             self.snapshots.store(pk, snapshot)
@@ -254,6 +257,7 @@ class CachedPollMixin:
         if choice is None:
             return None
         response = self.poll_answer(request, pk, snapshot, *choice)
+        poll_lookups.count(self.family.name, hit=True)
         self.headers = self.default_response_headers
         return self.finalize_response(request, response)
 

@@ -11,6 +11,7 @@ from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.settings import spectacular_settings
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
+from jobs.errors import status_phrase
 from jobs.registry import families
 
 
@@ -54,7 +55,7 @@ PRODUCER_ERRORS = (
 def error_responses(envelope, *statuses: HTTPStatus) -> dict[int, OpenApiResponse]:
     """Describe each of `statuses` as answered with a family's error `envelope` serializer."""
     return {
-        int(status): OpenApiResponse(response=envelope, description=status.phrase)
+        int(status): OpenApiResponse(response=envelope, description=status_phrase(status))
         for status in sorted(statuses)
     }
 

@@ -15,15 +15,22 @@ cancelled before that is never started); `report()` writes progress at most once
 percent or `JOBDESK_TRACKED_REPORT_INTERVAL` seconds, records a heartbeat, and raises
 `JobCancelled` once the job was cancelled; a return value completes the job with it as the
 results, and an exception fails it with an error id (the traceback goes to the log only).
+A worker told to stop (SIGINT or SIGTERM) while a tracked function runs interrupts it: the job
+fails with `INTERRUPTED_MESSAGE` and the worker then stops as it was told, so no job is left
+running by a stopped worker.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
+import os
+import signal
+import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,14 +40,32 @@ from django.db import transaction
 from django_tasks import task
 from django_tasks.base import Task
 
+from jobs import metrics
 from jobs.registry import families
 from tenancy.models import Tenant
 
 logger = logging.getLogger(__name__)
 
+INTERRUPTED_MESSAGE = "Interrupted: the worker running this job was stopped."
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
 
 class JobCancelled(Exception):
     """The job was cancelled (or otherwise finished) while its function ran."""
+
+
+class WorkerInterrupted(BaseException):
+    """The worker was told to stop (SIGINT, SIGTERM) while a tracked function ran.
+
+    A BaseException, like KeyboardInterrupt: the function's `except Exception` must not
+    swallow it, and its `finally` blocks still run. `redeliver`: the process had no handler
+    for the signal, whose default action (ending the process) is due once the job is failed.
+    """
+
+    def __init__(self, signum: int, *, redeliver: bool) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+        self.redeliver = redeliver
 
 
 @dataclass(frozen=True)
@@ -121,17 +146,70 @@ def run_tracked(spec: TrackedSpec, job_id: str, func: Callable, args, kwargs) ->
     jobs = families[spec.family]
     if not jobs.start(job_id):
         logger.info("%s job %s was cancelled before it started.", spec.family, job_id)
+        count_outcome(spec, "not_started")
         return
     handle = JobHandle(spec.family, job_id)
     try:
-        results = func(handle, *args, **kwargs)
+        with interruptible():
+            results = func(handle, *args, **kwargs)
     except JobCancelled:
         logger.info("%s job %s stopped: it was cancelled.", spec.family, job_id)
+        count_outcome(spec, "cancelled")
         return
     except Exception:
         error_id = uuid.uuid4().hex[:12]
         logger.exception("%s job %s failed (error id %s).", spec.family, job_id, error_id)
         jobs.fail(job_id, message=f"Unexpected error, ID: {error_id}")
+        count_outcome(spec, "failed")
         return
-    if not jobs.complete(job_id, results=results):
+    except BaseException as stop:
+        # The worker is stopping (a signal, or SystemExit from its own handler): end the job
+        # as interrupted rather than leave it running, then let the worker stop.
+        logger.warning("%s job %s interrupted: its worker is stopping.", spec.family, job_id)
+        jobs.fail(job_id, message=INTERRUPTED_MESSAGE)
+        count_outcome(spec, "interrupted")
+        if isinstance(stop, WorkerInterrupted) and stop.redeliver:
+            os.kill(os.getpid(), stop.signum)  # the default action: end the process
+        raise
+    if jobs.complete(job_id, results=results):
+        count_outcome(spec, "succeeded")
+    else:
         logger.info("%s job %s finished, but it had been cancelled.", spec.family, job_id)
+        count_outcome(spec, "cancelled")
+
+
+def count_outcome(spec: TrackedSpec, outcome: str) -> None:
+    metrics.TRACKED_TASKS.labels(spec.family, outcome).inc()
+
+
+@contextlib.contextmanager
+def interruptible() -> Iterator[None]:
+    """Raise WorkerInterrupted in the running function when SIGINT or SIGTERM arrives.
+
+    The worker's own handler runs first, so it still learns that it must stop (a database
+    worker then stops after this task instead of taking another). Signals reach only the main
+    thread: elsewhere this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
+
+    def interrupt(signum: int, frame) -> None:
+        handler = previous[signum]
+        if handler == signal.SIG_IGN:
+            return  # this process was told to ignore it (an RQ work horse ignores SIGINT)
+        for other in STOP_SIGNALS:
+            signal.signal(other, previous[other])
+        if callable(handler):
+            handler(signum, frame)
+        raise WorkerInterrupted(signum, redeliver=not callable(handler))
+
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, interrupt)
+    try:
+        yield
+    finally:
+        for signum in STOP_SIGNALS:
+            if signal.getsignal(signum) is interrupt:
+                signal.signal(signum, previous[signum])

@@ -51,15 +51,22 @@ def seed(context: DemoContext) -> list[str]:
     """Seed operations for every demo tenant and print how to read them."""
     made = {slug: seed_tenant(context, slug) for slug in context.tenants}
     base, acme = context.base_url, made["acme"]
-    key = context.keys["acme", "operations"]
-    project = context.tenants["acme"].project_id
-    auth = f'-H "Authorization: Bearer {key}"'
+    auth = f'-H "Authorization: Bearer {context.keys["acme", "operations"]}"'
     return [
         "Google long-running operations (acme, operations):",
         f"  curl {auth} {base}/v1/{acme['running'].name}",
         f"  curl {auth} {base}/v1/{acme['succeeded'].name}",
-        f"  curl {auth} '{base}/v1/projects/{project}/operations?filter=done=false&pageSize=10'",
+        f"  {list_line(context)}",
         f"  curl {auth} -X POST -H 'Content-Type: application/json' -d '{{\"timeout\": \"5s\"}}' "
         f"{base}/v1/{acme['succeeded'].name}:wait",
         f"  curl {auth} -X POST {base}/v1/{acme['running'].name}:cancel",
     ]
+
+
+def list_line(context: DemoContext) -> str:
+    """Return a curl command listing acme's running operations (it changes nothing)."""
+    project = context.tenants["acme"].project_id
+    return (
+        f'curl -H "Authorization: Bearer {context.keys["acme", "operations"]}" '
+        f"'{context.base_url}/v1/projects/{project}/operations?filter=done=false&pageSize=10'"
+    )

@@ -85,8 +85,14 @@ def seed(context: DemoContext) -> list[str]:
     return [
         "Canvas progress (acme, operations key):",
         f"  curl {auth} {base}/{running.pk}",
-        f"  curl {auth} '{base}?workflow_state=running&per_page=5'",
+        f"  {list_line(context)}",
         f"  curl -X POST {auth} -d message='user cancelled' {base}/{queued.pk}/cancel",
         f"  curl '{base}/{running.pk}?access_token={context.keys['acme', 'operations']}'"
         "   # the key as Canvas' access_token parameter",
     ]
+
+
+def list_line(context: DemoContext) -> str:
+    """Return a curl command listing acme's running progresses (it changes nothing)."""
+    auth = f'-H "Authorization: Bearer {context.keys["acme", "operations"]}"'
+    return f"curl {auth} '{context.base_url}/api/v1/progress?workflow_state=running&per_page=5'"

@@ -12,7 +12,7 @@ from http import HTTPStatus
 from rest_framework import exceptions
 from rest_framework.response import Response
 
-from jobs.errors import respond
+from jobs.errors import respond, status_phrase
 
 UNAUTHENTICATED_HEADERS = {"WWW-Authenticate": 'Bearer realm="canvas-lms"'}
 NOT_FOUND_MESSAGE = "The specified resource does not exist."
@@ -86,7 +86,7 @@ def lti_error(exc: exceptions.APIException) -> tuple[int, str]:
 def lti_envelope(exc: exceptions.APIException, context: dict) -> tuple[int, dict, dict]:
     """Return the status, body and headers of Canvas' LTI answer to `exc`."""
     status, message = lti_error(exc)
-    error_type = HTTPStatus(status).phrase.lower().replace(" ", "_")
+    error_type = status_phrase(status).lower().replace(" ", "_")
     headers = UNAUTHENTICATED_HEADERS if status == HTTPStatus.UNAUTHORIZED else {}
     return status, {"errors": {"type": error_type, "message": message}}, headers
 

@@ -123,3 +123,15 @@ def split_on_and(words: list[str]) -> list[list[str]]:
 def markdown_files(root: Path) -> list[Path]:
     """Return README.md and every Markdown page under docs/."""
     return [root / "README.md", *sorted((root / "docs").rglob("*.md"))]
+
+
+def shell_commands(text: str) -> list[str]:
+    """Return the command lines of the text's `bash` blocks other than `curl`, in order."""
+    commands = []
+    for block in split_blocks(text)[1]:
+        if block.info == "bash":
+            for line in logical_lines(block):
+                words = shlex.split(line, comments=True)
+                if words and words[0] != "curl":
+                    commands.append(line)
+    return commands

@@ -3,21 +3,18 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from jobs.demo import DEMO_PASSWORD, DEMO_ROLES, DemoContext, seeders
+from jobs.demo import (
+    DEMO_PASSWORD,
+    DEMO_ROLES,
+    DEMO_TENANTS,
+    ROLE_USER_SUFFIX,
+    DemoContext,
+    demo_key,
+    seeders,
+)
 from tenancy.authentication import digest_key
 from tenancy.models import AccessKey, ApiToken, Tenant
 from tenancy.services import access_key_issue, membership_grant, tenant_create, token_issue
-
-DEMO_TENANTS = {
-    "acme": ("Acme Learning", "a1b2c3d4e5f6478899aabbccddeeff01"),
-    "globex": ("Globex Networks", "0f1e2d3c4b5a49687766554433221100"),
-}
-ROLE_USER_SUFFIX = {"admin": "admin", "operations": "ops", "read-only": "reader"}
-
-
-def demo_key(slug: str, role: str) -> str:
-    """Return the fixed demo key of a tenant's role (demo data only)."""
-    return f"jd_demo_{slug}_{ROLE_USER_SUFFIX[role]}"
 
 
 def demo_access_key(slug: str, role: str) -> tuple[str, str]:

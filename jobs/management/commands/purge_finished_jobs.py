@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from jobs import idempotency
+from jobs import idempotency, metrics
 from jobs.family import JobFamily
 from jobs.registry import families
 
@@ -31,6 +31,8 @@ class Command(BaseCommand):
                 continue
             cutoff = timezone.now() - retention
             count = self.purge(family, cutoff, batch_size, dry_run=dry_run)
+            if not dry_run:
+                metrics.PURGED_JOBS.labels(family.name).inc(count)
             verb = "Would delete" if dry_run else "Deleted"
             self.stdout.write(
                 f"{verb} {count} {family.name} jobs finished before {cutoff:%Y-%m-%d}."
@@ -38,6 +40,7 @@ class Command(BaseCommand):
         if not dry_run:
             keys = idempotency.purge_expired(batch_size=batch_size)
             self.stdout.write(f"Deleted {keys} expired idempotency keys.")
+            metrics.maintenance_ran("purge_finished_jobs")
 
     def purge(self, family: JobFamily, cutoff, batch_size: int, *, dry_run: bool) -> int:
         """Delete one family's old finished jobs batch by batch; return how many."""

@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from jobs import metrics
 from jobs.registry import families
 
 
@@ -33,3 +34,7 @@ class Command(BaseCommand):
                 if dry_run or family.fail(job_id, message=message):
                     verb = "Would fail" if dry_run else "Failed"
                     self.stdout.write(f"{verb} {family.name} job {job_id}: {message}")
+                    if not dry_run:
+                        metrics.REAPED_JOBS.labels(family.name).inc()
+        if not dry_run:
+            metrics.maintenance_ran("reap_stuck_jobs")

@@ -1,5 +1,6 @@
 """Tracked tasks the integration tests enqueue (module level, so workers can import them)."""
 
+import os
 import time
 from pathlib import Path
 
@@ -59,3 +60,22 @@ def hang(job: JobHandle) -> None:
     # Simulates endless work: the test kills the worker running this.
     while True:
         time.sleep(0.05)
+
+
+@tracked_task(family="progress", tag="stopped")
+def stopped_by_signal(job: JobHandle, signum: int, trail: str) -> dict:
+    """Stand in for a worker told to stop (Ctrl-C, SIGTERM) while this function runs."""
+    job.report(completion=30, message="Working.")
+    try:
+        os.kill(os.getpid(), signum)
+        note(trail, "went on after the signal")
+    finally:
+        note(trail, "cleaned up")
+    return {"done": True}
+
+
+@tracked_task(family="progress", tag="forced")
+def forced_exit(job: JobHandle) -> None:
+    """Stand in for a worker whose second signal forces it out with SystemExit."""
+    job.report(completion=30)
+    raise SystemExit(1)
