@@ -101,6 +101,8 @@ def deployment(tmp_path, transactional_db) -> Iterator[tuple[Path, Database, dic
         WEB_CONCURRENCY="2",
         DJANGO_SECRET_KEY=SECRET_KEY,
         DJANGO_ALLOWED_HOSTS="127.0.0.1",
+        # A Fernet key for access key secrets, for this test only.
+        JOBDESK_CREDENTIALS_KEYS="c2VydmUtdGVzdHMtY3JlZGVudGlhbHMta2V5LTMyYiE=",
         DATABASE_URL=database.url(),
         JOBDESK_METRICS_TOKEN=METRICS_TOKEN,
         JOBDESK_REAP_EVERY_SECONDS="1",

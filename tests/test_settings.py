@@ -176,6 +176,7 @@ def test_a_checkouts_env_file_is_read_and_real_variables_win(checkout):
         read_env_file=True,
         DJANGO_DEBUG="0",
         DJANGO_ALLOWED_HOSTS="x",
+        JOBDESK_CREDENTIALS_KEYS=CREDENTIALS_KEY,
     )
 
     assert read == f"True {STRONG_KEY}x"
@@ -195,7 +196,10 @@ def test_a_named_env_file_is_read_and_a_missing_one_refused(checkout, tmp_path):
     named.write_text("DJANGO_ALLOWED_HOSTS=jobs.example.com\n")
 
     hosts = settings_value(
-        "settings.ALLOWED_HOSTS", DJANGO_ENV_FILE=str(named), DJANGO_SECRET_KEY=STRONG_KEY
+        "settings.ALLOWED_HOSTS",
+        DJANGO_ENV_FILE=str(named),
+        DJANGO_SECRET_KEY=STRONG_KEY,
+        JOBDESK_CREDENTIALS_KEYS=CREDENTIALS_KEY,
     )
     missing = python(
         "-c", "import config.settings", DJANGO_ENV_FILE=str(tmp_path / "nope.env"), DJANGO_DEBUG="1"

@@ -7,7 +7,7 @@ import pytest
 
 from jobs.tasks import INTERRUPTED_MESSAGE, enqueue_tracked
 from progress.models import Progress
-from tests.tasks import sample_tasks
+from tests.jobs.tasks import sample_tasks
 
 pytestmark = pytest.mark.django_db
 
