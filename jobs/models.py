@@ -1,4 +1,5 @@
-"""The abstract tracked job every family's job model extends, and its fail-closed manager."""
+"""The abstract tracked job every family's job model extends, and its fail-closed manager; the
+timeline of any family's job."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from tenancy.models import TenantOwnedManager, TenantOwnedModel, TenantOwnedQuerySet
 
@@ -66,3 +68,63 @@ class TrackedJob(TenantOwnedModel):
 
     class Meta:
         abstract = True
+
+
+class JobEvent(TenantOwnedModel):
+    """One step in a job's life, of any family: written by the transition that made it.
+
+    The job is named generically (its family and its id as text), so one table holds every
+    family's timeline; the tenant scopes it like the job. Retention deletes a job's events
+    with the job.
+    """
+
+    class Kind(models.TextChoices):
+        CREATED = "created"
+        """The job was recorded (queued, or running from the start)."""
+        STARTED = "started"
+        """A worker picked it up: it entered a running state, or showed its first sign of life."""
+        PROGRESS = "progress"
+        """It passed another step of `PROGRESS_STEP` percent (not every report is recorded)."""
+        WAITING = "waiting"
+        """It left its running state to wait, e.g. for an external tool."""
+        COMPLETED = "completed"
+        """It finished successfully."""
+        FAILED = "failed"
+        """It finished unsuccessfully."""
+        CANCELLED = "cancelled"
+        """It was cancelled (its wire state may say failed, as Canvas' and Traffic Ops' do)."""
+        REAPED = "reaped"
+        """The reaper failed it: its worker stopped showing signs of life."""
+        CHANGED = "changed"
+        """Another change of state, e.g. a ROMA export whose package was downloaded."""
+
+    family = models.CharField(max_length=32)
+    job_id = models.CharField(max_length=64)
+    at = models.DateTimeField(default=timezone.now)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    from_state = models.CharField(max_length=32, blank=True)
+    to_state = models.CharField(max_length=32)
+    progress = models.FloatField(null=True, blank=True, help_text="Percent done, 0 to 100.")
+    message = models.TextField(blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The user who made the change, when one did.",
+    )
+    actor_name = models.CharField(
+        max_length=200, blank=True, help_text="Who or what made the change: a user or a worker."
+    )
+
+    class Meta:
+        indexes = [
+            # A job's events in order, and retention's delete of a job's events.
+            models.Index(fields=["family", "job_id", "at"], name="job_event_job_at"),
+            # The dashboard: finishes per hour, cancellations, by family.
+            models.Index(fields=["family", "kind", "at"], name="job_event_kind_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.family} job {self.job_id} {self.kind} at {self.at:%Y-%m-%d %H:%M:%S}"

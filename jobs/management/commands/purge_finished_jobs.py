@@ -8,6 +8,7 @@ from django.utils import timezone
 from jobs import idempotency
 from jobs.family import JobFamily
 from jobs.registry import families
+from jobs.timeline import forget
 
 # A dry run lists ids to count them; past this many it reports this many.
 DRY_RUN_COUNT_LIMIT = 1_000_000
@@ -15,9 +16,9 @@ DRY_RUN_COUNT_LIMIT = 1_000_000
 
 class Command(BaseCommand):
     help = (
-        "Delete jobs (and what they own) that finished longer ago than their family's "
-        "retention (JOBDESK_RETENTION_DAYS), in batches by primary key so no lock is held "
-        "for long; and expired idempotency keys."
+        "Delete jobs (and what they own: their timeline, their tracked run) that finished "
+        "longer ago than their family's retention (JOBDESK_RETENTION_DAYS), in batches by "
+        "primary key so no lock is held for long; and expired idempotency keys."
     )
 
     def add_arguments(self, parser) -> None:
@@ -46,4 +47,6 @@ class Command(BaseCommand):
         total = 0
         while batch := family.finished_before(cutoff, limit=batch_size):
             total += family.purge(batch)
+            # The batch's jobs are gone: their timelines and tracked runs go with them.
+            forget(family, batch)
         return total
