@@ -1,5 +1,6 @@
 """The abstract tracked job every family's job model extends, and its fail-closed manager; the
-timeline of any family's job."""
+timeline of any family's job, the tracked runs behind jobs made by tracked tasks, and the
+workers seen running them."""
 
 from __future__ import annotations
 
@@ -128,3 +129,78 @@ class JobEvent(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.family} job {self.job_id} {self.kind} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class TrackedRunQuerySet(TenantOwnedQuerySet):
+    def of_job(self, family: str, job_id: object) -> TrackedRunQuerySet:
+        return self.filter(family=family, job_id=str(job_id))
+
+
+class TrackedRun(TenantOwnedModel):
+    """How a tracked job was enqueued (its task and arguments), and why it failed, if it did.
+
+    Written by `enqueue_tracked` and by the worker that fails the job; read only by the admin.
+    The traceback is private: no API, wire body or snapshot shows it.
+    """
+
+    family = models.CharField(max_length=32)
+    job_id = models.CharField(max_length=64)
+    task_path = models.CharField(max_length=255)
+    backend = models.CharField(max_length=32, blank=True)
+    queue_name = models.CharField(max_length=32, blank=True)
+    priority = models.IntegerField(default=0)
+    arguments = models.JSONField(
+        null=True, blank=True, help_text='{"args": [...], "kwargs": {...}}; null: not JSON.'
+    )
+    rerun_of = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="rerun",
+        help_text="The run this one repeats (each run is run again at most once).",
+    )
+    enqueued_at = models.DateTimeField(default=timezone.now)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    error_id = models.CharField(max_length=32, blank=True)
+    exception_type = models.CharField(max_length=255, blank=True)
+    exception_message = models.TextField(blank=True)
+    traceback = models.TextField(blank=True)
+    task_result_id = models.CharField(max_length=64, blank=True)
+    worker = models.CharField(max_length=64, blank=True)
+
+    objects = TenantOwnedManager.from_queryset(TrackedRunQuerySet)()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["family", "job_id"], name="tracked_run_per_job")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_path} as {self.family} job {self.job_id}"
+
+    @property
+    def args(self) -> list:
+        return (self.arguments or {}).get("args", [])
+
+    @property
+    def kwargs(self) -> dict:
+        return (self.arguments or {}).get("kwargs", {})
+
+
+class TaskWorker(models.Model):
+    """A task worker seen running tracked tasks, and when it last showed a sign of life."""
+
+    backend = models.CharField(max_length=32, help_text="The task backend's alias.")
+    name = models.CharField(max_length=64, help_text="The worker's id.")
+    last_seen = models.DateTimeField()
+    running = models.CharField(max_length=120, blank=True, help_text="The job it runs now.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["backend", "name"], name="task_worker_per_backend")
+        ]
+        indexes = [models.Index(fields=["last_seen"], name="task_worker_last_seen")]
+
+    def __str__(self) -> str:
+        return f"{self.backend} worker {self.name}"
