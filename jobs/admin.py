@@ -12,6 +12,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Model, Q
@@ -24,13 +25,21 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from jobs.family import JobFamily
+from jobs.models import JobEvent, TrackedRun
 from jobs.registry import families
+from jobs.timeline import cancelled_ids, events_of, outcome_condition
 from tenancy.access import principal_for
 from tenancy.models import Tenant
 
 # The confirmation page lists every selected job; past this many, narrow the selection first.
 MAX_CANCEL_SELECTION = 500
 CANCELLED_MESSAGE = "Cancelled."
+OUTCOMES = ("pending", "succeeded", "failed", "cancelled")
+# A job page shows at most this many timeline events (a job has about fifteen).
+TIMELINE_LIMIT = 200
+
+# The dashboard is the index page's only: app index pages extend Django's own index.
+admin.site.index_template = "admin/jobdesk/index.html"
 
 
 def stuck_after() -> timedelta:
@@ -53,8 +62,14 @@ def humanize_duration(value: timedelta) -> str:
     return f"{seconds} s"
 
 
-def progress_bar(fraction: float | None) -> str:
-    """Render a job's completion (0..1, or None when unknown) as an HTML progress bar."""
+def progress_bar(fraction: float | None, *, finished: bool = False) -> str:
+    """Render a job's completion (0..1, or None when unknown) as an HTML progress bar.
+
+    An unknown completion is a busy bar while the job runs, and a dash once it finished: a
+    finished job is not busy.
+    """
+    if fraction is None and finished:
+        return mark_safe('<span class="jd-no-progress" title="not reported">&ndash;</span>')
     if fraction is None:
         return mark_safe('<progress max="100" title="not reported"></progress>')
     percent = max(0.0, min(100.0, fraction * 100))
@@ -101,6 +116,22 @@ class TenantScopeFilter(admin.SimpleListFilter):
         return queryset.filter(tenant_id=int(value))
 
 
+class OutcomeFilter(admin.SimpleListFilter):
+    """Filter by how jobs ended, cancellations apart from failures (whatever the wire says)."""
+
+    title = "outcome"
+    parameter_name = "outcome"
+
+    def lookups(self, request, model_admin):
+        return [(outcome, outcome.capitalize()) for outcome in OUTCOMES]
+
+    def queryset(self, request, queryset):
+        if self.value() not in OUTCOMES:
+            return queryset
+        family = families.for_model(queryset.model)
+        return queryset.filter(outcome_condition(family, self.value()))
+
+
 class StuckFilter(admin.SimpleListFilter):
     """Filter to unfinished jobs started longer ago than JOBDESK_STUCK_AFTER_MINUTES."""
 
@@ -126,6 +157,17 @@ def stuck_condition(family: JobFamily) -> Q:
             f"{family.started_field}__lt": cutoff,
         }
     )
+
+
+class JobChangeList(ChangeList):
+    """A job change list that marks the shown jobs that were cancelled (one query a page)."""
+
+    def get_results(self, request) -> None:
+        super().get_results(request)
+        family = families.for_model(self.model)
+        cancelled = cancelled_ids(family, list(self.result_list))
+        for job in self.result_list:
+            job.jd_cancelled = str(job.pk) in cancelled
 
 
 class ReadOnlyAdminMixin:
@@ -230,17 +272,42 @@ class JobAdminMixin(TenantScopedAdminMixin):
     def is_pending(self, obj: Model) -> bool:
         return self.family.is_pending(obj)
 
+    def outcome(self, obj: Model) -> str:
+        """Return how `obj` ended: pending, succeeded, failed or cancelled (or other).
+
+        A cancel that the wire shows as failed (Canvas, Traffic Ops, ROMA) is a cancellation;
+        the change list and page mark such jobs from their timelines (`jd_cancelled`).
+        """
+        outcome = self.family.outcome(self.family.state_of(obj))
+        if outcome == "failed" and getattr(obj, "jd_cancelled", False):
+            return "cancelled"
+        return outcome
+
     @admin.display(description="state")
     def state_badge(self, obj: Model) -> str:
         state = self.family.state_of(obj)
         labels = dict(obj._meta.get_field(self.family.state_field).flatchoices)
-        text = labels.get(state, state)
+        label = labels.get(state, state)
+        outcome = self.outcome(obj)
+        text = "Cancelled" if outcome != self.family.outcome(state) else label
         return format_html(
-            '<span class="jd-badge jd-badge-{}" title="state: {}">{}</span>',
-            self.family.outcome(state),
-            text,
+            '<span class="jd-badge jd-badge-{}" title="state: {}{}">{}</span>',
+            outcome,
+            label,
+            " (cancelled)" if text != label else "",
             text,
         )
+
+    def get_changelist(self, request, **kwargs):
+        return JobChangeList
+
+    def get_list_filter(self, request):
+        # Every job list filters by outcome: the dashboard's numbers link to it.
+        filters = list(super().get_list_filter(request))
+        if OutcomeFilter not in filters:
+            after_tenant = 1 if filters and filters[0] is TenantScopeFilter else 0
+            filters.insert(after_tenant, OutcomeFilter)
+        return filters
 
     @admin.display(description="duration")
     def duration(self, obj: Model) -> str:
@@ -254,7 +321,34 @@ class JobAdminMixin(TenantScopedAdminMixin):
         context["refresh_seconds"] = (
             self.refresh_seconds if obj is not None and self.is_pending(obj) else None
         )
+        if obj is not None:
+            context.update(self.history_context(request, obj))
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def history_context(self, request, obj: Model) -> dict:
+        """Return the job page's timeline and, for a tracked job, its task, its failure and
+        the runs it repeats and was repeated by (two queries)."""
+        events = list(events_of(self.family, obj)[: TIMELINE_LIMIT + 1])
+        obj.jd_cancelled = any(event.kind == JobEvent.Kind.CANCELLED for event in events)
+        run = (
+            TrackedRun.objects.for_tenant(obj.tenant_id)
+            .of_job(self.family.name, obj.pk)
+            .select_related("rerun_of", "rerun")
+            .first()
+        )
+        return {
+            "timeline": events[:TIMELINE_LIMIT],
+            "timeline_cut": len(events) > TIMELINE_LIMIT,
+            "tracked_run": run,
+            "rerun_url": self.job_url(run.rerun) if run and hasattr(run, "rerun") else None,
+            "rerun_of_url": self.job_url(run.rerun_of) if run and run.rerun_of else None,
+        }
+
+    def job_url(self, run: TrackedRun) -> str:
+        """Return the change page of the job a run of this family made."""
+        info = self.opts.app_label, self.opts.model_name
+        name = "admin:{}_{}_change".format(*info)
+        return reverse(name, args=[run.job_id], current_app=self.admin_site.name)
 
 
 class CancelJobsAdminMixin(JobAdminMixin):

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.contrib.admin.views.main import ChangeList
 
-from jobs.admin import JobAdmin, StuckFilter, TenantScopeFilter, progress_bar
+from jobs.admin import JobAdmin, JobChangeList, StuckFilter, TenantScopeFilter, progress_bar
 from progress.models import Progress
 
 
-class SearchSkipsDateHierarchyChangeList(ChangeList):
+class SearchSkipsDateHierarchyChangeList(JobChangeList):
     """Leave out the date hierarchy's links while a search is on.
 
     The links take the distinct years (months, days) of the rows shown; over a free-text search
@@ -81,4 +80,4 @@ class ProgressAdmin(JobAdmin):
     @admin.display(description="completion", ordering="completion")
     def completion_bar(self, progress: Progress) -> str:
         fraction = None if progress.completion is None else progress.completion / 100
-        return progress_bar(fraction)
+        return progress_bar(fraction, finished=not progress.is_pending)

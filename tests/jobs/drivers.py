@@ -41,6 +41,8 @@ class FamilyDriver:
     body_names_the_host = False
     # The read honours `Accept` (Traffic Ops always answers JSON).
     negotiates_accept = True
+    # The tag of the family's sample tracked tasks (tests/jobs/tasks/sample_tasks.py).
+    tracked_tag = "explode"
 
     @property
     def family(self) -> JobFamily:
@@ -98,6 +100,10 @@ class FamilyDriver:
     def search_for(self, job: Model) -> str:
         """Return what the admin's search finds `job` by."""
         return self.search_term
+
+    def tracked_fields(self, tenant) -> dict[str, Any]:
+        """Return the `job=` fields `enqueue_tracked` needs for a job of `tenant`."""
+        return {}
 
     # -- Generic --
 
