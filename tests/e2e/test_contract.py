@@ -92,6 +92,9 @@ def seeded_requests(jobs: SeededJobs) -> dict[str, dict]:
         "asset_job_retrieve": {"path_parameters": {**roma, "job_id": jobs.asset_job_id}},
         "asset_job_list": {"path_parameters": roma, "query": {"limit": 1}},
         "asset_archive_download": {"path_parameters": {**roma, "archive_id": jobs.archive_id}},
+        "job_timeline_retrieve": {
+            "path_parameters": {"family": "async_status", "job_id": str(jobs.async_status_id)}
+        },
     }
 
 
@@ -109,6 +112,7 @@ def seeded_requests(jobs: SeededJobs) -> dict[str, dict]:
         "asset_job_retrieve",
         "asset_job_list",
         "asset_archive_download",
+        "job_timeline_retrieve",
     ],
 )
 def test_a_request_reaching_a_seeded_job_answers_200_as_the_schema_says(
