@@ -287,6 +287,8 @@ if not isinstance(JOBDESK_RETRY_AFTER, dict) or not all(
     )
 # The admin dashboard calls a job stuck when it is still unfinished this long after it started.
 JOBDESK_STUCK_AFTER_MINUTES = int(os.environ.get("JOBDESK_STUCK_AFTER_MINUTES", 60))
+# The admin's dashboard, and a job list showing pending jobs, refresh this often (seconds).
+JOBDESK_ADMIN_REFRESH_SECONDS = env_seconds("JOBDESK_ADMIN_REFRESH_SECONDS", 10)
 
 LOGGING = {
     "version": 1,

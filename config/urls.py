@@ -4,9 +4,16 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from jobs import dashboard
 from jobs.registry import families
 
 urlpatterns = [
+    # The admin dashboard's numbers as JSON, for refreshing them in place (admin login needed).
+    path(
+        "admin/jobdesk/dashboard.json",
+        admin.site.admin_view(dashboard.data),
+        name="jobdesk-dashboard-data",
+    ),
     path("admin/", admin.site.urls),
     # Before the families, so no family's catch-all route can shadow the docs.
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -25,10 +25,12 @@ from jobs.admin_kit import (
     StuckFilter,
     TenantScopedAdminMixin,
     TenantScopeFilter,
+    compact_time,
     humanize_duration,
     progress_bar,
     stuck_after,
     stuck_condition,
+    two_lines,
 )
 from jobs.models import TrackedRun
 from jobs.tasks import RerunRefused, rerun_tracked, tracked_task_of
@@ -47,10 +49,12 @@ __all__ = [
     "StuckFilter",
     "TenantScopeFilter",
     "TenantScopedAdminMixin",
+    "compact_time",
     "humanize_duration",
     "progress_bar",
     "stuck_after",
     "stuck_condition",
+    "two_lines",
 ]
 
 # The confirmation page lists every selected job; past this many, narrow the selection first.

@@ -7,7 +7,7 @@ again); family apps import everything from `jobs.admin`.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib import admin
@@ -70,6 +70,26 @@ def progress_bar(fraction: float | None, *, finished: bool = False) -> str:
         f"{percent:.0f}",
         f"{percent:.1f}",
         f"{percent:.0f}",
+    )
+
+
+def two_lines(main: object, detail: object) -> str:
+    """Render a list cell as a main line and a smaller detail line under it (narrow lists)."""
+    return format_html(
+        '<span class="jd-main">{}</span><span class="jd-detail">{}</span>', main, detail
+    )
+
+
+def compact_time(value: datetime | None) -> str:
+    """Render a time short enough for a list column ("Nov 30 13:02"), in full in its title."""
+    if value is None:
+        return "-"
+    local = timezone.localtime(value)
+    return format_html(
+        '<time datetime="{}" title="{}">{}</time>',
+        value.isoformat(),
+        f"{local:%Y-%m-%d %H:%M:%S %Z}",
+        f"{local:%b} {local.day} {local:%H:%M}",
     )
 
 
@@ -245,9 +265,12 @@ class JobAdminMixin(TenantScopedAdminMixin):
 
     # Seconds between reloads of a pending job's page.
     refresh_seconds = 5
+    change_list_template = "admin/jobdesk/change_list.html"
 
     class Media:
         css = {"all": ["jobs/admin.css"]}
+        # Refreshes a list's rows while it shows pending jobs.
+        js = ["jobs/admin.js"]
 
     @cached_property
     def family(self) -> JobFamily:
@@ -292,6 +315,10 @@ class JobAdminMixin(TenantScopedAdminMixin):
 
     def get_changelist(self, request, **kwargs):
         return JobChangeList
+
+    def changelist_view(self, request, extra_context=None):
+        refresh = {"jobdesk_refresh_seconds": settings.JOBDESK_ADMIN_REFRESH_SECONDS}
+        return super().changelist_view(request, {**(extra_context or {}), **refresh})
 
     def get_list_filter(self, request):
         # Every job list filters by outcome: the dashboard's numbers link to it.
