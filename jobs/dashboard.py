@@ -26,8 +26,7 @@ from django.db.models.functions import TruncHour
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 
-from jobs.admin import stuck_after, stuck_condition
-from jobs.admin_kit import humanize_duration
+from jobs.admin_kit import humanize_duration, stuck_after, stuck_condition
 from jobs.models import JobEvent
 from jobs.registry import families
 from jobs.timeline import was_cancelled
@@ -42,8 +41,12 @@ QUEUE_KINDS = 10
 CHART_HOURS = 24
 CANCELLED = "cancelled"
 # How the chart groups the timeline's endings.
-SERIES = {Kind.COMPLETED: "succeeded", Kind.FAILED: "failed", Kind.REAPED: "failed"}
-SERIES[Kind.CANCELLED] = "cancelled"
+SERIES = {
+    Kind.COMPLETED: "succeeded",
+    Kind.FAILED: "failed",
+    Kind.REAPED: "failed",
+    Kind.CANCELLED: "cancelled",
+}
 
 
 @dataclass
@@ -164,13 +167,16 @@ def scoped_events(scopes: dict[str, TenantScope]):
     return JobEvent.objects.across_tenants().filter(condition).order_by()
 
 
-def cancellations(scopes: dict[str, TenantScope]) -> dict[tuple, int]:
-    """Return how many jobs were cancelled into a state, by (family, tenant id, state)."""
+def cancellations(scopes: dict[str, TenantScope]) -> dict[tuple[str, int], dict[str, int]]:
+    """Return how many jobs were cancelled into each state, by (family, tenant id)."""
     events = scoped_events(scopes)
     if events is None:
         return {}
     rows = events.filter(kind=Kind.CANCELLED).values_list("family", "tenant_id", "to_state")
-    return {(name, tenant, state): n for name, tenant, state, n in rows.annotate(n=Count("pk"))}
+    found: dict[tuple[str, int], dict[str, int]] = {}
+    for name, tenant_id, state, n in rows.annotate(n=Count("pk")):
+        found.setdefault((name, tenant_id), {})[state] = n
+    return found
 
 
 def hourly(scopes: dict[str, TenantScope], *, now: datetime) -> dict[str, list[Hour]]:
@@ -197,6 +203,13 @@ def hourly(scopes: dict[str, TenantScope], *, now: datetime) -> dict[str, list[H
     return charts
 
 
+def shown_states(family) -> list[tuple[str, str]]:
+    """Return a family's (state, label) count columns; its cancelled states count under one
+    Cancelled column, with the cancels its wire calls failed."""
+    choices = family.model._meta.get_field(family.state_field).flatchoices
+    return [(value, str(label)) for value, label in choices if value not in family.cancelled_states]
+
+
 def family_panel(
     request: HttpRequest, model_admin, tenants: list[Tenant], cancelled: dict, hours
 ) -> FamilyPanel:
@@ -207,20 +220,14 @@ def family_panel(
         total=Count("pk"), stuck=Count("pk", filter=stuck_condition(family))
     )
     by_key = {(tenant_id, state): (total, stuck) for tenant_id, state, total, stuck in counts}
-    choices = model_admin.model._meta.get_field(family.state_field).flatchoices
-    shown = [
-        (value, str(label)) for value, label in choices if value not in family.cancelled_states
-    ]
     url = model_admin.admin_url("changelist")
     title = str(model_admin.opts.verbose_name_plural).capitalize()
-    states, labels = [value for value, _ in shown], [label for _, label in shown]
+    states, labels = zip(*shown_states(family), strict=True)
     panel = FamilyPanel(title, url, [*states, CANCELLED], [*labels, "Cancelled"], family.name)
     scope = read_scope(request, model_admin)
     for tenant in tenants:
         if tenant.pk in scope:
-            cancels = {
-                s: n for (f, t, s), n in cancelled.items() if (f, t) == (family.name, tenant.pk)
-            }
+            cancels = cancelled.get((family.name, tenant.pk), {})
             panel.rows.append(tenant_row(family, tenant, by_key, cancels, url))
     panel.failures = recent_failures(model_admin, jobs)
     panel.hours = hours or []
@@ -249,15 +256,14 @@ def tenant_row(family, tenant: Tenant, by_key: dict, cancels: dict, url: str) ->
             return Cell(total - cancels.get(state, 0), link(**state_filter), state)
         return Cell(total, link(**{f"{family.state_field}__exact": state}), state)
 
-    choices = family.model._meta.get_field(family.state_field).flatchoices
-    shown = [value for value, _ in choices if value not in family.cancelled_states]
-    totals = [by_key.get((tenant.pk, value), (0, 0)) for value, _ in choices]
+    states = [value for value, _ in family.model._meta.get_field(family.state_field).flatchoices]
+    totals = [by_key.get((tenant.pk, state), (0, 0)) for state in states]
     cancelled = sum(by_key.get((tenant.pk, s), (0, 0))[0] for s in family.cancelled_states)
     cancelled += sum(n for state, n in cancels.items() if state in family.failed_states)
     return TenantRow(
         tenant=tenant,
         states=[
-            *(cell(state) for state in shown),
+            *(cell(state) for state, _ in shown_states(family)),
             Cell(cancelled, link(outcome=CANCELLED), CANCELLED),
         ],
         stuck=Cell(sum(stuck for _, stuck in totals), link(stuck="yes"), "stuck"),
