@@ -25,6 +25,9 @@ BEAT_SECONDS = 30
 # The dashboard lists the workers seen this recently, at most this many per source.
 SEEN_WITHIN = timedelta(hours=24)
 WORKERS_SHOWN = 50
+# `purge_finished_jobs` forgets workers not seen for this long (a database worker takes a new
+# id each time it starts).
+FORGET_AFTER = timedelta(days=7)
 
 
 @dataclass
@@ -74,6 +77,11 @@ class SeenWorker:
     name: str
     state: str
     last_seen: datetime | None
+
+
+def forget_workers(*, now: datetime) -> int:
+    """Delete the workers not seen for `FORGET_AFTER`; return how many."""
+    return TaskWorker.objects.filter(last_seen__lt=now - FORGET_AFTER).delete()[0]
 
 
 def workers_seen(*, now: datetime) -> list[SeenWorker]:

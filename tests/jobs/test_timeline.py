@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from jobs import timeline
-from jobs.models import JobEvent
+from jobs.models import JobEvent, TaskWorker
 from jobs.registry import families
 from jobs.timeline import Actor, acting
 from progress import services as progress_services
@@ -243,6 +243,16 @@ def test_an_operator_cancelling_in_the_admin_is_named_in_the_timeline(
 
     last = events(family, job)[-1]
     assert (last.kind, last.actor, last.actor_name) == (Kind.CANCELLED, operator, "olivia")
+
+
+def test_purging_forgets_workers_not_seen_for_a_week(tenant):
+    now = timezone.now()
+    TaskWorker.objects.create(backend="default", name="gone", last_seen=now - timedelta(days=8))
+    TaskWorker.objects.create(backend="default", name="here", last_seen=now - timedelta(days=6))
+
+    call_command("purge_finished_jobs", stdout=StringIO())
+
+    assert list(TaskWorker.objects.values_list("name", flat=True)) == ["here"]
 
 
 def test_purging_a_finished_job_deletes_its_timeline(family, tenant, settings):

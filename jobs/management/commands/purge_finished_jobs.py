@@ -9,6 +9,7 @@ from jobs import idempotency
 from jobs.family import JobFamily
 from jobs.registry import families
 from jobs.timeline import forget
+from jobs.workers import forget_workers
 
 # A dry run lists ids to count them; past this many it reports this many.
 DRY_RUN_COUNT_LIMIT = 1_000_000
@@ -18,7 +19,8 @@ class Command(BaseCommand):
     help = (
         "Delete jobs (and what they own: their timeline, their tracked run) that finished "
         "longer ago than their family's retention (JOBDESK_RETENTION_DAYS), in batches by "
-        "primary key so no lock is held for long; and expired idempotency keys."
+        "primary key so no lock is held for long; expired idempotency keys, and task workers not "
+        "seen for a week."
     )
 
     def add_arguments(self, parser) -> None:
@@ -39,6 +41,8 @@ class Command(BaseCommand):
         if not dry_run:
             keys = idempotency.purge_expired(batch_size=batch_size)
             self.stdout.write(f"Deleted {keys} expired idempotency keys.")
+            workers = forget_workers(now=timezone.now())
+            self.stdout.write(f"Forgot {workers} task workers not seen for a week.")
 
     def purge(self, family: JobFamily, cutoff, batch_size: int, *, dry_run: bool) -> int:
         """Delete one family's old finished jobs batch by batch; return how many."""
