@@ -43,6 +43,8 @@ class AssetJobFamily(JobFamily):
     started_field = "begin_time"
     ended_field = "end_time"
     kind_field = "type"
+    progress_field = "progress_percent"
+    progress_full = 1.0
     read_permission = ASSET_JOB_READ
     cancel_permission = ASSET_JOB_CANCEL
     write_permission = ASSET_JOB_WRITE
@@ -91,6 +93,9 @@ class AssetJobFamily(JobFamily):
 
     def cancel(self, job: AssetJob, *, actor) -> bool:
         return services.asset_job_cancel(job, actor=actor)
+
+    def rerun_fields(self, job: AssetJob) -> dict[str, Any]:
+        return {"instance": job.instance}
 
     def purge(self, job_ids: list[str]) -> int:
         """Delete these finished jobs, their reasons and their stored packages."""

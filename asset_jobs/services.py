@@ -35,6 +35,7 @@ from asset_jobs.models import (
 from jobs import watch
 from jobs.registry import families
 from jobs.tasks import enqueue_tracked
+from jobs.timeline import insert_new_job
 from jobs.transitions import TransitionRefused, transition
 from tenancy.models import Tenant
 
@@ -117,7 +118,7 @@ def asset_job_create(
         raise ValidationError({"type": f"Unknown job type {type!r}; use one of {choices}."})
     try:
         with transaction.atomic():
-            return AssetJob.objects.across_tenants().create(
+            job = AssetJob(
                 tenant_id=instance.tenant_id,
                 instance=instance,
                 type=type,
@@ -125,6 +126,7 @@ def asset_job_create(
                 exclusive=exclusive,
                 upload=upload,
             )
+            return insert_new_job(job)
     except IntegrityError:
         if exclusive:
             raise AssetJobBusy(instance, type) from None
@@ -229,23 +231,28 @@ def asset_job_succeed(job: AssetJob, *, archive: bytes | File | None = None) -> 
     return job
 
 
-@transaction.atomic
 def asset_job_fail(job: AssetJob, *, reasons: Sequence[Mapping[str, str]]) -> AssetJob:
     """Fail a running job with 1 to 10 reasons (each field 1 to 64 characters)."""
-    rows = validated_reasons(reasons)
-    now = timezone.now()
-    transition(job, event="fail", allowed=RUNNING, to=State.FAILED, end_time=now)
-    AssetJobReason.objects.bulk_create(AssetJobReason(job_id=job.pk, **row) for row in rows)
-    return job
+    return _fail_with_reasons(job, reasons=reasons, event="fail")
 
 
 def asset_job_cancel(job: AssetJob, *, actor: AbstractBaseUser | None) -> bool:
     """Fail a running job with a reason saying who cancelled it; False if it had finished."""
     try:
-        asset_job_fail(job, reasons=[cancellation_reason(job, actor)])
+        _fail_with_reasons(job, reasons=[cancellation_reason(job, actor)], event="cancel")
     except TransitionRefused:
         return False
     return True
+
+
+@transaction.atomic
+def _fail_with_reasons(job: AssetJob, *, reasons: Sequence[Mapping[str, str]], event: str):
+    """Make a running job Failed with its reasons; `event` tells a cancel from a failure."""
+    rows = validated_reasons(reasons)
+    now = timezone.now()
+    transition(job, event=event, allowed=RUNNING, to=State.FAILED, end_time=now)
+    AssetJobReason.objects.bulk_create(AssetJobReason(job_id=job.pk, **row) for row in rows)
+    return job
 
 
 def asset_archive_claim(*, job: AssetJob) -> ArchivePackage:

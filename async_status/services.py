@@ -14,6 +14,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
 from async_status.models import AsyncStatus
+from jobs.timeline import insert_new_job
 from jobs.transitions import TransitionRefused, transition
 from tenancy.models import Tenant
 
@@ -32,8 +33,7 @@ def async_status_create(
 ) -> AsyncStatus:
     """Record a new PENDING job in `tenant`."""
     job = AsyncStatus(tenant=tenant, message=_check_message(message), user=user)
-    job.save(force_insert=True)
-    return job
+    return insert_new_job(job, message=message)
 
 
 def async_status_update(job: AsyncStatus, *, message: str) -> AsyncStatus:

@@ -197,7 +197,10 @@ PAGES = {
 def pages(tenant_id: int, now: datetime) -> list[tuple[str, str]]:
     """Return (label, URL) of every page timed."""
     since = urlencode({"since": (now - timedelta(days=7)).isoformat()}).split("=", 1)[1]
-    listed = [("dashboard (admin index)", "/admin/")]
+    listed = [
+        ("dashboard (admin index)", "/admin/"),
+        ("dashboard's JSON", "/admin/jobdesk/dashboard.json"),
+    ]
     for family, (base, running, started) in PAGES.items():
         listed += [
             (f"{family}: default", base),
@@ -205,6 +208,7 @@ def pages(tenant_id: int, now: datetime) -> list[tuple[str, str]]:
             (f"{family}: one tenant", f"{base}?tenant={tenant_id}"),
             (f"{family}: past 7 days", f"{base}?{started}__gte={since}"),
             (f"{family}: stuck", f"{base}?stuck=yes"),
+            (f"{family}: failed, cancels apart", f"{base}?outcome=failed"),
             (f"{family}: search", f"{base}?q=nothing-matches-this"),
             (f"{family}: page 50", f"{base}?p=50"),
         ]

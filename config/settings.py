@@ -150,6 +150,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Job timelines name the request's user as who made a change (an API token's user too).
+    "jobs.timeline.TimelineActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -372,6 +374,8 @@ if not isinstance(JOBDESK_RETRY_AFTER, dict) or not all(
     )
 # The admin dashboard calls a job stuck when it is still unfinished this long after it started.
 JOBDESK_STUCK_AFTER_MINUTES = int(os.environ.get("JOBDESK_STUCK_AFTER_MINUTES", 60))
+# The admin's dashboard, and a job list showing pending jobs, refresh this often (seconds).
+JOBDESK_ADMIN_REFRESH_SECONDS = env_seconds("JOBDESK_ADMIN_REFRESH_SECONDS", 10)
 
 LOGGING = {
     "version": 1,

@@ -1,263 +1,137 @@
-"""The admin kit every job family's admin is built from: tenant scoping, state badges,
-durations, the dashboard's filters, and cancelling through a confirmation page.
+"""The admin every job family's admin is built from: the kit (`jobs.admin_kit`: tenant
+scoping, badges, durations, filters, the job page with its timeline) plus two actions taken
+through a confirmation page, like Django's own `delete_selected`: cancel, and run again.
 
 A family's `admin.py` registers its job model with `JobAdmin` (or a subclass adding its own
-columns); everything about states, permissions and cancelling comes from the family.
+columns); everything about states, permissions, cancelling and running again comes from the
+family.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from django.conf import settings
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
-from django.db.models import Model, Q
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.db.models import Model
+from django.http import HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
-from django.utils import timezone
-from django.utils.functional import cached_property
-from django.utils.html import format_html
-from django.utils.safestring import mark_safe
+from django.urls import path
 
-from jobs.family import JobFamily
-from jobs.registry import families
-from tenancy.access import principal_for
-from tenancy.models import Tenant
+from jobs.admin_kit import (
+    CappedCountPaginator,
+    JobAdminMixin,
+    JobChangeList,
+    OutcomeFilter,
+    ReadOnlyAdminMixin,
+    StuckFilter,
+    TenantScopedAdminMixin,
+    TenantScopeFilter,
+    compact_time,
+    humanize_duration,
+    progress_bar,
+    stuck_after,
+    stuck_condition,
+    two_lines,
+)
+from jobs.models import TrackedRun
+from jobs.tasks import RerunRefused, rerun_tracked, tracked_task_of
+from jobs.timeline import cancelled_ids
+
+__all__ = [
+    "CancelJobsAdminMixin",
+    "CappedCountPaginator",
+    "ConfirmedActionsMixin",
+    "JobAdmin",
+    "JobAdminMixin",
+    "JobChangeList",
+    "OutcomeFilter",
+    "ReadOnlyAdminMixin",
+    "RerunJobsAdminMixin",
+    "StuckFilter",
+    "TenantScopeFilter",
+    "TenantScopedAdminMixin",
+    "compact_time",
+    "humanize_duration",
+    "progress_bar",
+    "stuck_after",
+    "stuck_condition",
+    "two_lines",
+]
 
 # The confirmation page lists every selected job; past this many, narrow the selection first.
 MAX_CANCEL_SELECTION = 500
 CANCELLED_MESSAGE = "Cancelled."
 
-
-def stuck_after() -> timedelta:
-    """Return how long a job may stay unfinished before the admin calls it stuck."""
-    return timedelta(minutes=settings.JOBDESK_STUCK_AFTER_MINUTES)
+# The dashboard is the index page's only: app index pages extend Django's own index.
+admin.site.index_template = "admin/jobdesk/index.html"
 
 
-def humanize_duration(value: timedelta) -> str:
-    """Render a duration the way people say it: "45 s", "3 min 12 s", "2 h 5 min", "3 d 4 h"."""
-    seconds = max(0, int(value.total_seconds()))
-    minutes, seconds = divmod(seconds, 60)
-    hours, minutes = divmod(minutes, 60)
-    days, hours = divmod(hours, 24)
-    if days:
-        return f"{days} d {hours} h"
-    if hours:
-        return f"{hours} h {minutes} min"
-    if minutes:
-        return f"{minutes} min {seconds} s"
-    return f"{seconds} s"
+class ConfirmedActionsMixin(JobAdminMixin):
+    """What cancelling and running again share: the confirmation page, and its URL per job.
 
-
-def progress_bar(fraction: float | None) -> str:
-    """Render a job's completion (0..1, or None when unknown) as an HTML progress bar."""
-    if fraction is None:
-        return mark_safe('<progress max="100" title="not reported"></progress>')
-    percent = max(0.0, min(100.0, fraction * 100))
-    return format_html(
-        '<progress max="100" value="{}" title="{}%"></progress> {}%',
-        f"{percent:.0f}",
-        f"{percent:.1f}",
-        f"{percent:.0f}",
-    )
-
-
-class CappedCountPaginator(Paginator):
-    """Count at most `max_count` rows, so a page view never counts a million-row table.
-
-    Past the cap the list shows `max_count` + 1 rows' worth of pages; filters narrow it.
+    The page lists the jobs the action will take and those it cannot, with the reason, and
+    posts back with `post=yes`. It is looked up like Django's `delete_selected` confirmation:
+    the model's template, the app's, then jobdesk's (`<action>_confirmation.html`).
     """
 
-    max_count = 10_000
-
-    @cached_property
-    def count(self) -> int:
-        return self.object_list[: self.max_count + 1].count()
-
-
-class TenantScopeFilter(admin.SimpleListFilter):
-    """Filter by tenant, offering only the tenants the staff user may see."""
-
-    title = "tenant"
-    parameter_name = "tenant"
-
-    def lookups(self, request, model_admin):
-        scope = principal_for(request).tenant_scope(model_admin.tenant_read_permission)
-        tenants = Tenant.objects.order_by("name")
-        if not scope.everything:
-            tenants = tenants.filter(pk__in=scope.ids)
-        return [(str(tenant.pk), tenant.name) for tenant in tenants]
-
-    def queryset(self, request, queryset):
-        value = self.value()
-        if value is None:
-            return queryset
-        if not value.isdigit():
-            return queryset.none()
-        return queryset.filter(tenant_id=int(value))
-
-
-class StuckFilter(admin.SimpleListFilter):
-    """Filter to unfinished jobs started longer ago than JOBDESK_STUCK_AFTER_MINUTES."""
-
-    title = "stuck"
-    parameter_name = "stuck"
-
-    def lookups(self, request, model_admin):
-        minutes = int(stuck_after().total_seconds() // 60)
-        return [("yes", f"Unfinished after {minutes} min")]
-
-    def queryset(self, request, queryset):
-        if self.value() != "yes":
-            return queryset
-        return queryset.filter(stuck_condition(families.for_model(queryset.model)))
-
-
-def stuck_condition(family: JobFamily) -> Q:
-    """Return the condition of a job that is unfinished past the stuck threshold."""
-    cutoff = timezone.now() - stuck_after()
-    return Q(
-        **{
-            f"{family.state_field}__in": family.pending_states,
-            f"{family.started_field}__lt": cutoff,
+    def render_confirmation(
+        self,
+        request,
+        jobs: list[Model],
+        *,
+        action: str,
+        bulk: bool,
+        allowed: list,
+        refused: list,
+        allowed_name: str,
+    ) -> TemplateResponse:
+        """Render the confirmation of `action` on `jobs`; `allowed` (also in the context as
+        `allowed_name`) will be taken, `refused` are (job, reason) pairs."""
+        links = [(obj, self.admin_url("change", obj)) for obj in allowed]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Are you sure?",
+            "opts": self.opts,
+            "media": self.media,
+            "bulk": bulk,
+            "jobs": jobs,
+            "allowed": links,
+            allowed_name: links,
+            "refused": [(obj, reason, self.admin_url("change", obj)) for obj, reason in refused],
+            "action_name": f"{action}_selected",
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "back_url": self.admin_url("changelist") if bulk else self.admin_url("change", jobs[0]),
         }
-    )
+        request.current_app = self.admin_site.name
+        templates = getattr(self, f"{action}_confirmation_template", None) or [
+            f"admin/{self.opts.app_label}/{self.opts.model_name}/{action}_confirmation.html",
+            f"admin/{self.opts.app_label}/{action}_confirmation.html",
+            f"admin/jobdesk/{action}_confirmation.html",
+        ]
+        return TemplateResponse(request, templates, context)
 
-
-class ReadOnlyAdminMixin:
-    """Nothing is added, changed or deleted here: rows are written only by services."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
-class TenantScopedAdminMixin(ReadOnlyAdminMixin):
-    """Scope a tenant-owned model's admin to the staff user's memberships.
-
-    A staff user sees rows of tenants where a membership grants `tenant_read_permission`,
-    and may cancel where it grants `tenant_cancel_permission`; superusers see everything.
-    Another tenant's row answers like a missing one: a plain 404. Rows are written only by
-    services, so add, change and delete are off. Change lists never run a full COUNT(*).
-    """
-
-    tenant_read_permission: str
-    tenant_cancel_permission: str | None = None
-    # A full COUNT(*) on every page view is too slow at a million rows.
-    show_full_result_count = False
-    paginator = CappedCountPaginator
-    # "Show counts" would count every filter choice over the whole table.
-    show_facets = admin.ShowFacets.NEVER
-
-    def get_queryset(self, request):
-        queryset = self.model.objects.visible_to(
-            principal_for(request), self.tenant_read_permission
+    def selection(self, request, queryset, *, verb: str) -> list[Model] | None:
+        """Return the selected jobs, or None (and say why) past `MAX_CANCEL_SELECTION`."""
+        jobs = list(queryset[: MAX_CANCEL_SELECTION + 1])
+        if len(jobs) <= MAX_CANCEL_SELECTION:
+            return jobs
+        self.message_user(
+            request,
+            f"Select at most {MAX_CANCEL_SELECTION} jobs to {verb} at once; "
+            "filter the list to narrow the selection.",
+            messages.ERROR,
         )
-        ordering = self.get_ordering(request)
-        return queryset.order_by(*ordering) if ordering else queryset
+        return None
 
-    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
-        # Django redirects to the index; a job outside the user's tenants is a 404, as in the API.
-        raise self.not_found(object_id)
-
-    def not_found(self, object_id: str) -> Http404:
-        return Http404(f"No {self.opts.verbose_name} with id {object_id!r}.")
-
-    def admin_url(self, name: str, obj: Model | None = None) -> str:
-        """Return this model's admin URL `name` ("changelist", "change", "cancel", ...)."""
-        info = self.opts.app_label, self.opts.model_name, name
-        args = [] if obj is None else [obj.pk]
-        return reverse("admin:{}_{}_{}".format(*info), args=args, current_app=self.admin_site.name)
-
-    def get_scoped_object(self, request: HttpRequest, object_id: str) -> Model:
-        """Return the row `object_id` inside the user's tenants, or raise Http404."""
-        obj = self.get_object(request, unquote(object_id))
-        if obj is None:
-            raise self.not_found(object_id)
-        return obj
-
-    def _holds(self, request, permission: str | None, obj=None) -> bool:
-        if permission is None or not (request.user.is_active and request.user.is_staff):
-            return False
-        principal = principal_for(request)
-        if obj is None:
-            return principal.holds_anywhere(permission)
-        return principal.holds(permission, obj.tenant_id)
-
-    def has_module_permission(self, request) -> bool:
-        return self._holds(request, self.tenant_read_permission)
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        return self._holds(request, self.tenant_read_permission, obj)
-
-    def has_cancel_permission(self, request, obj=None) -> bool:
-        return self._holds(request, self.tenant_cancel_permission, obj)
-
-
-class JobAdminMixin(TenantScopedAdminMixin):
-    """Read a family's jobs at a glance: state badges, humanised durations, self-refresh.
-
-    Everything about the jobs (states, fields, permissions) comes from the model's family.
-    """
-
-    # Seconds between reloads of a pending job's page.
-    refresh_seconds = 5
-
-    class Media:
-        css = {"all": ["jobs/admin.css"]}
-
-    @cached_property
-    def family(self) -> JobFamily:
-        return families.for_model(self.model)
-
-    @property
-    def tenant_read_permission(self) -> str:
-        return self.family.read_permission
-
-    @property
-    def tenant_cancel_permission(self) -> str:
-        return self.family.cancel_permission
-
-    def is_pending(self, obj: Model) -> bool:
-        return self.family.is_pending(obj)
-
-    @admin.display(description="state")
-    def state_badge(self, obj: Model) -> str:
-        state = self.family.state_of(obj)
-        labels = dict(obj._meta.get_field(self.family.state_field).flatchoices)
-        text = labels.get(state, state)
-        return format_html(
-            '<span class="jd-badge jd-badge-{}" title="state: {}">{}</span>',
-            self.family.outcome(state),
-            text,
-            text,
+    def action_url(self, action: str, *, view):
+        info = self.opts.app_label, self.opts.model_name, action
+        return path(
+            f"<path:object_id>/{action}/",
+            self.admin_site.admin_view(view),
+            name="{}_{}_{}".format(*info),
         )
 
-    @admin.display(description="duration")
-    def duration(self, obj: Model) -> str:
-        started = getattr(obj, self.family.started_field)
-        if self.is_pending(obj):
-            return f"{humanize_duration(timezone.now() - started)} so far"
-        ended = getattr(obj, self.family.ended_field or "updated_at")
-        return humanize_duration(ended - started) if ended else "-"
 
-    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
-        context["refresh_seconds"] = (
-            self.refresh_seconds if obj is not None and self.is_pending(obj) else None
-        )
-        return super().render_change_form(request, context, add, change, form_url, obj)
-
-
-class CancelJobsAdminMixin(JobAdminMixin):
+class CancelJobsAdminMixin(ConfirmedActionsMixin):
     """Cancel jobs through a confirmation page, like Django's own `delete_selected`.
 
     The bulk action and the detail page's button both show a page listing what will be
@@ -280,14 +154,8 @@ class CancelJobsAdminMixin(JobAdminMixin):
 
     @admin.action(permissions=["cancel"], description="Cancel selected jobs")
     def cancel_selected(self, request, queryset):
-        jobs = list(queryset[: MAX_CANCEL_SELECTION + 1])
-        if len(jobs) > MAX_CANCEL_SELECTION:
-            self.message_user(
-                request,
-                f"Select at most {MAX_CANCEL_SELECTION} jobs to cancel at once; "
-                "filter the list to narrow the selection.",
-                messages.ERROR,
-            )
+        jobs = self.selection(request, queryset, verb="cancel")
+        if jobs is None:
             return None
         if request.POST.get("post") == "yes":
             self.cancel_jobs(request, jobs)
@@ -325,35 +193,18 @@ class CancelJobsAdminMixin(JobAdminMixin):
 
     def render_cancel_confirmation(self, request, jobs: list[Model], *, bulk: bool):
         cancellable, refused = self.split_for_cancel(request, jobs)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Are you sure?",
-            "opts": self.opts,
-            "media": self.media,
-            "bulk": bulk,
-            "jobs": jobs,
-            "cancellable": [(obj, self.admin_url("change", obj)) for obj in cancellable],
-            "refused": [(obj, reason, self.admin_url("change", obj)) for obj, reason in refused],
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-            "back_url": self.admin_url("changelist") if bulk else self.admin_url("change", jobs[0]),
-        }
-        request.current_app = self.admin_site.name
-        # Looked up like Django's delete_selected confirmation: the model's, the app's, ours.
-        templates = self.cancel_confirmation_template or [
-            f"admin/{self.opts.app_label}/{self.opts.model_name}/cancel_confirmation.html",
-            f"admin/{self.opts.app_label}/cancel_confirmation.html",
-            "admin/jobdesk/cancel_confirmation.html",
-        ]
-        return TemplateResponse(request, templates, context)
+        return self.render_confirmation(
+            request,
+            jobs,
+            action="cancel",
+            bulk=bulk,
+            allowed=cancellable,
+            refused=refused,
+            allowed_name="cancellable",
+        )
 
     def get_urls(self):
-        info = self.opts.app_label, self.opts.model_name
-        cancel = path(
-            "<path:object_id>/cancel/",
-            self.admin_site.admin_view(self.cancel_view),
-            name="{}_{}_cancel".format(*info),
-        )
-        return [cancel, *super().get_urls()]
+        return [self.action_url("cancel", view=self.cancel_view), *super().get_urls()]
 
     def cancel_view(self, request, object_id) -> HttpResponse:
         """Show the cancel confirmation for one job (GET); cancel it on POST with post=yes."""
@@ -376,5 +227,131 @@ class CancelJobsAdminMixin(JobAdminMixin):
         return super().render_change_form(request, context, add, change, form_url, obj)
 
 
-class JobAdmin(CancelJobsAdminMixin, admin.ModelAdmin):
-    """A family's job admin: scoped, read-only, cancellable; subclasses choose the columns."""
+class RerunJobsAdminMixin(ConfirmedActionsMixin):
+    """Run failed or cancelled tracked jobs again: a new job with the same task and arguments,
+    linked both ways to the old one (`jobs.tasks.rerun_tracked`).
+
+    Running a job again makes a job in its tenant, which is what the family's WRITE
+    permission grants (producers create jobs with it); READ and CANCEL are not enough. Each
+    job is run again at most once (run its new job again if that fails too). The old job's
+    history says "Ran again as job N.", the new one's "Runs job M again.".
+    """
+
+    rerun_confirmation_template: str | None = None
+
+    def has_rerun_permission(self, request, obj=None) -> bool:
+        return self._holds(request, self.family.write_permission, obj)
+
+    @admin.action(permissions=["rerun"], description="Run selected jobs again")
+    def rerun_selected(self, request, queryset):
+        jobs = self.selection(request, queryset, verb="run again")
+        if jobs is None:
+            return None
+        if request.POST.get("post") == "yes":
+            self.rerun_jobs(request, jobs)
+            return None
+        return self.render_rerun_confirmation(request, jobs, bulk=True)
+
+    def split_for_rerun(self, request, jobs: list[Model]) -> tuple[list, list]:
+        """Split `jobs` into (job, run) pairs this user may run again now, and (job, reason)
+        pairs of the rest (three queries, whatever the selection)."""
+        runs = {
+            run.job_id: run
+            for run in TrackedRun.objects.across_tenants()
+            .filter(family=self.family.name, job_id__in=[str(obj.pk) for obj in jobs])
+            .select_related("rerun")
+        }
+        cancelled = cancelled_ids(self.family, jobs)
+        allowed, refused = [], []
+        for obj in jobs:
+            obj.jd_cancelled = str(obj.pk) in cancelled
+            run = runs.get(str(obj.pk))
+            reason = self.rerun_refusal(request, obj, run)
+            if reason:
+                refused.append((obj, reason))
+            else:
+                allowed.append((obj, run))
+        return allowed, refused
+
+    def rerun_refusal(self, request, obj: Model, run: TrackedRun | None) -> str | None:
+        """Return why `obj` cannot be run again by this user (None: it can)."""
+        outcome = self.outcome(obj)
+        if outcome == "pending":
+            return "not finished yet"
+        if outcome not in ("failed", "cancelled"):
+            return "it did not fail and was not cancelled"
+        if run is None:
+            return "not made by a tracked task: its task and arguments are unknown"
+        if hasattr(run, "rerun"):
+            return f"already run again as job {run.rerun.job_id}"
+        if not self.has_rerun_permission(request, obj):
+            return "you may not run jobs of this tenant again"
+        try:
+            tracked_task_of(run)
+        except RerunRefused as refused:
+            return str(refused)
+        return None
+
+    def rerun_jobs(self, request, jobs: list[Model]) -> list[str]:
+        """Run the permitted failed or cancelled `jobs` again, log each, report counts; return
+        the new jobs' ids."""
+        allowed, _ = self.split_for_rerun(request, jobs)
+        new_ids = []
+        for obj, run in allowed:
+            try:
+                new_id = rerun_tracked(run, user=request.user)
+            except RerunRefused:
+                continue
+            self.log_change(request, obj, f"Ran again as job {new_id}.")
+            self.log_addition(request, self.family.load(new_id), f"Runs job {obj.pk} again.")
+            new_ids.append(new_id)
+        self.message_user(request, f"Ran {len(new_ids)} job(s) again.", messages.SUCCESS)
+        if unchanged := len(jobs) - len(new_ids):
+            self.message_user(
+                request,
+                f"{unchanged} job(s) could not be run again; they are unchanged.",
+                messages.WARNING,
+            )
+        return new_ids
+
+    def render_rerun_confirmation(self, request, jobs: list[Model], *, bulk: bool):
+        allowed, refused = self.split_for_rerun(request, jobs)
+        return self.render_confirmation(
+            request,
+            jobs,
+            action="rerun",
+            bulk=bulk,
+            allowed=[obj for obj, _ in allowed],
+            refused=refused,
+            allowed_name="rerunnable",
+        )
+
+    def get_urls(self):
+        return [self.action_url("rerun", view=self.rerun_view), *super().get_urls()]
+
+    def rerun_view(self, request, object_id) -> HttpResponse:
+        """Show the confirmation to run one job again (GET); run it on POST with post=yes,
+        then show the new job."""
+        obj = self.get_scoped_object(request, object_id)
+        if not self.has_rerun_permission(request, obj):
+            raise PermissionDenied
+        if request.method == "POST" and request.POST.get("post") == "yes":
+            new_ids = self.rerun_jobs(request, [obj])
+            target = self.family.load(new_ids[0]) if new_ids else obj
+            return HttpResponseRedirect(self.admin_url("change", target))
+        return self.render_rerun_confirmation(request, [obj], bulk=False)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["show_rerun"] = obj is not None and not self.rerun_refusal(
+            request, obj, self.tracked_run_of(obj)
+        )
+        if context["show_rerun"]:
+            context["rerun_confirmation_url"] = self.admin_url("rerun", obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+
+class JobAdmin(CancelJobsAdminMixin, RerunJobsAdminMixin, admin.ModelAdmin):
+    """A family's job admin: scoped, read-only, cancellable, runnable again; subclasses choose
+    the columns."""
+
+    actions = ["cancel_selected", "rerun_selected"]

@@ -44,7 +44,13 @@ def check_model(family) -> list[checks.CheckMessage]:
                 id="jobs.E002",
             )
         )
-    for attribute in ("state_field", "started_field", "ended_field", "kind_field"):
+    for attribute in (
+        "state_field",
+        "started_field",
+        "ended_field",
+        "kind_field",
+        "progress_field",
+    ):
         name = getattr(family, attribute)
         if name is None:
             continue

@@ -57,6 +57,10 @@ class JobFamily:
     """When it finished; None: the last update of a finished job stands in."""
     kind_field: ClassVar[str | None] = None
     """What kind of job it is (a Canvas tag, a ROMA type): Retry-After and timeouts per kind."""
+    progress_field: ClassVar[str | None] = None
+    """How far the job got (the timeline records each step of 10 %); None: not reported."""
+    progress_full: ClassVar[float] = 100.0
+    """The value of `progress_field` of a job that is all done (ROMA's fraction: 1.0)."""
 
     read_permission: ClassVar[str]
     cancel_permission: ClassVar[str]
@@ -129,8 +133,20 @@ class JobFamily:
         raise NotImplementedError
 
     def cancel(self, job: TrackedJob, *, actor: AbstractBaseUser | None) -> bool:
-        """Cancel a pending job as an operator; False if it had already finished."""
+        """Cancel a pending job as an operator; False if it had already finished.
+
+        The service passes `event="cancel"` to its transition, so the timeline (and with it
+        the admin's badges, counts and filters) tells the cancellation from a failure even
+        where the wire state says failed.
+        """
         raise NotImplementedError
+
+    def rerun_fields(self, job: TrackedJob) -> dict[str, Any]:
+        """Return what `create` needs, besides tenant, tag and user, to make a job like `job`.
+
+        "Run again" in the admin makes the new job with these.
+        """
+        return {}
 
     # -- Generic behaviour, from the declarations above --
 
@@ -146,6 +162,21 @@ class JobFamily:
 
     def is_pending(self, job: TrackedJob) -> bool:
         return self.state_of(job) in self.pending_states
+
+    def is_running_state(self, state: str) -> bool:
+        """Tell whether a job in `state` has a worker that must show signs of life."""
+        return state in (self.running_states or self.pending_states)
+
+    def as_percent(self, value: float) -> float:
+        """Return a value of `progress_field` as a percent."""
+        return 100.0 * value / self.progress_full
+
+    def percent_of(self, job: TrackedJob) -> float | None:
+        """Return how far `job` got, in percent (None when the family or the job says nothing)."""
+        if self.progress_field is None:
+            return None
+        value = getattr(job, self.progress_field)
+        return None if value is None else self.as_percent(value)
 
     def outcome(self, state: str) -> str:
         """Return how `state` ended: pending, succeeded, failed, cancelled (or other)."""

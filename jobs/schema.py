@@ -9,7 +9,7 @@ from http import HTTPStatus
 
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.settings import spectacular_settings
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 
 from jobs.errors import status_phrase
 from jobs.registry import families
@@ -28,19 +28,78 @@ def family_enums(family) -> dict[str, object]:
 
 
 def register_family_enums() -> None:
-    """Add each registered family's enum names to drf-spectacular's ENUM_NAME_OVERRIDES."""
+    """Add each registered family's enum names, and the core's, to drf-spectacular's
+    ENUM_NAME_OVERRIDES."""
+    from jobs.models import JobEvent
+
     overrides = spectacular_settings.ENUM_NAME_OVERRIDES
     for family in families:
         for name, choices in family_enums(family).items():
             overrides.setdefault(name, choices)
+    overrides.setdefault("JobEventKind", list(JobEvent.Kind.choices))
+
+
+# The tag of jobdesk's own operations on any family's job (the timeline).
+CORE_TAG = {
+    "name": "jobs",
+    "description": "jobdesk's own read-only API for a job of any family: its timeline.",
+}
 
 
 def family_tags(result: dict, generator, request, public) -> dict:
-    """Name one OpenAPI tag per registered family, in registration order (a postprocessing hook)."""
+    """Name one OpenAPI tag per registered family, in registration order, then the core's
+    (a postprocessing hook)."""
     result["tags"] = [
-        {"name": family.name, "description": family.description} for family in families
+        *({"name": family.name, "description": family.description} for family in families),
+        CORE_TAG,
     ]
     return result
+
+
+def timeline_schema(view_method):
+    """Describe `GET /api/jobs/{family}/{job_id}/timeline` (`jobs.views.JobTimelineView`)."""
+    from jobs.serializers import JobdeskErrorSerializer, TimelineSerializer
+
+    return extend_schema(
+        operation_id="job_timeline_retrieve",
+        tags=[CORE_TAG["name"]],
+        summary="Read a job's timeline",
+        description=(
+            "Every step of a job of any family, oldest first: created, started, progress (in "
+            "steps of 10 %), waiting, completed, failed, cancelled, reaped, changed; with the "
+            "states before and after, the message and who made the change. Needs the family's "
+            "READ permission in the job's tenant; another tenant's job is a 404."
+        ),
+        parameters=[
+            OpenApiParameter(
+                "family",
+                str,
+                OpenApiParameter.PATH,
+                enum=families.names(),
+                description="The job's family.",
+            ),
+            OpenApiParameter(
+                "job_id",
+                {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"},
+                OpenApiParameter.PATH,
+                description="The job's id, as its family's API names it.",
+            ),
+            header(
+                "Cache-Control",
+                "`private, no-cache`: shared caches must not store it.",
+                HTTPStatus.OK,
+            ),
+        ],
+        responses={
+            HTTPStatus.OK: TimelineSerializer,
+            **error_responses(
+                JobdeskErrorSerializer,
+                HTTPStatus.UNAUTHORIZED,
+                HTTPStatus.FORBIDDEN,
+                HTTPStatus.NOT_FOUND,
+            ),
+        },
+    )(view_method)
 
 
 # What any producer operation may answer besides its own errors.

@@ -7,6 +7,8 @@ row lock is held. The loser gets `TransitionRefused`, carrying the state the job
 
 Every change a poll could see replaces the job's poll snapshot (`JobSnapshots.changed`); a
 change of bookkeeping fields only (the family's `unshown_fields`, such as a heartbeat) does not.
+The job's timeline event is written with the UPDATE, in the same transaction
+(`jobs.timeline.update_and_record`).
 Those changes are also published to watchers once they commit (`jobs.watch`).
 """
 
@@ -19,6 +21,7 @@ from django.utils import timezone
 
 from jobs import watch
 from jobs.registry import families
+from jobs.timeline import update_and_record
 
 if TYPE_CHECKING:
     from jobs.models import TrackedJob
@@ -56,7 +59,7 @@ def transition(
         changes[family.state_field] = to
     changes["updated_at"] = timezone.now()
     condition = {f"{family.state_field}__in": list(allowed), **(extra_filter or {})}
-    updated = family.jobs().filter(pk=job.pk, **condition).update(**changes)
+    updated = update_and_record(family, job, event=event, condition=condition, changes=changes)
     if not updated:
         raise TransitionRefused(
             family=family.name, job_id=job.pk, event=event, state=reloaded_state(job)

@@ -46,6 +46,7 @@ class ProgressFamily(JobFamily):
     running_states = (State.RUNNING,)
     started_field = "created_at"
     kind_field = "tag"
+    progress_field = "completion"
     read_permission = PROGRESS_READ
     cancel_permission = PROGRESS_CANCEL
     write_permission = PROGRESS_WRITE
@@ -92,6 +93,13 @@ class ProgressFamily(JobFamily):
 
     def cancel(self, job: Progress, *, actor) -> bool:
         return services.progress_cancel(job, actor=actor, message=ADMIN_CANCEL_MESSAGE)
+
+    def rerun_fields(self, job: Progress) -> dict[str, Any]:
+        return {
+            "context_type": job.context_type,
+            "context_id": job.context_id,
+            "course_id": job.course_id,
+        }
 
 
 family = register(ProgressFamily())

@@ -22,10 +22,10 @@ import math
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import F, Value
-from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
+from jobs.expressions import AtLeast
+from jobs.timeline import insert_new_job
 from jobs.transitions import TransitionRefused, transition
 from progress.models import Progress
 from tenancy.models import Tenant
@@ -60,8 +60,7 @@ def progress_create(
         message=message,
     )
     progress.full_clean()
-    progress.save()
-    return progress
+    return insert_new_job(progress, message=message)
 
 
 def progress_start(progress: Progress) -> Progress:
@@ -96,7 +95,7 @@ def progress_update(
     changes: dict[str, Any] = {"heartbeat_at": timezone.now()}
     if completion is not None:
         value = validated_completion(completion)
-        changes["completion"] = Greatest(Coalesce(F("completion"), Value(value)), Value(value))
+        changes["completion"] = AtLeast("completion", value)
     if message is not None:
         changes["message"] = message
     return transition(progress, event="update", allowed=Progress.PENDING_STATES, **changes)

@@ -22,6 +22,7 @@ class AssetJobDriver(FamilyDriver):
     first_poll_queries = 3  # the token, the job and its reasons
     other_tenants_job_status = HTTPStatus.FORBIDDEN
     admin_indexes = ("asset_job_admin_begin", "asset_job_admin_status_begin")
+    tracked_tag = AssetJob.Type.IMPORT
 
     def make(self, tenant, **fields) -> AssetJob:
         instance = InstanceFactory(tenant=tenant)
@@ -36,6 +37,12 @@ class AssetJobDriver(FamilyDriver):
         ended = None if state == AssetJob.State.RUNNING else timezone.now()
         return AssetJob(tenant=tenant, instance=instance, type=AssetJob.Type.IMPORT,
                         status=state, end_time=ended, progress_percent=0.5)  # fmt: skip
+
+    def tracked_fields(self, tenant) -> dict:
+        instance, _ = Instance.objects.across_tenants().get_or_create(
+            tenant=tenant, instance_id=f"roma-{tenant.slug}", defaults={"name": "ROMA"}
+        )
+        return {"instance": instance}
 
     def search_for(self, job: AssetJob) -> str:
         return job.pk

@@ -80,7 +80,10 @@ def test_operator_filters_to_running_jobs_and_cancels_one_through_the_confirmati
 
     expect(page).to_have_url(re.compile(rf"/admin/progress/progress/{job.pk}/change/$"))
     expect(page.locator(".messagelist")).to_contain_text("Cancelled 1 job(s).")
-    expect(page.locator(".jd-badge")).to_have_text("Failed")
+    # Failed on the wire, as Canvas says it; a cancellation to the operator.
+    expect(page.locator(".jd-badge")).to_have_text("Cancelled")
+    expect(page.locator(".jd-badge")).to_have_attribute("title", "state: Failed (cancelled)")
+    expect(page.locator("#jobdesk-timeline tr[data-kind=cancelled]")).to_have_count(1)
     page.get_by_role("link", name="History").click()
     history = page.locator("#change-history")
     expect(history).to_contain_text("olivia")

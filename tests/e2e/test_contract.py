@@ -106,6 +106,9 @@ def seeded_requests(jobs: SeededJobs) -> dict[str, dict]:
             "body": {"timeout": "0.1s"},
             "media_type": "application/json",
         },
+        "job_timeline_retrieve": {
+            "path_parameters": {"family": "async_status", "job_id": str(jobs.async_status_id)}
+        },
     }
 
 
@@ -128,6 +131,7 @@ def seeded_requests(jobs: SeededJobs) -> dict[str, dict]:
         "operation_cancel",
         "operation_delete",
         "operation_wait",
+        "job_timeline_retrieve",
     ],
 )
 def test_a_request_reaching_a_seeded_job_answers_200_as_the_schema_says(

@@ -328,3 +328,36 @@ def test_generated_client_without_a_key_gets_the_typed_401(generated_client, mak
     assert error.status == models(generated_client).CanvasErrorStatus.UNAUTHENTICATED
     assert [message.message for message in error.errors] == ["user authorization required"]
     assert response.headers["WWW-Authenticate"] == 'Bearer realm="canvas-lms"'
+
+
+def test_generated_client_reads_any_familys_job_timeline_as_typed_events(
+    generated_client, make_generated_client, tenant_admin_key, seeded_jobs
+):
+    client = make_generated_client(tenant_admin_key, scheme="x-auth-token")
+    family = models(generated_client).JobTimelineRetrieveFamily("asset_jobs")
+    kind = models(generated_client).JobEventKind
+
+    timeline = api(generated_client, "jobs", "job_timeline_retrieve").sync(
+        family, seeded_jobs.asset_job_id, client=client
+    )
+
+    assert isinstance(timeline, models(generated_client).Timeline)
+    assert (timeline.family, timeline.job_id) == ("asset_jobs", seeded_jobs.asset_job_id)
+    assert (timeline.events[0].kind, timeline.events[-1].kind) == (kind.CREATED, kind.FAILED)
+    assert timeline.events[0].from_state is None
+    assert isinstance(timeline.events[-1].at, datetime)
+
+
+def test_generated_client_gets_jobdesks_typed_error_for_a_missing_jobs_timeline(
+    generated_client, make_generated_client, tenant_admin_key
+):
+    client = make_generated_client(tenant_admin_key)
+    family = models(generated_client).JobTimelineRetrieveFamily("progress")
+
+    response = api(generated_client, "jobs", "job_timeline_retrieve").sync_detailed(
+        family, "999999", client=client
+    )
+
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert isinstance(response.parsed, models(generated_client).JobdeskError)
+    assert "999999" in response.parsed.detail

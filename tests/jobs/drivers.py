@@ -45,6 +45,8 @@ class FamilyDriver:
     error_key: str
     # `Accept` headers (None: none sent) whose cached answer must be the uncached one.
     accepts: tuple[str | None, ...] = (None, "*/*", "application/json")
+    # The tag of the family's sample tracked tasks (tests/jobs/tasks/sample_tasks.py).
+    tracked_tag = "explode"
 
     @property
     def family(self) -> JobFamily:
@@ -107,6 +109,10 @@ class FamilyDriver:
     def search_for(self, job: Model) -> str:
         """Return what the admin's search finds `job` by."""
         return self.search_term
+
+    def tracked_fields(self, tenant) -> dict[str, Any]:
+        """Return the `job=` fields `enqueue_tracked` needs for a job of `tenant`."""
+        return {}
 
     # -- Generic --
 

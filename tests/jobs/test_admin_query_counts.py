@@ -14,8 +14,9 @@ pytestmark = pytest.mark.django_db
 # list_select_related), tenant filter choices, and Django's own permission lookups; progress'
 # date hierarchy adds two (the first and last creation dates, then the years between).
 CHANGE_LIST_MAX_QUERIES = 10
-# The asset job page also loads its instance, tenant and the reasons inline.
-DETAIL_MAX_QUERIES = 9
+# The asset job page also loads its instance, tenant and the reasons inline; every job page
+# then reads its timeline and its tracked run (with the runs it repeats or was repeated by).
+DETAIL_MAX_QUERIES = 11
 
 
 @pytest.fixture(params=drivers(), ids=lambda family: family.name)
@@ -59,7 +60,25 @@ def test_change_list_queries_do_not_grow_with_the_rows_on_the_page(
     assert not any("COUNT(*)" in sql and "LIMIT" not in sql for sql in many), "full COUNT(*)"
 
 
-@pytest.mark.parametrize("params", [{"stuck": "yes"}, {"q": "x"}])
+def test_a_change_list_of_failed_jobs_reads_their_cancellations_in_one_query(
+    family, viewer, tenant
+):
+    family.insert(tenant, family.failed, count=5)
+    url = family.url("changelist")
+    viewer.get(url)
+    few = queries_for(viewer, url)
+    family.insert(tenant, family.failed, count=45)
+
+    many = queries_for(viewer, url)
+
+    assert len(many) == len(few)
+    assert len(many) <= CHANGE_LIST_MAX_QUERIES + 1
+    assert sum("jobs_jobevent" in sql for sql in many) == 1
+
+
+@pytest.mark.parametrize(
+    "params", [{"stuck": "yes"}, {"q": "x"}, {"outcome": "failed"}, {"outcome": "cancelled"}]
+)
 def test_filtered_change_list_queries_do_not_grow_either(family, viewer, tenant, params):
     family.insert(tenant, count=5)
     url = family.url("changelist") + "?" + "&".join(f"{k}={v}" for k, v in params.items())

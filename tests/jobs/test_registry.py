@@ -98,9 +98,10 @@ def test_a_model_that_is_not_a_tracked_job_and_unknown_fields_stop_start_up():
         def __str__(self) -> str:
             return self.state
 
-    errors = check_model(fake_family(Plain, started_field="begun", kind_field="sort"))
+    family = fake_family(Plain, started_field="begun", kind_field="sort", progress_field="done")
+    errors = check_model(family)
 
-    assert [error.id for error in errors] == ["jobs.E001", "jobs.E003", "jobs.E003"]
+    assert [error.id for error in errors] == ["jobs.E001", "jobs.E003", "jobs.E003", "jobs.E003"]
 
 
 @isolate_apps("jobs")

@@ -12,6 +12,7 @@ from jobs.demo import (
     demo_key,
     seeders,
 )
+from jobs.registry import families
 from tenancy.authentication import digest_key
 from tenancy.models import AccessKey, ApiToken, Tenant
 from tenancy.services import access_key_issue, membership_grant, tenant_create, token_issue
@@ -47,7 +48,19 @@ class Command(BaseCommand):
         with transaction.atomic():
             context = self.seed_access(base_url.rstrip("/"))
             lines = [line for seeder in seeders() for line in seeder(context)]
+            lines += self.timeline_lines(context)
         self.print_summary(context, lines)
+
+    def timeline_lines(self, context: DemoContext) -> list[str]:
+        """Return a `curl` line reading the timeline of acme's newest job of each family."""
+        acme, key = context.tenants["acme"], context.keys["acme", "operations"]
+        lines = ["Timelines (any family, acme, operations key):"]
+        for family in families:
+            job = family.jobs().filter(tenant=acme).order_by("-pk").first()
+            if job is not None:
+                url = f"{context.base_url}/api/jobs/{family.name}/{job.pk}/timeline"
+                lines.append(f'  curl -H "Authorization: Bearer {key}" {url}')
+        return lines
 
     def seed_access(self, base_url: str) -> DemoContext:
         context = DemoContext(base_url=base_url)

@@ -8,6 +8,8 @@ from django.utils import timezone
 from jobs import idempotency, metrics
 from jobs.family import JobFamily
 from jobs.registry import families
+from jobs.timeline import forget
+from jobs.workers import forget_workers
 
 # A dry run lists ids to count them; past this many it reports this many.
 DRY_RUN_COUNT_LIMIT = 1_000_000
@@ -15,9 +17,10 @@ DRY_RUN_COUNT_LIMIT = 1_000_000
 
 class Command(BaseCommand):
     help = (
-        "Delete jobs (and what they own) that finished longer ago than their family's "
-        "retention (JOBDESK_RETENTION_DAYS), in batches by primary key so no lock is held "
-        "for long; and expired idempotency keys."
+        "Delete jobs (and what they own: their timeline, their tracked run) that finished "
+        "longer ago than their family's retention (JOBDESK_RETENTION_DAYS), in batches by "
+        "primary key so no lock is held for long; expired idempotency keys, and task workers not "
+        "seen for a week."
     )
 
     def add_arguments(self, parser) -> None:
@@ -41,6 +44,8 @@ class Command(BaseCommand):
             keys = idempotency.purge_expired(batch_size=batch_size)
             self.stdout.write(f"Deleted {keys} expired idempotency keys.")
             metrics.maintenance_ran("purge_finished_jobs")
+            workers = forget_workers(now=timezone.now())
+            self.stdout.write(f"Forgot {workers} task workers not seen for a week.")
 
     def purge(self, family: JobFamily, cutoff, batch_size: int, *, dry_run: bool) -> int:
         """Delete one family's old finished jobs batch by batch; return how many."""
@@ -49,4 +54,6 @@ class Command(BaseCommand):
         total = 0
         while batch := family.finished_before(cutoff, limit=batch_size):
             total += family.purge(batch)
+            # The batch's jobs are gone: their timelines and tracked runs go with them.
+            forget(family, batch)
         return total

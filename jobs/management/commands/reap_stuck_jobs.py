@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from jobs import metrics
 from jobs.registry import families
+from jobs.timeline import REAPER, acting
 
 
 def lost_worker_message(timeout: timedelta) -> str:
@@ -27,7 +28,11 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="List them, change nothing.")
 
     def handle(self, *args, dry_run: bool = False, **options) -> None:
-        now = timezone.now()
+        with acting(REAPER):
+            self.reap(now=timezone.now(), dry_run=dry_run)
+
+    def reap(self, *, now, dry_run: bool) -> None:
+        """Fail each family's stuck jobs (their timelines say reaped), or list them."""
         for family in families:
             for job_id, kind in family.stuck_jobs(now=now):
                 message = lost_worker_message(family.stuck_timeout(kind))

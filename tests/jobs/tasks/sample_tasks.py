@@ -8,6 +8,7 @@ from jobs.tasks import JobHandle, tracked_task
 from progress.models import Progress
 from progress.services import progress_cancel
 from tests.asset_jobs.factories import make_zip
+from tests.jobs.drivers import drivers
 
 
 def note(path: str, line: str) -> None:
@@ -79,3 +80,20 @@ def forced_exit(job: JobHandle) -> None:
     """Stand in for a worker whose second signal forces it out with SystemExit."""
     job.report(completion=30)
     raise SystemExit(1)
+
+
+def failing_task_of(name: str, tag: str):
+    """Return a tracked task of family `name` that reports 10 %, then raises."""
+
+    def fail(job: JobHandle, note: str = "") -> None:
+        job.report(completion=10, message="Importing.")
+        raise ConnectionRefusedError(f"The source refused the connection. {note}".strip())
+
+    # Module level under its own name, so workers import it as tests...sample_tasks.<name>.
+    fail.__name__ = fail.__qualname__ = f"fail_as_{name}"
+    globals()[fail.__name__] = tracked_task(family=name, tag=tag)(fail)
+    return globals()[fail.__name__]
+
+
+# One failing task per registered family: the shared tests fail a tracked job of each.
+FAILING = {driver.name: failing_task_of(driver.name, driver.tracked_tag) for driver in drivers()}
