@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import BadRequest
 from django.core.paginator import Paginator
 from django.db.models import Model, Q
 from django.http import Http404, HttpRequest
@@ -317,6 +318,9 @@ class JobAdminMixin(TenantScopedAdminMixin):
         return JobChangeList
 
     def changelist_view(self, request, extra_context=None):
+        # PostgreSQL text cannot hold NUL: a search or filter value with one would be a 500.
+        if any("\x00" in key + value for key, value in request.GET.items()):
+            raise BadRequest("NUL characters are not allowed in the query string.")
         refresh = {"jobdesk_refresh_seconds": settings.JOBDESK_ADMIN_REFRESH_SECONDS}
         return super().changelist_view(request, {**(extra_context or {}), **refresh})
 

@@ -57,6 +57,8 @@ class JobFamily:
     """When it finished; None: the last update of a finished job stands in."""
     kind_field: ClassVar[str | None] = None
     """What kind of job it is (a Canvas tag, a ROMA type): Retry-After and timeouts per kind."""
+    message_field: ClassVar[str | None] = "message"
+    """The field holding the message a change sets (the timeline keeps it), if any."""
     progress_field: ClassVar[str | None] = None
     """How far the job got (the timeline records each step of 10 %); None: not reported."""
     progress_full: ClassVar[float] = 100.0

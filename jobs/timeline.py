@@ -151,7 +151,8 @@ def event_for(
         kind = Kind.PROGRESS
     else:
         return None
-    message, at = changes.get("message"), changes.get("updated_at")
+    message = changes.get(family.message_field) if family.message_field else None
+    at = changes.get("updated_at")
     return new_event(family, job, kind, before, after, percent, message=message, at=at)
 
 
@@ -247,14 +248,16 @@ def events_of(family: JobFamily, job: TrackedJob):
 
 
 def cancelled_ids(family: JobFamily, jobs: list[TrackedJob]) -> set[str]:
-    """Return the ids (as text) of those `jobs` in a failed state that were cancelled."""
+    """Return the ids (as text) of those `jobs` that were cancelled: in a cancelled state, or
+    in a failed state with a cancellation in their timeline (at most one query)."""
+    cancelled = {str(job.pk) for job in jobs if family.state_of(job) in family.cancelled_states}
     failed = [str(job.pk) for job in jobs if family.state_of(job) in family.failed_states]
     if not failed:
-        return set()
+        return cancelled
     rows = JobEvent.objects.across_tenants().filter(
         family=family.name, kind=Kind.CANCELLED, job_id__in=failed
     )
-    return set(rows.values_list("job_id", flat=True))
+    return cancelled | set(rows.values_list("job_id", flat=True))
 
 
 def was_cancelled(family: JobFamily) -> Exists:

@@ -38,6 +38,8 @@ class OperationFamily(JobFamily):
     succeeded_states = (State.SUCCEEDED,)
     failed_states = (State.FAILED,)
     cancelled_states = (State.CANCELLED,)
+    # A failed operation's google.rpc.Status message is what its timeline says.
+    message_field = "error_message"
     started_field = "created_at"
     ended_field = "ended_at"
     read_permission = OPERATION_READ

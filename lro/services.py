@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from jobs import watch
 from jobs.registry import families
+from jobs.timeline import insert_new_job
 from jobs.transitions import TransitionRefused, transition
 from lro.models import CANCELLED_CODE, MAX_ERROR_CODE, Operation
 from tenancy.models import Tenant
@@ -83,8 +84,7 @@ def operation_create(
 ) -> Operation:
     """Record a new RUNNING operation in `tenant`; its `.name` is its resource name."""
     op = Operation(tenant=tenant, user=user, metadata=check_metadata(metadata or {}))
-    op.save(force_insert=True)
-    return op
+    return insert_new_job(op)
 
 
 def operation_update(op: Operation, *, metadata: dict) -> Operation:

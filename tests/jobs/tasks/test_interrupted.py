@@ -77,7 +77,7 @@ def test_a_tracked_job_leaves_the_signal_handlers_as_it_found_them(
     signal.signal(signal.SIGTERM, handler)
     with django_capture_on_commit_callbacks(execute=True):
         job_id = enqueue_tracked(sample_tasks.count_to, 2, trail, tenant=tenant)
-    sample_tasks.count_to.call(job_id, 2, trail)
+    sample_tasks.count_to.call(None, job_id, 2, trail)  # no task context: run in this thread
 
     assert signal.getsignal(signal.SIGTERM) is handler
     assert progress(job_id).workflow_state == "completed"
