@@ -314,6 +314,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "jobs.schema.family_tags",
+        "webhooks.schema.webhook_tag",
     ],
     # Canvas' optional trailing slash is accepted, but the schema names each path without it.
     "PREPROCESSING_HOOKS": ["jobs.schema.drop_optional_trailing_slash"],
