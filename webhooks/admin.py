@@ -17,6 +17,7 @@ from webhooks.models import EVENTS, Delivery, Endpoint
 
 
 class EndpointForm(forms.ModelForm):
+    url = forms.URLField(max_length=2000, assume_scheme="https")
     families = forms.MultipleChoiceField(
         choices=lambda: [(name, name) for name in families.names()],
         widget=forms.CheckboxSelectMultiple,
