@@ -317,3 +317,33 @@ def change_of(family, job):
     from jobs.watch import JobChange
 
     return JobChange(family.name, job.tenant_id, str(job.pk), None, family.succeeded, "finished")
+
+
+def test_a_name_resolving_to_a_private_address_is_refused_before_each_attempt(
+    settings, tenant, make_endpoint, receiver, django_capture_on_commit_callbacks
+):
+    settings.JOBDESK_WEBHOOKS_ALLOW_PRIVATE = False
+    make_endpoint(tenant, receiver.url.replace("127.0.0.1", "localhost"))
+    family = drivers()[0]
+    with django_capture_on_commit_callbacks(execute=True):
+        succeed(family, family.make(tenant))
+    run_due_attempts()
+
+    assert receiver.received == []
+    (delivery,) = deliveries()
+    assert "localhost is a loopback, private or reserved address" in delivery.last_error
+
+
+def test_a_redirect_is_a_failure_and_is_not_followed(
+    tenant, make_endpoint, receiver, django_capture_on_commit_callbacks
+):
+    receiver.script = [Answer(HTTPStatus.FOUND, {"Location": "http://169.254.169.254/"})]
+    make_endpoint(tenant, receiver.url)
+    family = drivers()[0]
+    with django_capture_on_commit_callbacks(execute=True):
+        succeed(family, family.make(tenant))
+    run_due_attempts()
+
+    (delivery,) = deliveries()
+    assert (delivery.status, delivery.last_status_code) == (Delivery.Status.PENDING, 302)
+    assert len(receiver.received) == 1
