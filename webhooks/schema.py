@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 
 from jobs.schema import error_responses
 
@@ -14,12 +13,6 @@ TAG = {
     "description": "A tenant's webhook endpoints: signed POSTs of its jobs' changes.",
 }
 READ_ERRORS = (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN)
-INVALID = {
-    int(HTTPStatus.BAD_REQUEST): OpenApiResponse(
-        OpenApiTypes.OBJECT,
-        description="The body does not validate: `detail`, or a list of messages per field.",
-    )
-}
 
 
 def webhook_tag(result: dict, generator, request, public) -> dict:
@@ -28,16 +21,25 @@ def webhook_tag(result: dict, generator, request, public) -> dict:
     return result
 
 
+ENDPOINT_ID = OpenApiParameter(
+    "id",
+    {"type": "string", "pattern": "^[0-9]{1,19}$"},
+    OpenApiParameter.PATH,
+    description="The endpoint's id.",
+)
+
+
 def operation(operation_id: str, summary: str, *statuses: HTTPStatus, **kwargs):
-    """Describe one operation of the endpoints API, with jobdesk's errors for `statuses`."""
-    from jobs.serializers import JobdeskErrorSerializer
+    """Describe one operation of the endpoints API, with its error body for `statuses`."""
+    from webhooks.serializers import WebhookErrorSerializer
 
     responses = kwargs.pop("responses", {})
+    errors = error_responses(WebhookErrorSerializer, *READ_ERRORS, *statuses)
     return extend_schema(
         operation_id=operation_id,
         tags=[TAG["name"]],
         summary=summary,
-        responses={**responses, **error_responses(JobdeskErrorSerializer, *READ_ERRORS, *statuses)},
+        responses={**responses, **errors},
         **kwargs,
     )
 
@@ -46,7 +48,8 @@ def endpoint_schema(view_class):
     """Describe `webhooks.views.EndpointViewSet`."""
     from webhooks.serializers import CreatedEndpointSerializer, EndpointSerializer
 
-    found = HTTPStatus.NOT_FOUND
+    found, invalid = HTTPStatus.NOT_FOUND, HTTPStatus.BAD_REQUEST
+    one = {"parameters": [ENDPOINT_ID]}
     return extend_schema_view(
         list=operation(
             "webhook_endpoint_list",
@@ -57,7 +60,8 @@ def endpoint_schema(view_class):
         create=operation(
             "webhook_endpoint_create",
             "Register a webhook endpoint",
-            responses={201: CreatedEndpointSerializer, **INVALID},
+            invalid,
+            responses={201: CreatedEndpointSerializer},
             description=(
                 "Needs WEBHOOK:WRITE; the endpoint belongs to your token's tenant. The answer "
                 "holds the signing `secret`, shown this once."
@@ -68,24 +72,36 @@ def endpoint_schema(view_class):
             "Read a webhook endpoint",
             found,
             responses={200: EndpointSerializer},
+            description="Another tenant's endpoint is a 404, as one that does not exist.",
+            **one,
         ),
         update=operation(
             "webhook_endpoint_update",
             "Replace a webhook endpoint",
             found,
-            responses={200: EndpointSerializer, **INVALID},
+            invalid,
+            responses={200: EndpointSerializer},
+            description="Needs WEBHOOK:WRITE in the endpoint's tenant.",
+            **one,
         ),
         partial_update=operation(
             "webhook_endpoint_partial_update",
             "Change a webhook endpoint",
             found,
-            responses={200: EndpointSerializer, **INVALID},
-            description="Turning `is_active` on again clears `disabled_reason`.",
+            invalid,
+            responses={200: EndpointSerializer},
+            description=(
+                "Needs WEBHOOK:WRITE in the endpoint's tenant. Turning `is_active` on again "
+                "clears `disabled_reason`."
+            ),
+            **one,
         ),
         destroy=operation(
             "webhook_endpoint_destroy",
             "Remove a webhook endpoint and its delivery log",
             found,
             responses={204: None},
+            description="Needs WEBHOOK:WRITE in the endpoint's tenant.",
+            **one,
         ),
     )(view_class)

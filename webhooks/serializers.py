@@ -14,7 +14,9 @@ class DistinctChoicesField(serializers.ListField):
     """A non-empty list of choices, each once, in the order given."""
 
     def __init__(self, *, choices, **kwargs) -> None:
-        super().__init__(child=serializers.ChoiceField(choices=choices), allow_empty=False, **kwargs)
+        super().__init__(
+            child=serializers.ChoiceField(choices=choices), allow_empty=False, **kwargs
+        )
 
     def to_internal_value(self, data) -> list[str]:
         return list(dict.fromkeys(super().to_internal_value(data)))
@@ -80,3 +82,14 @@ class CreatedEndpointSerializer(EndpointSerializer):
 
     class Meta(EndpointSerializer.Meta):
         fields = [*EndpointSerializer.Meta.fields, "secret"]
+
+
+class WebhookErrorSerializer(serializers.Serializer):
+    """The webhooks API's error body."""
+
+    detail = serializers.CharField(help_text="What was wrong.")
+    fields = serializers.DictField(
+        child=serializers.JSONField(),
+        required=False,
+        help_text="For a body that does not validate: the messages of each field.",
+    )

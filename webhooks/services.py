@@ -152,8 +152,10 @@ def claim(delivery_id: int) -> Delivery | None:
         seconds=settings.JOBDESK_WEBHOOKS_TIMEOUT_SECONDS + LEASE_MARGIN_SECONDS
     )
     deliveries = Delivery.objects.across_tenants()
-    if not deliveries.due(now).filter(pk=delivery_id).update(
-        attempts=F("attempts") + 1, next_attempt_at=lease
+    if (
+        not deliveries.due(now)
+        .filter(pk=delivery_id)
+        .update(attempts=F("attempts") + 1, next_attempt_at=lease)
     ):
         return None
     return deliveries.select_related("endpoint").get(pk=delivery_id)
@@ -161,9 +163,7 @@ def claim(delivery_id: int) -> Delivery | None:
 
 def delivered(delivery: Delivery, outcome: sending.Outcome) -> Delivery:
     log_attempt(delivery, outcome, next_attempt_at=None)
-    Endpoint.objects.across_tenants().filter(pk=delivery.endpoint_id).update(
-        consecutive_failures=0
-    )
+    Endpoint.objects.across_tenants().filter(pk=delivery.endpoint_id).update(consecutive_failures=0)
     return finish(delivery, Delivery.Status.DELIVERED, status_code=outcome.status_code)
 
 

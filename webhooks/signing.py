@@ -13,7 +13,7 @@ import hmac
 import secrets
 import time
 
-SECRET_PREFIX = "whsec_"
+SECRET_PREFIX = "whsec_"  # noqa: S105 - what a secret starts with, not a secret
 
 
 def new_secret() -> str:

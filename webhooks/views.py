@@ -3,8 +3,8 @@
 Order of checks, as everywhere: authenticate (401), hold WEBHOOK:READ (reads) or
 WEBHOOK:WRITE (changes) in some tenant (403), find the endpoint among the tenants where it is
 held (404: another tenant's endpoint does not exist). A new endpoint belongs to the one tenant
-where the principal may write (a token's own). Errors are jobdesk's own `{"detail": ...}`, or
-a list of messages per field for a body that does not validate.
+where the principal may write (a token's own). Errors are jobdesk's own `{"detail": ...}`,
+with `fields` (the messages by field) for a body that does not validate.
 """
 
 from __future__ import annotations
@@ -31,8 +31,28 @@ READ_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 def webhooks_exception_handler(exc: Exception, context: dict) -> Response | None:
-    """DRF's answers, and the core's client errors (several tenants to write in) as a 400."""
-    return exception_handler(normalize(exc) or exc, context)
+    """DRF's answers as `{"detail": ...}` (and `fields` for a body that does not validate),
+    and the core's client errors (several tenants to write in) as a 400."""
+    response = exception_handler(normalize(exc) or exc, context)
+    if response is not None:
+        data = response.data
+        if isinstance(data, list):
+            response.data = {"detail": " ".join(messages(data))}
+        elif "detail" not in data:
+            detail = "; ".join(
+                f"{name}: {' '.join(messages(value))}" for name, value in data.items()
+            )
+            response.data = {"detail": detail, "fields": data}
+    return response
+
+
+def messages(errors) -> list[str]:
+    """Return every message of DRF's nested errors (lists, and dicts by field or index)."""
+    if isinstance(errors, dict):
+        errors = list(errors.values())
+    if isinstance(errors, list):
+        return [message for error in errors for message in messages(error)]
+    return [str(errors)]
 
 
 def required_permission(request: Request) -> str:

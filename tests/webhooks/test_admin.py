@@ -52,7 +52,12 @@ def test_the_admin_refuses_a_private_address(staff, tenant, settings):
     settings.JOBDESK_WEBHOOKS_ALLOW_PRIVATE = False
     answer = staff.post(
         reverse("admin:webhooks_endpoint_add"),
-        {"tenant": tenant.pk, "url": "https://10.0.0.1/", "families": ["lro"], "events": ["failed"]},
+        {
+            "tenant": tenant.pk,
+            "url": "https://10.0.0.1/",
+            "families": ["lro"],
+            "events": ["failed"],
+        },
     )
 
     assert answer.status_code == HTTPStatus.OK
@@ -109,6 +114,7 @@ def test_another_tenants_endpoint_and_deliveries_are_404_in_the_admin(
         reverse("admin:webhooks_delivery_change", args=[delivery.pk]),
     ):
         assert staff.get(url).status_code == HTTPStatus.NOT_FOUND
-    assert str(endpoint.url) not in staff.get(
-        reverse("admin:webhooks_endpoint_changelist")
-    ).content.decode()
+    assert (
+        str(endpoint.url)
+        not in staff.get(reverse("admin:webhooks_endpoint_changelist")).content.decode()
+    )

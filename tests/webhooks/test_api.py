@@ -51,9 +51,7 @@ def test_an_admin_registers_an_endpoint_and_sees_its_secret_once(client, admin_h
     assert client.get(LIST, **admin_headers).json() == [read]
 
 
-def test_operations_may_read_endpoints_but_not_change_them(
-    client, bearer, tenant, make_endpoint
-):
+def test_operations_may_read_endpoints_but_not_change_them(client, bearer, tenant, make_endpoint):
     endpoint, _ = make_endpoint(tenant, PUBLIC_URL)
     headers = bearer(tenant, "operations")
 
@@ -149,10 +147,13 @@ def test_an_endpoint_is_removed(client, admin_headers, tenant, make_endpoint):
 def test_bad_input_is_a_400_naming_the_field_and_registers_nothing(
     client, admin_headers, tenant, changes, field
 ):
-    answer = client.post(LIST, {**BODY, **changes}, content_type="application/json", **admin_headers)
+    answer = client.post(
+        LIST, {**BODY, **changes}, content_type="application/json", **admin_headers
+    )
 
     assert answer.status_code == HTTPStatus.BAD_REQUEST
-    assert field in answer.json()
+    assert field in answer.json()["fields"]
+    assert answer.json()["detail"].startswith(f"{field}: ")
     assert not Endpoint.objects.for_tenant(tenant).exists()
 
 
@@ -164,7 +165,10 @@ def test_plain_http_is_refused_outside_debug(client, admin_headers, settings):
     )  # fmt: skip
 
     assert answer.status_code == HTTPStatus.BAD_REQUEST
-    assert answer.json() == {"url": ["Use an https:// URL."]}
+    assert answer.json() == {
+        "detail": "url: Use an https:// URL.",
+        "fields": {"url": ["Use an https:// URL."]},
+    }
 
 
 def test_plain_http_to_loopback_is_accepted_in_debug_when_the_setting_allows_it(
@@ -198,3 +202,11 @@ def test_a_session_with_several_tenants_must_create_with_a_token(
 
     assert answer.status_code == HTTPStatus.BAD_REQUEST
     assert not Endpoint.objects.across_tenants().exists()
+
+
+def test_the_seeded_roles_hold_the_webhook_grants():
+    from tenancy.models import Role
+    from webhooks.permissions import SEEDED_ROLE_GRANTS
+
+    for role_name, granted in SEEDED_ROLE_GRANTS.items():
+        assert set(granted) <= set(Role.objects.get(name=role_name).permissions)

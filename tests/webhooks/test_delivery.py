@@ -80,7 +80,7 @@ def test_only_the_families_and_events_an_endpoint_chose_are_delivered(
     tenant, make_endpoint, receiver, django_capture_on_commit_callbacks
 ):
     progress, other = drivers()[0], drivers()[1]
-    endpoint, _ = make_endpoint(tenant, receiver.url, families=[progress.name], events=["failed"])
+    make_endpoint(tenant, receiver.url, families=[progress.name], events=["failed"])
     jobs = [progress.make(tenant), other.make(tenant)]
     with django_capture_on_commit_callbacks(execute=True):
         succeed(progress, jobs[0])
@@ -128,10 +128,14 @@ def test_a_change_rolled_back_delivers_nothing(
     make_endpoint(tenant, receiver.url)
     family = drivers()[0]
     job = family.make(tenant)
-    with django_capture_on_commit_callbacks(execute=True):
-        with pytest.raises(RuntimeError), transaction.atomic():
+
+    def succeed_then_roll_back() -> None:
+        with transaction.atomic():
             succeed(family, job)
             raise RuntimeError("rolled back")
+
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
+        succeed_then_roll_back()
 
     assert deliveries() == []
     assert queued() == []
@@ -166,9 +170,7 @@ def test_a_failed_delivery_is_retried_on_schedule_honouring_retry_after(
             assert len(receiver.received) == attempt
 
     delivery.refresh_from_db()
-    assert {r.headers["Jobdesk-Delivery"] for r in receiver.received} == {
-        str(delivery.delivery_id)
-    }
+    assert {r.headers["Jobdesk-Delivery"] for r in receiver.received} == {str(delivery.delivery_id)}
     assert delivery.status == Delivery.Status.DELIVERED
     assert delivery.attempts == 4
     log = list(delivery.attempt_log.values_list("status_code", "response_excerpt"))
