@@ -68,6 +68,18 @@ def endpoint_update(endpoint: Endpoint, **changes) -> Endpoint:
     return endpoint
 
 
+def endpoint_secrets_reencrypt() -> int:
+    """Encrypt every endpoint's secret again with the first credentials key; return how many."""
+    done = 0
+    rows = Endpoint.objects.across_tenants().order_by("pk").values_list("pk", "encrypted_secret")
+    for pk, stored in list(rows):
+        Endpoint.objects.across_tenants().filter(pk=pk, encrypted_secret=stored).update(
+            encrypted_secret=stored_secrets.reencrypt(stored)
+        )
+        done += 1
+    return done
+
+
 def endpoint_delete(endpoint: Endpoint) -> None:
     """Remove an endpoint and its delivery log."""
     endpoint.delete()
@@ -139,7 +151,10 @@ def delivery_attempt(delivery_id: int) -> Delivery | None:
     endpoint = delivery.endpoint
     if not endpoint.is_active:
         return finish(delivery, Delivery.Status.FAILED, error="The endpoint is not active.")
-    outcome = sending.send(delivery, stored_secrets.decrypt(endpoint.encrypted_secret))
+    try:
+        outcome = sending.send(delivery, stored_secrets.decrypt(endpoint.encrypted_secret))
+    except stored_secrets.SecretUnreadable as unreadable:
+        outcome = sending.Outcome(error=f"Not sent: {unreadable}")
     if outcome.ok:
         return delivered(delivery, outcome)
     return failed_attempt(delivery, outcome)
