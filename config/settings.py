@@ -468,6 +468,9 @@ JOBDESK_WEBHOOKS_RETRY_BASE_SECONDS = env_seconds("JOBDESK_WEBHOOKS_RETRY_BASE_S
 JOBDESK_WEBHOOKS_RETRY_MAX_SECONDS = env_seconds("JOBDESK_WEBHOOKS_RETRY_MAX_SECONDS", 3600)
 JOBDESK_WEBHOOKS_TIMEOUT_SECONDS = env_seconds("JOBDESK_WEBHOOKS_TIMEOUT_SECONDS", 10)
 JOBDESK_WEBHOOKS_DISABLE_AFTER = env_seconds("JOBDESK_WEBHOOKS_DISABLE_AFTER", 5)
+# The scheduler enqueues again, this often, attempts whose task was lost (manage.py
+# requeue_webhooks).
+JOBDESK_WEBHOOKS_SWEEP_SECONDS = env_seconds("JOBDESK_WEBHOOKS_SWEEP_SECONDS", 60)
 # Endpoints on loopback, private, link-local or reserved addresses are refused (they would let
 # a tenant reach the service's own network) unless this is on; plain http only with DEBUG.
 JOBDESK_WEBHOOKS_ALLOW_PRIVATE = env_flag("JOBDESK_WEBHOOKS_ALLOW_PRIVATE")

@@ -29,6 +29,10 @@ logger = logging.getLogger(__name__)
 # A claimed attempt that never reported back (its worker died) is due again this much after
 # its request would have timed out.
 LEASE_MARGIN_SECONDS = 60
+# The sweep (`manage.py requeue_webhooks`, run by the scheduler) enqueues again the attempts
+# overdue by this long, at most this many at a time.
+SWEEP_GRACE_SECONDS = 60
+SWEEP_LIMIT = 1000
 
 
 def endpoint_create(
@@ -129,11 +133,33 @@ def deliveries_enqueue(change: JobChange) -> list[int]:
 
 
 def enqueue_attempts(delivery_ids: list[int], *, run_after: datetime | None = None) -> None:
-    """Enqueue the attempts of these deliveries (at `run_after`), once the transaction commits."""
+    """Enqueue the attempts of these deliveries (at `run_after`), once the transaction commits.
+
+    A task backend that cannot run a task later (`immediate`) leaves a retry to the sweep.
+    """
     from webhooks.tasks import deliver
 
-    task = deliver if run_after is None else deliver.using(run_after=run_after)
+    task = deliver
+    if run_after is not None:
+        if not deliver.get_backend().supports_defer:
+            return
+        task = deliver.using(run_after=run_after)
     transaction.on_commit(lambda: task.enqueue(delivery_ids))
+
+
+def deliveries_requeue_overdue(*, limit: int = SWEEP_LIMIT) -> int:
+    """Enqueue attempts due longer ago than the grace period; return how many.
+
+    Their tasks were lost (a worker killed during an attempt, an enqueue that failed after
+    the deliveries were recorded) or never scheduled; a task that is merely late finds its
+    attempt taken and sends nothing twice.
+    """
+    cutoff = timezone.now() - timedelta(seconds=SWEEP_GRACE_SECONDS)
+    overdue = Delivery.objects.across_tenants().due(cutoff).order_by("next_attempt_at")
+    ids = list(overdue.values_list("pk", flat=True)[:limit])
+    if ids:
+        enqueue_attempts(ids)
+    return len(ids)
 
 
 # -- Attempting a delivery, in a worker -------------------------------------------------------

@@ -6,11 +6,14 @@ import json
 import logging
 from datetime import timedelta
 from http import HTTPStatus
+from io import StringIO
 
 import pytest
 import time_machine
+from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
+from django_tasks import default_task_backend, task_backends
 
 from tests.jobs.drivers import drivers
 from tests.webhooks.conftest import Answer, queued, run_due_attempts
@@ -349,3 +352,51 @@ def test_a_redirect_is_a_failure_and_is_not_followed(
     (delivery,) = deliveries()
     assert (delivery.status, delivery.last_status_code) == (Delivery.Status.PENDING, 302)
     assert len(receiver.received) == 1
+
+
+def test_an_attempt_whose_worker_died_is_enqueued_again_by_the_sweep(
+    tenant, make_endpoint, receiver, django_capture_on_commit_callbacks
+):
+    make_endpoint(tenant, receiver.url)
+    family = drivers()[0]
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        with django_capture_on_commit_callbacks(execute=True):
+            succeed(family, family.make(tenant))
+        (delivery,) = deliveries()
+        assert services.claim(delivery.pk) is not None  # a worker took it, then died
+        default_task_backend.clear()
+
+        assert services.deliveries_requeue_overdue() == 0  # its lease still runs
+        clock.shift(timedelta(seconds=5 + services.LEASE_MARGIN_SECONDS))
+        assert services.deliveries_requeue_overdue() == 0  # due, but within the grace
+        clock.shift(timedelta(seconds=services.SWEEP_GRACE_SECONDS))
+        with django_capture_on_commit_callbacks(execute=True):
+            assert services.deliveries_requeue_overdue() == 1
+        run_due_attempts()
+
+    delivery.refresh_from_db()
+    assert delivery.status == Delivery.Status.DELIVERED
+    assert delivery.attempts == 2  # the lost attempt counts
+    assert len(receiver.received) == 1
+
+
+def test_without_a_backend_that_schedules_retries_the_sweep_sends_them(
+    monkeypatch, tenant, make_endpoint, receiver, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(task_backends["default"], "supports_defer", False)  # as `immediate`
+    receiver.script = [Answer(HTTPStatus.INTERNAL_SERVER_ERROR)]
+    make_endpoint(tenant, receiver.url)
+    family = drivers()[0]
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        with django_capture_on_commit_callbacks(execute=True):
+            succeed(family, family.make(tenant))
+        run_due_attempts()
+        assert queued() == []  # no retry scheduled
+        clock.shift(timedelta(seconds=10 + services.SWEEP_GRACE_SECONDS))
+        with django_capture_on_commit_callbacks(execute=True):
+            call_command("requeue_webhooks", stdout=StringIO())
+        run_due_attempts()
+
+    (delivery,) = deliveries()
+    assert delivery.status == Delivery.Status.DELIVERED
+    assert len(receiver.received) == 2
