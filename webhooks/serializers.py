@@ -42,20 +42,6 @@ class EndpointSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Endpoint
-        fields = [
-            "id",
-            "url",
-            "description",
-            "families",
-            "events",
-            "is_active",
-            "secret_prefix",
-            "consecutive_failures",
-            "disabled_at",
-            "disabled_reason",
-            "created_at",
-            "updated_at",
-        ]
         read_only_fields = [
             "secret_prefix",
             "consecutive_failures",
@@ -64,6 +50,7 @@ class EndpointSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
+        fields = ["id", "url", "description", "families", "events", "is_active", *read_only_fields]
 
     def validate_url(self, url: str) -> str:
         try:
