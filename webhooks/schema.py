@@ -6,6 +6,7 @@ from http import HTTPStatus
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 
+from jobs.api import JSON
 from jobs.schema import error_responses
 
 TAG = {
@@ -50,6 +51,8 @@ def endpoint_schema(view_class):
 
     found, invalid = HTTPStatus.NOT_FOUND, HTTPStatus.BAD_REQUEST
     one = {"parameters": [ENDPOINT_ID]}
+    # JSON bodies only, as the families' producers document them (form bodies work too).
+    body = {"request": {JSON: EndpointSerializer}}
     return extend_schema_view(
         list=operation(
             "webhook_endpoint_list",
@@ -62,6 +65,7 @@ def endpoint_schema(view_class):
             "Register a webhook endpoint",
             invalid,
             responses={201: CreatedEndpointSerializer},
+            **body,
             description=(
                 "Needs WEBHOOK:WRITE; the endpoint belongs to your token's tenant. The answer "
                 "holds the signing `secret`, shown this once."
@@ -83,6 +87,7 @@ def endpoint_schema(view_class):
             responses={200: EndpointSerializer},
             description="Needs WEBHOOK:WRITE in the endpoint's tenant.",
             **one,
+            **body,
         ),
         partial_update=operation(
             "webhook_endpoint_partial_update",
@@ -95,6 +100,7 @@ def endpoint_schema(view_class):
                 "clears `disabled_reason`."
             ),
             **one,
+            request={JSON: EndpointSerializer(partial=True)},
         ),
         destroy=operation(
             "webhook_endpoint_destroy",

@@ -135,30 +135,31 @@ def deliveries_enqueue(change: JobChange) -> list[int]:
 def enqueue_attempts(delivery_ids: list[int], *, run_after: datetime | None = None) -> None:
     """Enqueue the attempts of these deliveries (at `run_after`), once the transaction commits.
 
-    A task backend that cannot run a task later (`immediate`) leaves a retry to the sweep.
+    A backend that cannot defer a task (`immediate`) runs it in the caller, which would send
+    from the write path: the sweep sends those deliveries instead.
     """
     from webhooks.tasks import deliver
 
-    task = deliver
-    if run_after is not None:
-        if not deliver.get_backend().supports_defer:
-            return
-        task = deliver.using(run_after=run_after)
+    if not deliver.get_backend().supports_defer:
+        return
+    task = deliver if run_after is None else deliver.using(run_after=run_after)
     transaction.on_commit(lambda: task.enqueue(delivery_ids))
 
 
 def deliveries_requeue_overdue(*, limit: int = SWEEP_LIMIT) -> int:
-    """Enqueue attempts due longer ago than the grace period; return how many.
+    """Enqueue attempts due longer ago than the grace period, now; return how many.
 
     Their tasks were lost (a worker killed during an attempt, an enqueue that failed after
-    the deliveries were recorded) or never scheduled; a task that is merely late finds its
-    attempt taken and sends nothing twice.
+    the deliveries were recorded) or never enqueued (a backend that cannot defer tasks); a
+    task that is merely late finds its attempt taken and sends nothing twice.
     """
+    from webhooks.tasks import deliver
+
     cutoff = timezone.now() - timedelta(seconds=SWEEP_GRACE_SECONDS)
     overdue = Delivery.objects.across_tenants().due(cutoff).order_by("next_attempt_at")
     ids = list(overdue.values_list("pk", flat=True)[:limit])
     if ids:
-        enqueue_attempts(ids)
+        transaction.on_commit(lambda: deliver.enqueue(ids))
     return len(ids)
 
 
