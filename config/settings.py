@@ -137,6 +137,7 @@ INSTALLED_APPS = [
     "async_status",
     "asset_jobs",
     "lro",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -313,6 +314,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "jobs.schema.family_tags",
+        "webhooks.schema.webhook_tag",
     ],
     # Canvas' optional trailing slash is accepted, but the schema names each path without it.
     "PREPROCESSING_HOOKS": ["jobs.schema.drop_optional_trailing_slash"],
@@ -456,3 +458,23 @@ JOBDESK_METRICS_TOKEN = os.environ.get("JOBDESK_METRICS_TOKEN", "").strip()
 # retention purge this often (seconds).
 JOBDESK_REAP_EVERY_SECONDS = env_seconds("JOBDESK_REAP_EVERY_SECONDS", 60)
 JOBDESK_PURGE_EVERY_SECONDS = env_seconds("JOBDESK_PURGE_EVERY_SECONDS", 60 * 60)
+
+# Webhooks (docs/api/webhooks.md): a failed delivery is tried again after the base delay,
+# doubled at each attempt up to the maximum (or after a 429's or 503's Retry-After, capped the
+# same), at most this many attempts; an endpoint whose deliveries failed this many times in a
+# row is disabled. Each request times out after this many seconds.
+JOBDESK_WEBHOOKS_MAX_ATTEMPTS = env_seconds("JOBDESK_WEBHOOKS_MAX_ATTEMPTS", 8)
+JOBDESK_WEBHOOKS_RETRY_BASE_SECONDS = env_seconds("JOBDESK_WEBHOOKS_RETRY_BASE_SECONDS", 30)
+JOBDESK_WEBHOOKS_RETRY_MAX_SECONDS = env_seconds("JOBDESK_WEBHOOKS_RETRY_MAX_SECONDS", 3600)
+JOBDESK_WEBHOOKS_TIMEOUT_SECONDS = env_seconds("JOBDESK_WEBHOOKS_TIMEOUT_SECONDS", 10)
+JOBDESK_WEBHOOKS_DISABLE_AFTER = env_seconds("JOBDESK_WEBHOOKS_DISABLE_AFTER", 5)
+# The scheduler enqueues again, this often, attempts whose task was lost (manage.py
+# requeue_webhooks).
+JOBDESK_WEBHOOKS_SWEEP_SECONDS = env_seconds("JOBDESK_WEBHOOKS_SWEEP_SECONDS", 60)
+# Endpoints on loopback, private, link-local or reserved addresses are refused (they would let
+# a tenant reach the service's own network) unless this is on; plain http only with DEBUG.
+JOBDESK_WEBHOOKS_ALLOW_PRIVATE = env_flag("JOBDESK_WEBHOOKS_ALLOW_PRIVATE")
+# The scheme and host of the absolute URLs a delivered body holds (a Canvas progress' `url`).
+JOBDESK_WEBHOOKS_BASE_URL = os.environ.get("JOBDESK_WEBHOOKS_BASE_URL", "").strip() or (
+    "http://127.0.0.1:8000" if DEBUG else f"https://{ALLOWED_HOSTS[0].lstrip('.')}"
+)

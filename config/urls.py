@@ -36,6 +36,7 @@ urlpatterns = [
     path("", include("ops.urls")),
     # jobdesk's own routes for any family's job (its timeline), under /api/jobs/.
     path("", include("jobs.urls")),
+    path("", include("webhooks.urls")),
     # Each family's app answers its own prefixes, catch-alls included, in INSTALLED_APPS order.
     *(path("", include(family.urls_module)) for family in families),
 ]

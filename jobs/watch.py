@@ -17,6 +17,9 @@ The API (stable; extend it, do not break it):
   from, `to` the state it was changed to, None for its own).
 - `jobs_gone(family, rows)`: publish that jobs `(job id, tenant id)` were deleted, after commit.
 - `publish(change)`: publish now. Fails soft: a Redis error is logged, never raised.
+- `change_published`: a Django signal sent (`change=`) in the publishing process for every
+  change it publishes, after the commit (webhooks enqueue their deliveries from it). Receivers
+  run on the write path: they must only enqueue, and what they raise is logged, never raised.
 - `current_version(family, job_id) -> int | None`: the job's snapshot version, one cache read.
 - `wait_for_change(family, job_id, *, seen_version, timeout) -> JobChange | None`: block the
   calling thread until the job's version moves on from `seen_version` (the `Snapshot.version`
@@ -58,6 +61,7 @@ from typing import TYPE_CHECKING, Any
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import transaction
+from django.dispatch import Signal
 
 from jobs.registry import families
 from tenancy import caching
@@ -78,6 +82,9 @@ SUBSCRIBE_SECONDS = 2.0
 DISCONNECTED_RECHECK_SECONDS = 1.0
 
 Key = tuple[str, str]
+
+# Sent with `change=` for each change this process publishes (see the module docstring).
+change_published = Signal()
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +183,11 @@ def publish(change: JobChange) -> None:
         get_hub().publish(change)
     except Exception:
         logger.warning("Could not publish the change of %s %s.", *change.key, exc_info=True)
+    for receiver, outcome in change_published.send_robust(sender=JobChange, change=change):
+        if isinstance(outcome, Exception):
+            logger.warning(
+                "%r failed on the change of %s %s.", receiver, *change.key, exc_info=outcome
+            )
 
 
 def current_version(family: str | JobFamily, job_id: Hashable) -> int | None:

@@ -13,6 +13,7 @@ from django.db import connection
 from jobs.registry import families
 from jobs.roles import grant
 from tenancy.models import Role
+from webhooks import permissions as webhook_permissions
 
 T = TypeVar("T")
 
@@ -53,3 +54,4 @@ def reseed_roles() -> None:
     importlib.import_module("tenancy.migrations.0002_seed_roles").seed_roles(apps, None)
     for family in families:
         grant(Role, family.seeded_role_grants())
+    grant(Role, webhook_permissions.SEEDED_ROLE_GRANTS)

@@ -27,8 +27,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 COMMITTED_SCHEMA = PROJECT_ROOT / "schema.yml"
 REGENERATE = "make schema"
 FAMILY_TAGS = set(families.names())
-# jobdesk's own operations on a job of any family (its timeline).
-CORE_TAGS = {"jobs"}
+# jobdesk's own operations: on a job of any family (its timeline), and webhook endpoints.
+CORE_TAGS = {"jobs", "webhooks"}
 SECURITY_SCHEMES = {
     "bearerAuth",
     "xAuthToken",
@@ -236,6 +236,7 @@ ENVELOPES = {
     "asset_jobs": "RomaError",
     "lro": "GoogleError",
     "jobs": "JobdeskError",
+    "webhooks": "WebhookError",
 }
 
 

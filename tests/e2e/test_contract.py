@@ -109,6 +109,7 @@ def seeded_requests(jobs: SeededJobs) -> dict[str, dict]:
         "job_timeline_retrieve": {
             "path_parameters": {"family": "async_status", "job_id": str(jobs.async_status_id)}
         },
+        "webhook_endpoint_list": {},
     }
 
 
@@ -132,6 +133,7 @@ def seeded_requests(jobs: SeededJobs) -> dict[str, dict]:
         "operation_delete",
         "operation_wait",
         "job_timeline_retrieve",
+        "webhook_endpoint_list",
     ],
 )
 def test_a_request_reaching_a_seeded_job_answers_200_as_the_schema_says(

@@ -12,6 +12,7 @@ from jobs.registry import FamilyRegistry, families
 from tenancy.models import Role
 from tenancy.permissions import all_permissions, catalogue
 from tests.jobs.drivers import drivers
+from webhooks import permissions as webhook_permissions
 
 
 def test_every_installed_family_is_registered_in_app_order():
@@ -41,10 +42,12 @@ def test_the_seeded_roles_hold_what_each_family_grants_them(family):
         assert set(permissions) <= set(Role.objects.get(name=role_name).permissions)
 
 
-def test_the_catalogue_is_complete_only_with_every_family():
-    assert len(all_permissions()) == len(
-        {permission for family in families for permission in family.permission_labels()}
-    )
+def test_the_catalogue_is_complete_only_with_every_family_and_the_webhook_permissions():
+    assert all_permissions() == {
+        *(permission for family in families for permission in family.permission_labels()),
+        webhook_permissions.READ,
+        webhook_permissions.WRITE,
+    }
 
 
 def fake_family(model, **declarations) -> JobFamily:

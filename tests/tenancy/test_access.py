@@ -12,6 +12,7 @@ from tenancy.models import Role
 from tenancy.permissions import all_permissions
 from tenancy.services import membership_grant
 from tests.factories import TenantFactory, UserFactory
+from webhooks.permissions import READ as WEBHOOK_READ
 
 pytestmark = pytest.mark.django_db
 
@@ -28,6 +29,7 @@ def test_seeded_roles_hold_the_documented_permissions():
         ASSET_JOB_CANCEL,
         OPERATION_READ,
         OPERATION_CANCEL,
+        WEBHOOK_READ,
     }
     assert granted["read-only"] == {PROGRESS_READ, ASSET_JOB_READ, OPERATION_READ}
 

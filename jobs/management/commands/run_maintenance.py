@@ -1,4 +1,5 @@
-"""The scheduler: run the reaper and the retention purge periodically, until told to stop."""
+"""The scheduler: run the reaper, the retention purge and the webhook sweep periodically, until
+told to stop."""
 
 from __future__ import annotations
 
@@ -39,8 +40,9 @@ class Schedule:
 
 class Command(BaseCommand):
     help = (
-        "Run reap_stuck_jobs every JOBDESK_REAP_EVERY_SECONDS (60) and purge_finished_jobs "
-        "every JOBDESK_PURGE_EVERY_SECONDS (3600), first at start, until SIGINT or SIGTERM. "
+        "Run reap_stuck_jobs every JOBDESK_REAP_EVERY_SECONDS (60), purge_finished_jobs "
+        "every JOBDESK_PURGE_EVERY_SECONDS (3600) and requeue_webhooks every "
+        "JOBDESK_WEBHOOKS_SWEEP_SECONDS (60), first at start, until SIGINT or SIGTERM. "
         "One per deployment is enough; a second one is harmless."
     )
 
@@ -55,7 +57,12 @@ class Command(BaseCommand):
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stop.set())
         schedule = Schedule(
-            {"reap_stuck_jobs": reap_every, "purge_finished_jobs": purge_every}, self.run_command
+            {
+                "reap_stuck_jobs": reap_every,
+                "purge_finished_jobs": purge_every,
+                "requeue_webhooks": settings.JOBDESK_WEBHOOKS_SWEEP_SECONDS,
+            },
+            self.run_command,
         )
         self.stdout.write(f"Scheduler: reaper every {reap_every} s, purge every {purge_every} s.")
         while not stop.is_set():
