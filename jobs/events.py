@@ -354,7 +354,8 @@ async def run_async(stream: EventStream, send: Callable, disconnected: asyncio.E
             step = asyncio.ensure_future(anext(frames))
             await asyncio.wait({step, gone}, return_when=asyncio.FIRST_COMPLETED)
             if not step.done():
-                step.cancel()
+                step.cancel()  # and let it finish before the generator is closed
+                await asyncio.wait({step})
                 return
             try:
                 chunk = step.result()

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.conf import settings
+from django.db import connection
 
 from jobs import watch
 from tenancy import caching
@@ -146,3 +151,127 @@ def open_stream():
     yield open_
     for reader in readers:
         reader.close()
+
+
+class AsgiServer:
+    """jobdesk's ASGI application (config.asgi) under uvicorn, over real HTTP.
+
+    On PostgreSQL with Redis it runs in a process of its own (changes reach it on Redis, as
+    in production); otherwise in a thread of this process, sharing the test database, with
+    changes handed over inside the process.
+    """
+
+    host = "127.0.0.1"
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+def free_port() -> int:
+    """Return a free port of the range the ASGI tests listen on."""
+    import socket
+
+    for port in range(*ASGI_TEST_PORTS):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    pytest.fail(f"No free port in {ASGI_TEST_PORTS}.")
+
+
+# Where the ASGI tests listen (overridable for parallel checkouts).
+ASGI_TEST_PORTS = tuple(
+    int(each) for each in os.environ.get("JOBDESK_ASGI_TEST_PORTS", "18400-18499").split("-")
+)
+
+
+class ThreadedAsgiServer(AsgiServer):
+    """uvicorn in a thread of the test process (SQLite, or no Redis)."""
+
+    def __init__(self) -> None:
+        import uvicorn
+
+        from config.asgi import application
+
+        super().__init__(free_port())
+        config = uvicorn.Config(
+            application, host=self.host, port=self.port, log_level="warning", lifespan="off"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        until(lambda: self.server.started, "uvicorn listens")
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(DEADLINE_SECONDS)
+
+
+class ProcessAsgiServer(AsgiServer):
+    """uvicorn in a process of its own, on the test database, hearing changes on Redis."""
+
+    def __init__(self, database_url: str, channel: str) -> None:
+        super().__init__(free_port())
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "JOBDESK_EVENTS_CHANNEL": channel,
+            "JOBDESK_EVENTS_HEARTBEAT_SECONDS": "1",
+            "DJANGO_DEBUG": "1",
+        }
+        command = [
+            sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", self.host,
+            "--port", str(self.port), "--log-level", "warning", "--no-access-log",
+        ]  # fmt: skip
+        self.process = subprocess.Popen(  # noqa: S603 - our own command line
+            command, cwd=settings.BASE_DIR, env=env, stdin=subprocess.DEVNULL
+        )
+        until(self.answers, "uvicorn answers")
+
+    def answers(self) -> bool:
+        import httpx
+
+        if self.process.poll() is not None:
+            pytest.fail(f"uvicorn exited with {self.process.returncode}.")
+        try:
+            return httpx.get(f"{self.url}/healthz", timeout=1).status_code < 500
+        except httpx.TransportError:
+            return False
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(DEADLINE_SECONDS)
+
+
+def database_url_of_tests() -> str:
+    db = connection.settings_dict
+    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
+    return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def asgi_server_session(django_db_setup, django_db_blocker):
+    """One ASGI server for the session (a process on PostgreSQL with Redis, else a thread)."""
+    if connection.vendor == "postgresql" and settings.REDIS_URL:
+        channel = f"{settings.CACHE_KEY_PREFIX or 'jobdesk-test'}:asgi-tests:events"
+        server: AsgiServer = ProcessAsgiServer(database_url_of_tests(), channel)
+        server.channel = channel
+    else:
+        server = ThreadedAsgiServer()
+        server.channel = None
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def asgi_server(asgi_server_session, settings) -> AsgiServer:
+    """The ASGI server, with this test's changes published where it listens."""
+    if asgi_server_session.channel is not None:
+        settings.JOBDESK_EVENTS_CHANNEL = asgi_server_session.channel
+    return asgi_server_session
