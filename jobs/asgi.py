@@ -1,7 +1,7 @@
 """jobdesk's ASGI layer: event streams and `?wait=` reads held in the event loop, no thread each.
 
-Django's ASGI handler runs every view in a thread; a stream or a wait would hold that thread
-for as long as it lasts. This layer wraps the handler and gives each request a handoff (a
+Django's ASGI handler keeps a thread for each request until the request ends (its sync
+middleware and views run there): a stream or a wait would keep one for as long as it lasts. This layer wraps the handler and gives each request a handoff (a
 dict in its scope under `jobs.middleware.HANDOFF_SCOPE_KEY`): the events view leaves its
 prepared stream there, and `jobs.middleware.PollWaitMiddleware` its `PollWait`, instead of
 blocking. Once Django has answered (the response of a handed-off request is held back, not
@@ -12,7 +12,8 @@ sent), the layer:
 - or waits for the job's change (`jobs.watch.await_change`) and asks Django again, until the
   job's body changes (200) or the time is up (the last 304), as the middleware would.
 
-A client that goes away ends its stream or wait at once; one that stops reading its stream
+At start it raises its soft open-file limit to the hard one (a connection is a file). A
+client that goes away ends its stream or wait at once; one that stops reading its stream
 is dropped after `SEND_TIMEOUT_SECONDS` (a send that the socket cannot take). Anything else
 passes through to Django unchanged. `config.asgi.application` is this layer around Django.
 """
@@ -20,6 +21,8 @@ passes through to Django unchanged. `config.asgi.application` is this layer arou
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import resource
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -111,6 +114,14 @@ class ClientGone(Exception):
     """The client left, or stopped reading."""
 
 
+def raise_open_file_limit() -> None:
+    """Allow as many open files as the system lets this process have: one per connection."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
 class JobdeskASGI:
     """Django's ASGI application, with streams and waits served in the event loop."""
 
@@ -164,6 +175,7 @@ class JobdeskASGI:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                raise_open_file_limit()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 watch.get_hub().stop()

@@ -53,6 +53,23 @@ def subscribed(family_name: str, job_id) -> bool:
         return (family_name, str(job_id)) in hub.by_key
 
 
+def until_listening(server, family_name: str, job_id, count: int = 1) -> None:
+    """Wait until `count` streams or waits of `server` listen to the job's changes.
+
+    Only a server in this process can be asked; with one of its own (`ProcessAsgiServer`),
+    a stream that sent its first event listens already (it subscribes before it catches up).
+    """
+    if getattr(server, "process", None) is not None:
+        return
+    hub, key = watch.get_hub(), (family_name, str(job_id))
+
+    def listening() -> int:
+        with hub.lock:
+            return len(hub.by_key.get(key, ()))
+
+    until(lambda: listening() >= count, f"{count} listen to {key} ({listening()} do)")
+
+
 class Waiter:
     """A call running in another thread; `result()` joins it with a deadline."""
 

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from jobs import watch
 from tests.jobs.drivers import drivers
-from tests.jobs.watch.conftest import DEADLINE_SECONDS, AsgiServer, until
+from tests.jobs.watch.conftest import DEADLINE_SECONDS, AsgiServer, until_listening
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -87,17 +86,6 @@ def server_threads(server: AsgiServer) -> int:
     pytest.fail("No thread count in /proc.")
 
 
-def until_held(server: AsgiServer, family, job, count: int) -> None:
-    """Wait until `count` streams and waits listen to the job (known to a threaded server).
-
-    A server of its own process tells nothing: its threads are then counted as they are.
-    """
-    if getattr(server, "process", None) is None:
-        key = (family.name, str(job.pk))
-        listening = lambda: len(watch.get_hub().by_key.get(key, ()))  # noqa: E731
-        until(lambda: listening() >= count, f"all listen ({listening()} of {count} do)")
-
-
 def test_hundreds_of_streams_and_waits_hold_no_thread_each_and_all_hear_a_change(
     asgi_server, family, tenant, raw_key, clients
 ):
@@ -115,7 +103,7 @@ def test_hundreds_of_streams_and_waits_hold_no_thread_each_and_all_hear_a_change
     for _ in range(WAITS):
         clients.append(RawClient(asgi_server, wait_path, {**headers, "If-None-Match": unchanged}))
     waits = clients[1 + STREAMS :]
-    until_held(asgi_server, family, job, STREAMS + WAITS)
+    until_listening(asgi_server, family.name, job.pk, STREAMS + WAITS)
 
     held = server_threads(asgi_server)
     next(iter(family.writes().values()))(job)

@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 from tenancy.models import ApiToken
 from tenancy.services import token_revoke
 from tests.jobs.drivers import drivers
-from tests.jobs.watch.conftest import subscribed, until
+from tests.jobs.watch.conftest import until_listening
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -72,7 +72,7 @@ def test_a_stream_sends_the_familys_body_then_each_change_then_ends(
     assert first["event"] == family.name
     assert first["data"].encode() == read_body(server, family, job, raw_key)
 
-    until(lambda: subscribed(family.name, job.pk), "the stream listens")
+    until_listening(server, family.name, job.pk)
     write = next(iter(family.writes().values()))
     write(job)
     second = stream.events(1)[0]
@@ -144,7 +144,7 @@ def test_no_change_of_another_tenant_ever_reaches_a_stream(
     mine, theirs = family.make(tenant), family.make(other_tenant)
     stream = open_stream(events_url(server, ref(family, mine)), headers(family, raw_key))
     stream.events(1)
-    until(lambda: subscribed(family.name, mine.pk), "the stream listens")
+    until_listening(server, family.name, mine.pk)
 
     family.finish(theirs)
     family.finish(mine)
