@@ -1,11 +1,11 @@
 """jobdesk's ASGI layer: event streams and `?wait=` reads held in the event loop, no thread each.
 
 Django's ASGI handler keeps a thread for each request until the request ends (its sync
-middleware and views run there): a stream or a wait would keep one for as long as it lasts. This layer wraps the handler and gives each request a handoff (a
-dict in its scope under `jobs.middleware.HANDOFF_SCOPE_KEY`): the events view leaves its
-prepared stream there, and `jobs.middleware.PollWaitMiddleware` its `PollWait`, instead of
-blocking. Once Django has answered (the response of a handed-off request is held back, not
-sent), the layer:
+middleware and views run there): a stream or a wait would keep one for as long as it lasts.
+This layer wraps the handler and gives each request a handoff (a dict in its scope under
+`jobs.middleware.HANDOFF_SCOPE_KEY`): the events view leaves its prepared stream there, and
+`jobs.middleware.PollWaitMiddleware` its `PollWait`, instead of blocking. Once Django has
+answered (the response of a handed-off request is held back, not sent), the layer:
 
 - runs the stream in the event loop (`jobs.events.run_async`), which only borrows a thread to
   read a job that changed;

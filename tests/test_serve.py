@@ -1,9 +1,10 @@
 """`make serve` in production settings, from a fresh clone: pages, polls, probes, metrics.
 
 One test, because starting the deployment is most of its cost: migrate, collectstatic,
-gunicorn with two workers, uvicorn for event streams, a task worker and the scheduler. The database is a fresh one of
-the suite's kind (a SQLite file, or a PostgreSQL database next to the test database), and is
-made unreachable for a moment to see /readyz answer 503 and then recover.
+gunicorn with two workers, uvicorn for event streams, a task worker and the scheduler. The
+database is a fresh one of the suite's kind (a SQLite file, or a PostgreSQL database next to
+the test database), and is made unreachable for a moment to see /readyz answer 503 and then
+recover.
 """
 
 from __future__ import annotations
