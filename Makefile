@@ -142,3 +142,9 @@ bench-system-deps: install
 
 bench: $(BENCH_STAMP) bench-system-deps
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/poll.py $(BENCH_ARGS)
+
+# 10,000 watchers of 1,000 changing jobs over server-sent events, `?wait=`, 1 s cached polls
+# and celery-progress polls (bench/watch.py): delivery latency, server CPU and memory.
+.PHONY: bench-watch
+bench-watch: $(BENCH_STAMP) bench-system-deps
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/watch.py $(BENCH_ARGS)

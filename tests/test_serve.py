@@ -210,7 +210,8 @@ def check_events(events_base: str, poll_url: str) -> None:
         assert response.status_code == 200
         lines = response.iter_lines()
         assert next(line for line in lines if line.startswith("event:")) == "event: progress"
-        assert '"workflow_state":"running"' in next(lines)
+        data = next(line for line in lines if line.startswith("data:"))
+        assert '"workflow_state":"running"' in data
 
 
 def check_readiness(base: str, database: Database) -> None:
