@@ -132,6 +132,7 @@ def load(args: argparse.Namespace) -> dict:
     from tenancy.services import membership_grant, tenant_create, token_issue
 
     call_command("migrate", verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)  # production settings need it
     User = get_user_model()
     tenants = []
     for n in range(TENANTS):
@@ -167,11 +168,11 @@ def run_writer(args: argparse.Namespace) -> None:
     from django.db import transaction
 
     from bench.celery_app import app
-    from progress.models import Progress
+    from jobs.registry import families
     from progress.services import progress_update
 
     plan = json.loads(args.plan.read_text())["jobs"]
-    progresses = Progress.objects.in_bulk([job["id"] for job in plan])
+    progresses = families["progress"].jobs().in_bulk([job["id"] for job in plan])
     committed: dict[int, float] = {}
     count = int(args.rate * args.seconds)
     started = time.monotonic()
@@ -187,9 +188,7 @@ def run_writer(args: argparse.Namespace) -> None:
         with transaction.atomic():
             # Registered first, so it runs at the commit, before the change is published.
             transaction.on_commit(lambda s=sequence: committed.__setitem__(s, time.monotonic()))
-            progresses[job["id"]] = progress_update(
-                progresses[job["id"]], message=f"bw-{sequence}"
-            )
+            progresses[job["id"]] = progress_update(progresses[job["id"]], message=f"bw-{sequence}")
     late = time.monotonic() - started - count / args.rate
     print(json.dumps({"committed": committed, "late_seconds": late}))
 
@@ -454,6 +453,19 @@ class EventsServer:
         self.log.close()
 
 
+def watch_environment(database_url: str, redis_url: str) -> dict[str, str]:
+    """The poll benchmark's production environment, with an access key secret's key."""
+    env = server_environment(database_url, redis_url)
+    if "JOBDESK_CREDENTIALS_KEYS" not in env:
+        from cryptography.fernet import Fernet
+
+        # Kept for the writer and the servers this run starts (they share the environment).
+        env["JOBDESK_CREDENTIALS_KEYS"] = os.environ["JOBDESK_CREDENTIALS_KEYS"] = (
+            Fernet.generate_key().decode()
+        )
+    return env
+
+
 def web_pids(server: Server) -> list[int]:
     return [server.pid, *server.worker_pids()]
 
@@ -490,7 +502,7 @@ def measure_mode(args, mode: str, number: int, plan_file: Path, servers: dict) -
         writer = subprocess.run(  # noqa: S603 - our own command line
             [sys.executable, __file__, "--role", "writer", "--mode", mode, "--plan",
              str(plan_file), "--rate", str(args.rate), "--seconds", str(args.seconds),
-             "--start", str(start), "--redis-url", args.redis_url],
+             "--start", str(start), "--redis-url", args.redis_url, "--database", args.database],
             capture_output=True, text=True, cwd=ROOT, env=os.environ, check=False,
         )  # fmt: skip
         if writer.returncode != 0:
@@ -513,9 +525,7 @@ def figures(args, mode, written, report, cpu_cores, rss_before, rss_after) -> di
     committed = {int(k): v for k, v in written["committed"].items()}
     latencies = [seen - committed[seq] for _, seq, seen in report["seen"] if seq in committed]
     per_job = args.watchers // args.jobs + (1 if args.watchers % args.jobs else 0)
-    due = sum(
-        len(range(n % args.jobs, args.watchers, args.jobs)) for n in range(len(committed))
-    )
+    due = sum(len(range(n % args.jobs, args.watchers, args.jobs)) for n in range(len(committed)))
     quantiles = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
     return {
         "mode": mode,
@@ -539,26 +549,12 @@ def figures(args, mode, written, report, cpu_cores, rss_before, rss_after) -> di
 
 def cached_poll_throughput(args, plan: dict, servers: dict) -> dict:
     """wrk on the cached poll (304) of each server: the web/events deployment decision."""
-    import http.client
-
     data = ARTIFACTS / "watch-poll.txt"
-    lines = []
-    for job in plan["jobs"][:200]:
-        conn = http.client.HTTPConnection("127.0.0.1", servers["web"][0], timeout=30)
-        auth = {"Authorization": f"Bearer {job['key']}"}
-        conn.request("GET", f"/api/v1/progress/{job['id']}", headers=auth)
-        response = conn.getresponse()
-        response.read()
-        lines.append(
-            "\t".join([f"/api/v1/progress/{job['id']}", f"Authorization: {auth['Authorization']}",
-                       f"If-None-Match: {response.getheader('ETag')}"])  # fmt: skip
-        )
-    data.write_text("\n".join(lines) + "\n")
+    requests = [(f"/api/v1/progress/{job['id']}", job["key"]) for job in plan["jobs"][:200]]
     results = {}
     for name, (port, pids_of) in servers.items():
-        # The body names the host: learn the ETags of this server's own host header.
-        lines = learn_etags_for(port, lines)
-        data.write_text("\n".join(lines) + "\n")
+        # The body names the host: learn the ETags this server answers with.
+        data.write_text("\n".join(conditional_reads(port, requests)) + "\n")
         pids = pids_of()
         before = cpu_ticks(pids)
         started = time.monotonic()
@@ -585,19 +581,21 @@ def cached_poll_throughput(args, plan: dict, servers: dict) -> dict:
     return results
 
 
-def learn_etags_for(port: int, lines: list[str]) -> list[str]:
+def conditional_reads(port: int, requests: list[tuple[str, str]]) -> list[str]:
+    """Return wrk's lines of conditional reads, with the ETags the server has now."""
     import http.client
 
-    learned = []
-    for line in lines:
-        path, auth, _ = line.split("\t")
+    lines = []
+    for path, key in requests:
+        auth = f"Bearer {key}"
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        conn.request("GET", path, headers=dict([auth.split(": ", 1)]))
+        conn.request("GET", path, headers={"Authorization": auth})
         response = conn.getresponse()
         response.read()
         conn.close()
-        learned.append("\t".join([path, auth, f"If-None-Match: {response.getheader('ETag')}"]))
-    return learned
+        etag = response.getheader("ETag")
+        lines.append(f"{path}\tAuthorization: {auth}\tIf-None-Match: {etag}")
+    return lines
 
 
 # --- Reporting ----------------------------------------------------------------------------
@@ -635,7 +633,7 @@ def main() -> None:
         return
     base_url = postgres_url()
     database_url = with_database(base_url, args.database)
-    env = server_environment(database_url, args.redis_url)
+    env = watch_environment(database_url, args.redis_url)
     if args.role == "writer":
         setup_django(env)
         run_writer(args)
