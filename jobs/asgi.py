@@ -38,7 +38,6 @@ ASGIApp = Callable[[dict, Receive, Send], Awaitable[None]]
 
 # A client that has not taken a frame after this long has stopped reading: drop it.
 SEND_TIMEOUT_SECONDS = 30
-EMPTY_BODY: Message = {"type": "http.request", "body": b"", "more_body": False}
 
 
 class HeldResponse:
@@ -63,9 +62,9 @@ class HeldResponse:
 class Client:
     """The connection's side of a handed-off request: is it still there, and sending to it."""
 
-    def __init__(self, receive: Receive, send: Send) -> None:
+    def __init__(self, receive: Receive, send: Send, body: bytes) -> None:
         self.disconnected = asyncio.Event()
-        self.receive, self.raw_send = receive, send
+        self.receive, self.raw_send, self.body = receive, send, body
         self.listener = asyncio.ensure_future(self.listen())
 
     async def listen(self) -> None:
@@ -74,8 +73,8 @@ class Client:
         self.disconnected.set()
 
     def replay(self) -> Receive:
-        """Return a `receive` for asking Django again: the (empty) body, then the disconnect."""
-        messages = iter([EMPTY_BODY])
+        """Return a `receive` for asking Django again: the body, then the disconnect."""
+        messages = iter([{"type": "http.request", "body": self.body, "more_body": False}])
 
         async def receive() -> Message:
             message = next(messages, None)
@@ -135,15 +134,23 @@ class JobdeskASGI:
         if scope["type"] != "http":
             await self.django(scope, receive, send)
             return
-        handoff, started = await self.ask(scope, receive, send)
+        body = bytearray()
+
+        async def recording() -> Message:
+            """Django's `receive`, keeping the body to ask again with (Google's `:wait`)."""
+            message = await receive()
+            body.extend(message.get("body", b""))
+            return message
+
+        handoff, answer = await self.ask(scope, recording, send)
         if not handoff:
             return
-        client = Client(receive, send)
+        client = Client(receive, send, bytes(body))
         try:
             if "stream" in handoff:
                 await events.run_async(handoff["stream"], client.send, client.disconnected)
             else:
-                await self.hold(scope, client, started, handoff)
+                await self.hold(scope, client, answer, handoff)
         except ClientGone:
             pass
         finally:

@@ -13,8 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from lro.family import OPERATION_READ
+from lro.services import operation_finish
 from tests.jobs.drivers import drivers
 from tests.jobs.watch.conftest import DEADLINE_SECONDS, AsgiServer, until_listening
+from tests.lro.factories import make_operation
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -38,11 +41,16 @@ def raw_key(make_member, make_token, tenant, family) -> str:
 class RawClient:
     """One HTTP/1.1 request on a socket of its own, read a piece at a time."""
 
-    def __init__(self, server: AsgiServer, path: str, headers: dict[str, str]) -> None:
+    def __init__(
+        self, server: AsgiServer, path: str, headers: dict[str, str], *, json_body: str = ""
+    ) -> None:
         self.sock = socket.create_connection((server.host, server.port), DEADLINE_SECONDS)
-        lines = [f"GET {path} HTTP/1.1", f"Host: {server.host}:{server.port}"]
+        method = "POST" if json_body else "GET"
+        lines = [f"{method} {path} HTTP/1.1", f"Host: {server.host}:{server.port}"]
         lines += [f"{name}: {value}" for name, value in headers.items()]
-        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        if json_body:
+            lines += ["Content-Type: application/json", f"Content-Length: {len(json_body)}"]
+        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n" + json_body).encode())
         self.received = b""
 
     def read_until(self, marker: bytes, after: int = 0) -> bytes:
@@ -72,6 +80,10 @@ def clients():
 def auth(family, raw_key: str) -> dict[str, str]:
     if family.poll_header == "X-Auth-Token":
         return {"X-Auth-Token": raw_key}
+    return auth_of(raw_key)
+
+
+def auth_of(raw_key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {raw_key}"}
 
 
@@ -132,3 +144,20 @@ def test_a_client_that_never_finishes_its_request_delays_no_one(
         assert f"event: {family.name}".encode() in stream.read_until(b"\n\n")
     finally:
         stalled.close()
+
+
+def test_googles_wait_is_held_in_the_event_loop_and_answers_the_finished_operation(
+    asgi_server, tenant, make_member, make_token, clients
+):
+    op = make_operation(tenant)
+    key = make_token(make_member(tenant, "reader", permissions=[OPERATION_READ]), tenant)
+    waiting = RawClient(
+        asgi_server, f"/v1/{op.name}:wait", auth_of(key), json_body='{"timeout": "30s"}'
+    )
+    clients.append(waiting)
+    until_listening(asgi_server, "lro", op.pk)
+
+    operation_finish(op, response={"rows": 9})
+
+    assert waiting.status() == HTTPStatus.OK
+    assert b'"done":true' in waiting.read_until(b'"rows":9')
