@@ -397,6 +397,9 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         # The development server's request lines carry query strings: through the filter.
         "django.server": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
+        # So do uvicorn's (`make run`, the events process): configured before Django, they are
+        # taken over here.
+        "uvicorn.access": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
     },
 }
 

@@ -218,7 +218,7 @@ class ThreadedAsgiServer(AsgiServer):
 
         super().__init__(free_port())
         config = uvicorn.Config(
-            application, host=self.host, port=self.port, log_level="warning", lifespan="off"
+            application, host=self.host, port=self.port, lifespan="off", log_config=None
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

@@ -7,16 +7,25 @@ process on PostgreSQL with Redis, a thread of this one otherwise).
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import threading
 from http import HTTPStatus
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 from lro.family import OPERATION_READ
 from lro.services import operation_finish
 from tests.jobs.drivers import drivers
-from tests.jobs.watch.conftest import DEADLINE_SECONDS, AsgiServer, until_listening
+from tests.jobs.watch.conftest import (
+    DEADLINE_SECONDS,
+    AsgiServer,
+    free_port,
+    until,
+    until_listening,
+)
 from tests.lro.factories import make_operation
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -161,3 +170,31 @@ def test_googles_wait_is_held_in_the_event_loop_and_answers_the_finished_operati
 
     assert waiting.status() == HTTPStatus.OK
     assert b'"done":true' in waiting.read_until(b'"rows":9')
+
+
+def test_uvicorns_access_log_masks_a_canvas_key_sent_as_access_token(tmp_path):
+    port = free_port()
+    log = tmp_path / "uvicorn.log"
+    command = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--port", str(port)]
+    with log.open("wb") as output:
+        server = subprocess.Popen(  # noqa: S603 - a fixed command line
+            command, cwd=settings.BASE_DIR, stdout=output, stderr=subprocess.STDOUT
+        )
+    try:
+        until(lambda: answers(port), "uvicorn answers")
+        until(lambda: b"/healthz?access_token=" in log.read_bytes(), "the request is logged")
+    finally:
+        server.terminate()
+        server.wait(DEADLINE_SECONDS)
+
+    assert b"jd_secret" not in log.read_bytes()
+    assert b"access_token=[redacted]" in log.read_bytes()
+
+
+def answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), 1) as sock:
+            sock.sendall(b"GET /healthz?access_token=jd_secret HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            return sock.recv(12).startswith(b"HTTP/1.1 200")
+    except OSError:
+        return False
