@@ -373,7 +373,7 @@ class EventStreamView(PrivateResponsesMixin, APIView):
 
     permission_classes = [IsAuthenticated]
     renderer_classes = [JSONRenderer]
-    # A stream of events is not a JSON operation: docs/api/polling.md describes it.
+    # A stream of events is not a JSON operation: docs/api/watching.md describes it.
     schema = None
     # The family whose envelope answers the current error (None: jobdesk's own).
     error_view: CachedPollMixin | None = None
