@@ -550,11 +550,11 @@ def figures(args, mode, written, report, cpu_cores, rss_before, rss_after) -> di
 def cached_poll_throughput(args, plan: dict, servers: dict) -> dict:
     """wrk on the cached poll (304) of each server: the web/events deployment decision."""
     data = ARTIFACTS / "watch-poll.txt"
-    requests = [(f"/api/v1/progress/{job['id']}", job["key"]) for job in plan["jobs"][:200]]
+    reads = [(f"/api/v1/progress/{job['id']}", job["key"]) for job in plan["jobs"][:200]]
     results = {}
     for name, (port, pids_of) in servers.items():
         # The body names the host: learn the ETags this server answers with.
-        data.write_text("\n".join(conditional_reads(port, requests)) + "\n")
+        data.write_text("\n".join(conditional_reads(port, reads)) + "\n")
         pids = pids_of()
         before = cpu_ticks(pids)
         started = time.monotonic()
@@ -581,12 +581,12 @@ def cached_poll_throughput(args, plan: dict, servers: dict) -> dict:
     return results
 
 
-def conditional_reads(port: int, requests: list[tuple[str, str]]) -> list[str]:
+def conditional_reads(port: int, reads: list[tuple[str, str]]) -> list[str]:
     """Return wrk's lines of conditional reads, with the ETags the server has now."""
     import http.client
 
     lines = []
-    for path, key in requests:
+    for path, key in reads:
         auth = f"Bearer {key}"
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         conn.request("GET", path, headers={"Authorization": auth})

@@ -37,6 +37,7 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import close_old_connections
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils.module_loading import import_string
 from rest_framework import exceptions
@@ -332,7 +333,19 @@ class StreamOver(Exception):
 
 
 def sync_to_async_unbound(function: Callable, *args: Any) -> Any:
-    return sync_to_async(function, thread_sensitive=False)(*args)
+    """Run `function` in the loop's thread pool, then give back a connection it should not keep.
+
+    No request ends in those threads to close their database connections: a pooled one
+    (under ASGI) goes back to the pool, a persistent one past its age is closed.
+    """
+
+    def run() -> Any:
+        try:
+            return function(*args)
+        finally:
+            close_old_connections()
+
+    return sync_to_async(run, thread_sensitive=False)()
 
 
 def resolve_token_again(request: Request):
