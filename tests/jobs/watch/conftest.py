@@ -20,6 +20,8 @@ from tests.jobs.drivers import FamilyDriver, drivers
 
 # Generous: a waiter that is woken returns in milliseconds; these only bound a broken test.
 DEADLINE_SECONDS = 10
+# A server process loads Django first (slow on a busy machine).
+STARTING_SECONDS = 60
 
 
 @pytest.fixture(params=drivers(), ids=lambda each: each.name)
@@ -37,9 +39,9 @@ def watched_version(family: FamilyDriver, job) -> int:
     return caching.current_version(family.family.snapshots.version_key(job.pk))
 
 
-def until(condition: Callable[[], bool], what: str) -> None:
+def until(condition: Callable[[], bool], what: str, seconds: float = DEADLINE_SECONDS) -> None:
     """Wait (with a deadline) until `condition()` holds."""
-    deadline = time.monotonic() + DEADLINE_SECONDS
+    deadline = time.monotonic() + seconds
     while not condition():
         if time.monotonic() > deadline:
             pytest.fail(f"Timed out waiting until {what}.")
@@ -249,7 +251,7 @@ class ProcessAsgiServer(AsgiServer):
         self.process = subprocess.Popen(  # noqa: S603 - our own command line
             command, cwd=settings.BASE_DIR, env=env, stdin=subprocess.DEVNULL
         )
-        until(self.answers, "uvicorn answers")
+        until(self.answers, "uvicorn answers", STARTING_SECONDS)
 
     def answers(self) -> bool:
         import httpx

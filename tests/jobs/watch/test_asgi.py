@@ -21,6 +21,7 @@ from lro.services import operation_finish
 from tests.jobs.drivers import drivers
 from tests.jobs.watch.conftest import (
     DEADLINE_SECONDS,
+    STARTING_SECONDS,
     AsgiServer,
     free_port,
     until,
@@ -181,7 +182,7 @@ def test_uvicorns_access_log_masks_a_canvas_key_sent_as_access_token(tmp_path):
             command, cwd=settings.BASE_DIR, stdout=output, stderr=subprocess.STDOUT
         )
     try:
-        until(lambda: answers(port), "uvicorn answers")
+        until(lambda: answers(port), "uvicorn answers", STARTING_SECONDS)
         until(lambda: b"/healthz?access_token=" in log.read_bytes(), "the request is logged")
     finally:
         server.terminate()
