@@ -71,6 +71,9 @@ from bench.poll import (  # noqa: E402
 )
 
 MODES = ("sse", "wait", "poll", "celery-progress")
+# Streams sent to gunicorn instead (not run unless named): how many watchers a worker holds.
+EXTRA_MODES = ("sse-web",)
+ON_WEB = ("poll", "celery-progress", "sse-web")
 MARKER = re.compile(rb"bw-(\d+)")
 TENANTS = 10
 # Each mode's changes are numbered from its own base, so no body of a mode is taken for
@@ -92,6 +95,7 @@ def parse_args() -> argparse.Namespace:
     add("--modes", default=",".join(MODES), help=f"which modes (default {','.join(MODES)})")
     add("--web-workers", type=int, default=4, help="gunicorn sync workers (default 4)")
     add("--wrk-seconds", type=float, default=10, help="each cached-poll wrk run (0: skip)")
+    add("--open-seconds", type=float, default=300, help="time the watchers get to connect")
     add(
         "--database",
         default=os.environ.get("BENCH_WATCH_DATABASE", "jobdesk_watch_bench"),
@@ -105,7 +109,7 @@ def parse_args() -> argparse.Namespace:
     add("--output", type=Path, default=ARTIFACTS / "watch.json", help="where the JSON goes")
     # The roles of the processes the benchmark starts (not for a person to use).
     add("--role", choices=("main", "writer", "client"), default="main", help=argparse.SUPPRESS)
-    add("--mode", choices=MODES, help=argparse.SUPPRESS)
+    add("--mode", choices=MODES + EXTRA_MODES, help=argparse.SUPPRESS)
     add("--port", type=int, help=argparse.SUPPRESS)
     add("--plan", type=Path, help=argparse.SUPPRESS)
     add("--start", type=int, default=0, help=argparse.SUPPRESS)
@@ -311,6 +315,8 @@ class Watcher:
             self.saw(chunk)
         self.tally.error("stream closed")
 
+    sse_web = sse
+
     async def wait(self, opened: asyncio.Semaphore, connected: asyncio.Event) -> None:
         connection = Connection(self.args.port)
         path = f"/api/v1/progress/{self.job['id']}"
@@ -370,7 +376,7 @@ async def client(args: argparse.Namespace) -> None:
     tally, opened, connected = Tally(), asyncio.Semaphore(OPENING_AT_ONCE), asyncio.Event()
     watchers = [Watcher(n, plan[n % len(plan)], args, tally) for n in range(args.watchers)]
     tasks = [asyncio.ensure_future(watcher.run(opened, connected)) for watcher in watchers]
-    deadline = time.monotonic() + 300
+    deadline = time.monotonic() + args.open_seconds
     while tally.connected + sum(tally.errors.values()) < args.watchers:
         if time.monotonic() > deadline:
             break
@@ -485,10 +491,10 @@ def total_rss(pids: list[int]) -> float:
 
 def measure_mode(args, mode: str, number: int, plan_file: Path, servers: dict) -> dict:
     """Open the watchers of `mode`, let the writer write, and return the figures."""
-    port, pids_of = servers["events" if mode in ("sse", "wait") else "web"]
+    port, pids_of = servers["web" if mode in ON_WEB else "events"]
     command = [sys.executable, __file__, "--role", "client", "--mode", mode, "--port", str(port),
-               "--plan", str(plan_file), "--watchers", str(args.watchers),
-               "--interval", str(args.interval)]  # fmt: skip
+               "--plan", str(plan_file), "--watchers", str(args.watchers), "--interval",
+               str(args.interval), "--open-seconds", str(args.open_seconds)]  # fmt: skip
     watchers = subprocess.Popen(  # noqa: S603 - our own command line
         command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT
     )
