@@ -251,7 +251,11 @@ class ProcessAsgiServer(AsgiServer):
         self.process = subprocess.Popen(  # noqa: S603 - our own command line
             command, cwd=settings.BASE_DIR, env=env, stdin=subprocess.DEVNULL
         )
-        until(self.answers, "uvicorn answers", STARTING_SECONDS)
+        try:
+            until(self.answers, "uvicorn answers", STARTING_SECONDS)
+        except BaseException:
+            self.stop()  # never left running after a failed start
+            raise
 
     def answers(self) -> bool:
         import httpx
