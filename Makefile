@@ -11,6 +11,10 @@ PYTHON_ID := $(shell $(PYTHON) -c '$(PYTHON_ID_CODE)' 2>/dev/null)
 STAMP := $(VENV)/.installed-$(PYTHON_ID)
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# `make serve`'s events process (uvicorn: event streams and `?wait=` reads), and how many
+# connections it holds at most (the open-file limit must allow them: docs/deployment.md).
+EVENTS_PORT ?= 8001
+EVENTS_MAX_CONNECTIONS ?= 10000
 CHROMIUM := /usr/bin/chromium
 
 .PHONY: install system-deps run serve worker test test-quick schema lint format
@@ -40,7 +44,9 @@ DEMO_ASSET_JOB_HANDLERS := {"importAsset": "asset_jobs.tasks.demo_import_assets"
 
 # Processes run together by honcho (Procfile.dev, Procfile) from the venv, stopped together
 # on Ctrl-C or SIGTERM. honcho reads no .env: settings do (docs/deployment.md).
-HONCHO := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/honcho --env /dev/null
+HONCHO := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" HOST=$(HOST) PORT=$(PORT) \
+	EVENTS_PORT=$(EVENTS_PORT) EVENTS_MAX_CONNECTIONS=$(EVENTS_MAX_CONNECTIONS) \
+	$(VENV)/bin/honcho --env /dev/null
 
 run: install
 	DJANGO_DEBUG=1 $(PY) manage.py migrate --no-input
@@ -51,8 +57,8 @@ run: install
 	JOBDESK_ASSET_JOB_HANDLERS='$(DEMO_ASSET_JOB_HANDLERS)' DJANGO_DEBUG=1 \
 		$(HONCHO) --procfile Procfile.dev start
 
-# Production: migrate, collect static files, then gunicorn (config/gunicorn.py), a task worker
-# and the scheduler (Procfile). Never reads .env: the environment must hold the production
+# Production: migrate, collect static files, then gunicorn (config/gunicorn.py), uvicorn for
+# event streams and waits on EVENTS_PORT, a task worker and the scheduler (Procfile). Never reads .env: the environment must hold the production
 # settings (docs/deployment.md). Their metrics meet in METRICS_DIR, emptied at each start.
 METRICS_DIR ?= $(CURDIR)/.metrics
 serve: export DJANGO_ENV_FILE := $(DJANGO_ENV_FILE)
@@ -60,7 +66,7 @@ serve: install
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py collectstatic --no-input --verbosity 0
 	rm -rf "$(METRICS_DIR)" && mkdir -p "$(METRICS_DIR)"
-	PROMETHEUS_MULTIPROC_DIR="$(METRICS_DIR)" $(HONCHO) --procfile Procfile start web worker scheduler
+	PROMETHEUS_MULTIPROC_DIR="$(METRICS_DIR)" $(HONCHO) --procfile Procfile start web events worker scheduler
 
 # A task worker on its own (start more of them to run more tasks at once).
 worker: install
@@ -136,3 +142,9 @@ bench-system-deps: install
 
 bench: $(BENCH_STAMP) bench-system-deps
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/poll.py $(BENCH_ARGS)
+
+# 10,000 watchers of 1,000 changing jobs over server-sent events, `?wait=`, 1 s cached polls
+# and celery-progress polls (bench/watch.py): delivery latency, server CPU and memory.
+.PHONY: bench-watch
+bench-watch: $(BENCH_STAMP) bench-system-deps
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/watch.py $(BENCH_ARGS)

@@ -189,6 +189,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", int(os.environ.get("JOBDESK_DATABASE_CONNECT_TIMEOUT_SECONDS", 3))
     )
+# Under ASGI (config.asgi sets it) every request runs in a thread of its own, and a thread's
+# persistent connection outlives nothing but leaks: the process shares a pool of this many
+# PostgreSQL connections instead (a request waits for one when all are in use).
+DATABASE_POOL_SIZE = int(os.environ.get("JOBDESK_DATABASE_POOL_SIZE", "").strip() or 0)
+if DATABASE_POOL_SIZE and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # a closed connection goes back to the pool
+    DATABASES["default"]["OPTIONS"]["pool"] = {
+        "min_size": 1,
+        "max_size": DATABASE_POOL_SIZE,
+        "timeout": int(os.environ.get("JOBDESK_DATABASE_POOL_TIMEOUT_SECONDS", 10)),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The cache holds resolved API tokens and job snapshots (docs/development/architecture.md).

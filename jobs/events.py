@@ -37,6 +37,7 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import close_old_connections
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils.module_loading import import_string
 from rest_framework import exceptions
@@ -332,7 +333,19 @@ class StreamOver(Exception):
 
 
 def sync_to_async_unbound(function: Callable, *args: Any) -> Any:
-    return sync_to_async(function, thread_sensitive=False)(*args)
+    """Run `function` in the loop's thread pool, then give back a connection it should not keep.
+
+    No request ends in those threads to close their database connections: a pooled one
+    (under ASGI) goes back to the pool, a persistent one past its age is closed.
+    """
+
+    def run() -> Any:
+        try:
+            return function(*args)
+        finally:
+            close_old_connections()
+
+    return sync_to_async(run, thread_sensitive=False)()
 
 
 def resolve_token_again(request: Request):
@@ -354,7 +367,8 @@ async def run_async(stream: EventStream, send: Callable, disconnected: asyncio.E
             step = asyncio.ensure_future(anext(frames))
             await asyncio.wait({step, gone}, return_when=asyncio.FIRST_COMPLETED)
             if not step.done():
-                step.cancel()
+                step.cancel()  # and let it finish before the generator is closed
+                await asyncio.wait({step})
                 return
             try:
                 chunk = step.result()
@@ -372,7 +386,7 @@ class EventStreamView(PrivateResponsesMixin, APIView):
 
     permission_classes = [IsAuthenticated]
     renderer_classes = [JSONRenderer]
-    # A stream of events is not a JSON operation: docs/api/polling.md describes it.
+    # A stream of events is not a JSON operation: docs/api/watching.md describes it.
     schema = None
     # The family whose envelope answers the current error (None: jobdesk's own).
     error_view: CachedPollMixin | None = None

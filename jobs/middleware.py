@@ -29,6 +29,19 @@ def poll_wait(response: HttpResponse) -> PollWait | None:
     return getattr(response, WAIT_ATTRIBUTE, None)
 
 
+def handed_off(request: HttpRequest, wait: PollWait) -> bool:
+    """Hand the wait to `jobs.asgi` if it serves this request (it waits, then asks again).
+
+    Under ASGI the middleware may run in a thread (a sync middleware outside it makes the
+    chain sync): handing off there too is what frees that thread.
+    """
+    handoff = getattr(request, "scope", {}).get(HANDOFF_SCOPE_KEY)
+    if handoff is None:
+        return False
+    handoff["wait"] = wait
+    return True
+
+
 class PollWaitMiddleware:
     """Answer a read with `?wait=` when its job changes or its time is up (see the module)."""
 
@@ -46,7 +59,7 @@ class PollWaitMiddleware:
             return self.acall(request)
         response = self.get_response(request)
         wait = poll_wait(response)
-        if wait is None:
+        if wait is None or handed_off(request, wait):
             return response
         deadline = time.monotonic() + wait.seconds
         while wait is not None and (remaining := deadline - time.monotonic()) > 0:
@@ -61,11 +74,7 @@ class PollWaitMiddleware:
     async def acall(self, request: HttpRequest):
         response = await self.get_response(request)
         wait = poll_wait(response)
-        if wait is None:
-            return response
-        handoff = getattr(request, "scope", {}).get(HANDOFF_SCOPE_KEY)
-        if handoff is not None:
-            handoff["wait"] = wait  # jobs.asgi waits, then asks again
+        if wait is None or handed_off(request, wait):
             return response
         deadline = time.monotonic() + wait.seconds
         while wait is not None and (remaining := deadline - time.monotonic()) > 0:

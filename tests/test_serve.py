@@ -1,9 +1,10 @@
 """`make serve` in production settings, from a fresh clone: pages, polls, probes, metrics.
 
 One test, because starting the deployment is most of its cost: migrate, collectstatic,
-gunicorn with two workers, a task worker and the scheduler. The database is a fresh one of
-the suite's kind (a SQLite file, or a PostgreSQL database next to the test database), and is
-made unreachable for a moment to see /readyz answer 503 and then recover.
+gunicorn with two workers, uvicorn for event streams, a task worker and the scheduler. The
+database is a fresh one of the suite's kind (a SQLite file, or a PostgreSQL database next to
+the test database), and is made unreachable for a moment to see /readyz answer 503 and then
+recover.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 from django.db import connection
 
@@ -98,6 +100,7 @@ def deployment(tmp_path, transactional_db) -> Iterator[tuple[Path, Database, dic
     env = clean_environment(
         HOST="127.0.0.1",
         PORT=str(port),
+        EVENTS_PORT=str(free_port()),
         WEB_CONCURRENCY="2",
         DJANGO_SECRET_KEY=SECRET_KEY,
         DJANGO_ALLOWED_HOSTS="127.0.0.1",
@@ -135,6 +138,7 @@ def test_make_serve_serves_pages_polls_probes_and_metrics_in_production_settings
         login = check_pages(base)
         check_poll(poll_url)
         check_metrics(base)
+        check_events(f"http://127.0.0.1:{env['EVENTS_PORT']}", poll_url)
         check_readiness(base, database)
     finally:
         interrupt(server, cwd=clone)
@@ -195,6 +199,19 @@ def check_metrics(base: str) -> None:
     assert get(f"{base}/metrics", **proxied)[0] == 401
     assert get(f"{base}/metrics", **proxied, Authorization="Bearer jd_demo_acme_admin")[0] == 401
     assert get(f"{base}/metrics", **proxied, Authorization=f"Bearer {METRICS_TOKEN}")[0] == 200
+
+
+def check_events(events_base: str, poll_url: str) -> None:
+    """The events process (uvicorn) streams the job, as the proxy would ask it to."""
+    job_id = poll_url.rsplit("/", 1)[1]
+    url = f"{events_base}/api/events?job=progress:{job_id}"
+    key = {"Authorization": "Bearer jd_demo_acme_ops", **HTTPS}
+    with httpx.stream("GET", url, headers=key, timeout=30) as response:
+        assert response.status_code == 200
+        lines = response.iter_lines()
+        assert next(line for line in lines if line.startswith("event:")) == "event: progress"
+        data = next(line for line in lines if line.startswith("data:"))
+        assert '"workflow_state":"running"' in data
 
 
 def check_readiness(base: str, database: Database) -> None:

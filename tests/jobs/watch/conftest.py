@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.conf import settings
+from django.db import connection
 
 from jobs import watch
 from tenancy import caching
@@ -15,6 +20,8 @@ from tests.jobs.drivers import FamilyDriver, drivers
 
 # Generous: a waiter that is woken returns in milliseconds; these only bound a broken test.
 DEADLINE_SECONDS = 10
+# A server process loads Django first (slow on a busy machine).
+STARTING_SECONDS = 60
 
 
 @pytest.fixture(params=drivers(), ids=lambda each: each.name)
@@ -32,9 +39,9 @@ def watched_version(family: FamilyDriver, job) -> int:
     return caching.current_version(family.family.snapshots.version_key(job.pk))
 
 
-def until(condition: Callable[[], bool], what: str) -> None:
+def until(condition: Callable[[], bool], what: str, seconds: float = DEADLINE_SECONDS) -> None:
     """Wait (with a deadline) until `condition()` holds."""
-    deadline = time.monotonic() + DEADLINE_SECONDS
+    deadline = time.monotonic() + seconds
     while not condition():
         if time.monotonic() > deadline:
             pytest.fail(f"Timed out waiting until {what}.")
@@ -46,6 +53,23 @@ def subscribed(family_name: str, job_id) -> bool:
     hub = watch.get_hub()
     with hub.lock:
         return (family_name, str(job_id)) in hub.by_key
+
+
+def until_listening(server, family_name: str, job_id, count: int = 1) -> None:
+    """Wait until `count` streams or waits of `server` listen to the job's changes.
+
+    Only a server in this process can be asked; with one of its own (`ProcessAsgiServer`),
+    a stream that sent its first event listens already (it subscribes before it catches up).
+    """
+    if getattr(server, "process", None) is not None:
+        return
+    hub, key = watch.get_hub(), (family_name, str(job_id))
+
+    def listening() -> int:
+        with hub.lock:
+            return len(hub.by_key.get(key, ()))
+
+    until(lambda: listening() >= count, f"{count} listen to {key} ({listening()} do)")
 
 
 class Waiter:
@@ -146,3 +170,131 @@ def open_stream():
     yield open_
     for reader in readers:
         reader.close()
+
+
+class AsgiServer:
+    """jobdesk's ASGI application (config.asgi) under uvicorn, over real HTTP.
+
+    On PostgreSQL with Redis it runs in a process of its own (changes reach it on Redis, as
+    in production); otherwise in a thread of this process, sharing the test database, with
+    changes handed over inside the process.
+    """
+
+    host = "127.0.0.1"
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+def free_port() -> int:
+    """Return a free port of the range the ASGI tests listen on."""
+    import socket
+
+    for port in range(*ASGI_TEST_PORTS):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    pytest.fail(f"No free port in {ASGI_TEST_PORTS}.")
+
+
+# Where the ASGI tests listen (overridable for parallel checkouts).
+ASGI_TEST_PORTS = tuple(
+    int(each) for each in os.environ.get("JOBDESK_ASGI_TEST_PORTS", "18400-18499").split("-")
+)
+
+
+class ThreadedAsgiServer(AsgiServer):
+    """uvicorn in a thread of the test process (SQLite, or no Redis)."""
+
+    def __init__(self) -> None:
+        import uvicorn
+
+        from config.asgi import application
+
+        super().__init__(free_port())
+        config = uvicorn.Config(
+            application, host=self.host, port=self.port, lifespan="off", log_config=None
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        until(lambda: self.server.started, "uvicorn listens")
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(DEADLINE_SECONDS)
+
+
+class ProcessAsgiServer(AsgiServer):
+    """uvicorn in a process of its own, on the test database, hearing changes on Redis."""
+
+    def __init__(self, database_url: str, channel: str) -> None:
+        super().__init__(free_port())
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "JOBDESK_EVENTS_CHANNEL": channel,
+            "JOBDESK_EVENTS_HEARTBEAT_SECONDS": "1",
+            "DJANGO_DEBUG": "1",
+        }
+        command = [
+            sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", self.host,
+            "--port", str(self.port), "--log-level", "warning", "--no-access-log",
+        ]  # fmt: skip
+        self.process = subprocess.Popen(  # noqa: S603 - our own command line
+            command, cwd=settings.BASE_DIR, env=env, stdin=subprocess.DEVNULL
+        )
+        try:
+            until(self.answers, "uvicorn answers", STARTING_SECONDS)
+        except BaseException:
+            self.stop()  # never left running after a failed start
+            raise
+
+    def answers(self) -> bool:
+        import httpx
+
+        if self.process.poll() is not None:
+            pytest.fail(f"uvicorn exited with {self.process.returncode}.")
+        try:
+            return httpx.get(f"{self.url}/healthz", timeout=1).status_code < 500
+        except httpx.TransportError:
+            return False
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(DEADLINE_SECONDS)
+
+
+def database_url_of_tests() -> str:
+    db = connection.settings_dict
+    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
+    return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def asgi_server_session(django_db_setup, django_db_blocker):
+    """One ASGI server for the session (a process on PostgreSQL with Redis, else a thread)."""
+    if connection.vendor == "postgresql" and settings.REDIS_URL:
+        channel = f"{settings.CACHE_KEY_PREFIX or 'jobdesk-test'}:asgi-tests:events"
+        server: AsgiServer = ProcessAsgiServer(database_url_of_tests(), channel)
+        server.channel = channel
+    else:
+        server = ThreadedAsgiServer()
+        server.channel = None
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def asgi_server(asgi_server_session, settings) -> AsgiServer:
+    """The ASGI server, with this test's changes published where it listens."""
+    if asgi_server_session.channel is not None:
+        settings.JOBDESK_EVENTS_CHANNEL = asgi_server_session.channel
+    return asgi_server_session

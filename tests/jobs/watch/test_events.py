@@ -1,11 +1,12 @@
-"""Server-sent events at /api/events, over real HTTP (the threaded WSGI live server)."""
+"""Server-sent events at /api/events, over real HTTP: the threaded WSGI live server, and
+uvicorn serving the ASGI application (config.asgi), which runs streams in its event loop."""
 
 from __future__ import annotations
 
 import json
 import re
 from http import HTTPStatus
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 from rest_framework.test import APIClient
@@ -13,9 +14,15 @@ from rest_framework.test import APIClient
 from tenancy.models import ApiToken
 from tenancy.services import token_revoke
 from tests.jobs.drivers import drivers
-from tests.jobs.watch.conftest import subscribed, until
+from tests.jobs.watch.conftest import until_listening
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(params=["wsgi", pytest.param("asgi", marks=pytest.mark.e2e)])
+def server(request, live_server):
+    """The server streaming events: Django's live server (WSGI), or uvicorn (ASGI)."""
+    return live_server if request.param == "wsgi" else request.getfixturevalue("asgi_server")
 
 
 @pytest.fixture
@@ -35,8 +42,8 @@ def ref(family, job) -> str:
     return f"{family.name}:{job.pk}"
 
 
-def events_url(live_server, *refs: str) -> str:
-    return f"{live_server.url}/api/events?{urlencode([('job', each) for each in refs])}"
+def events_url(server, *refs: str) -> str:
+    return f"{server.url}/api/events?{urlencode([('job', each) for each in refs])}"
 
 
 def headers(family, raw_key: str, **extra: str) -> dict[str, str]:
@@ -45,47 +52,48 @@ def headers(family, raw_key: str, **extra: str) -> dict[str, str]:
     return {name: value, **extra}
 
 
-def read_body(live_server, family, job, raw_key: str) -> bytes:
+def read_body(server, family, job, raw_key: str) -> bytes:
     """Return the job's body as its family's read answers it (same host as the stream)."""
-    client = APIClient(SERVER_NAME=live_server.thread.host)
-    host = f"{live_server.thread.host}:{live_server.thread.port}"
-    return client.get(family.poll_path(job), HTTP_HOST=host, **family.headers(raw_key)).content
+    host = urlsplit(server.url)
+    client = APIClient(SERVER_NAME=host.hostname)
+    response = client.get(family.poll_path(job), HTTP_HOST=host.netloc, **family.headers(raw_key))
+    return response.content
 
 
 def test_a_stream_sends_the_familys_body_then_each_change_then_ends(
-    live_server, family, tenant, raw_key, open_stream
+    server, family, tenant, raw_key, open_stream
 ):
     job = family.make(tenant)
-    stream = open_stream(events_url(live_server, ref(family, job)), headers(family, raw_key))
+    stream = open_stream(events_url(server, ref(family, job)), headers(family, raw_key))
 
     assert stream.status_code == HTTPStatus.OK
     assert stream.response.headers["Content-Type"].startswith("text/event-stream")
     first = stream.events(1)[0]
     assert first["event"] == family.name
-    assert first["data"].encode() == read_body(live_server, family, job, raw_key)
+    assert first["data"].encode() == read_body(server, family, job, raw_key)
 
-    until(lambda: subscribed(family.name, job.pk), "the stream listens")
+    until_listening(server, family.name, job.pk)
     write = next(iter(family.writes().values()))
     write(job)
     second = stream.events(1)[0]
-    assert second["data"].encode() == read_body(live_server, family, job, raw_key)
+    assert second["data"].encode() == read_body(server, family, job, raw_key)
     assert second["data"] != first["data"]
     assert second["id"] != first["id"]
 
     if family.family.is_pending(family.reload(job)):
         family.finish(job)
         last = stream.events(1)[0]
-        assert last["data"].encode() == read_body(live_server, family, job, raw_key)
+        assert last["data"].encode() == read_body(server, family, job, raw_key)
     assert stream.events(1)[0]["event"] == "end"
     assert stream.next() is None  # closed by the server
 
 
 def test_a_dropped_stream_resumes_from_last_event_id_with_only_what_it_missed(
-    live_server, settings, family, tenant, raw_key, open_stream
+    server, settings, family, tenant, raw_key, open_stream
 ):
     settings.JOBDESK_EVENTS_HEARTBEAT_SECONDS = 1
     job = family.make(tenant)
-    url = events_url(live_server, ref(family, job))
+    url = events_url(server, ref(family, job))
     first = open_stream(url, headers(family, raw_key)).events(1)[0]
 
     unchanged = open_stream(url, headers(family, raw_key, **{"Last-Event-ID": first["id"]}))
@@ -95,7 +103,7 @@ def test_a_dropped_stream_resumes_from_last_event_id_with_only_what_it_missed(
     family.finish(job)  # while nobody listens
     resumed = open_stream(url, headers(family, raw_key, **{"Last-Event-ID": first["id"]}))
     missed = resumed.events(2)
-    assert missed[0]["data"].encode() == read_body(live_server, family, job, raw_key)
+    assert missed[0]["data"].encode() == read_body(server, family, job, raw_key)
     assert missed[1]["event"] == "end"
 
     again = open_stream(url, headers(family, raw_key, **{"Last-Event-ID": missed[0]["id"]}))
@@ -103,61 +111,59 @@ def test_a_dropped_stream_resumes_from_last_event_id_with_only_what_it_missed(
 
 
 def test_heartbeats_keep_a_quiet_stream_open(
-    live_server, settings, family, tenant, raw_key, open_stream
+    server, settings, family, tenant, raw_key, open_stream
 ):
     settings.JOBDESK_EVENTS_HEARTBEAT_SECONDS = 1
     job = family.make(tenant)
-    stream = open_stream(events_url(live_server, ref(family, job)), headers(family, raw_key))
+    stream = open_stream(events_url(server, ref(family, job)), headers(family, raw_key))
     stream.events(1)
 
     assert stream.next() == {"comment": ": keep-alive"}
 
 
 def test_another_tenants_job_is_the_familys_404_and_streams_nothing(
-    live_server, family, tenant, other_tenant, raw_key, their_key, open_stream
+    server, family, tenant, other_tenant, raw_key, their_key, open_stream
 ):
     theirs = family.make(other_tenant)
     mine = family.make(tenant)
-    before = read_body(live_server, family, theirs, their_key)
+    before = read_body(server, family, theirs, their_key)
 
     for refs in ([ref(family, theirs)], [ref(family, mine), ref(family, theirs)]):
-        stream = open_stream(events_url(live_server, *refs), headers(family, raw_key))
+        stream = open_stream(events_url(server, *refs), headers(family, raw_key))
         body = stream.response.read()
         assert stream.status_code == HTTPStatus.NOT_FOUND
         assert family.error_key in json.loads(body)
         # The id as a whole number: a `404` in the body is not the id 4.
         assert re.search(rf"(?<![0-9a-f]){theirs.pk}(?![0-9a-f])".encode(), body) is None
-    assert read_body(live_server, family, theirs, their_key) == before
+    assert read_body(server, family, theirs, their_key) == before
 
 
 def test_no_change_of_another_tenant_ever_reaches_a_stream(
-    live_server, family, tenant, other_tenant, raw_key, open_stream
+    server, family, tenant, other_tenant, raw_key, open_stream
 ):
     mine, theirs = family.make(tenant), family.make(other_tenant)
-    stream = open_stream(events_url(live_server, ref(family, mine)), headers(family, raw_key))
+    stream = open_stream(events_url(server, ref(family, mine)), headers(family, raw_key))
     stream.events(1)
-    until(lambda: subscribed(family.name, mine.pk), "the stream listens")
+    until_listening(server, family.name, mine.pk)
 
     family.finish(theirs)
     family.finish(mine)
     rest = stream.events(3)
 
     assert [event["event"] for event in rest] == [family.name, "end"]
-    assert rest[0]["data"].encode() == read_body(live_server, family, mine, raw_key)
+    assert rest[0]["data"].encode() == read_body(server, family, mine, raw_key)
 
 
-def test_a_revoked_token_ends_its_stream(
-    live_server, settings, family, tenant, raw_key, open_stream
-):
+def test_a_revoked_token_ends_its_stream(server, settings, family, tenant, raw_key, open_stream):
     settings.JOBDESK_EVENTS_HEARTBEAT_SECONDS = 1
     job = family.make(tenant)
-    stream = open_stream(events_url(live_server, ref(family, job)), headers(family, raw_key))
+    stream = open_stream(events_url(server, ref(family, job)), headers(family, raw_key))
     stream.events(1)
 
     token_revoke(token=ApiToken.objects.get(prefix=raw_key[:10]))
 
     assert stream.events(1) == []  # the server closed it
-    refused = open_stream(events_url(live_server, ref(family, job)), headers(family, raw_key))
+    refused = open_stream(events_url(server, ref(family, job)), headers(family, raw_key))
     assert refused.status_code == HTTPStatus.UNAUTHORIZED
 
 
@@ -196,9 +202,9 @@ def test_a_junk_id_is_answered_as_the_familys_read_answers_it(family, raw_key, t
     assert family.error_key in response.json()
 
 
-def test_a_job_named_twice_is_streamed_once(live_server, family, tenant, raw_key, open_stream):
+def test_a_job_named_twice_is_streamed_once(server, family, tenant, raw_key, open_stream):
     job = family.make(tenant)
-    url = events_url(live_server, ref(family, job), ref(family, job))
+    url = events_url(server, ref(family, job), ref(family, job))
 
     stream = open_stream(url, headers(family, raw_key))
     family.finish(job)

@@ -1,0 +1,190 @@
+"""jobdesk's ASGI layer: event streams and `?wait=` reads held in the event loop, no thread each.
+
+Django's ASGI handler keeps a thread for each request until the request ends (its sync
+middleware and views run there): a stream or a wait would keep one for as long as it lasts.
+This layer wraps the handler and gives each request a handoff (a dict in its scope under
+`jobs.middleware.HANDOFF_SCOPE_KEY`): the events view leaves its prepared stream there, and
+`jobs.middleware.PollWaitMiddleware` its `PollWait`, instead of blocking. Once Django has
+answered (the response of a handed-off request is held back, not sent), the layer:
+
+- runs the stream in the event loop (`jobs.events.run_async`), which only borrows a thread to
+  read a job that changed;
+- or waits for the job's change (`jobs.watch.await_change`) and asks Django again, until the
+  job's body changes (200) or the time is up (the last 304), as the middleware would.
+
+At start it raises its soft open-file limit to the hard one (a connection is a file). A
+client that goes away ends its stream or wait at once; one that stops reading its stream
+is dropped after `SEND_TIMEOUT_SECONDS` (a send that the socket cannot take). Anything else
+passes through to Django unchanged. `config.asgi.application` is this layer around Django.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import resource
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from jobs import events, watch
+from jobs.middleware import HANDOFF_SCOPE_KEY
+from jobs.polling import PollWait
+
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[dict, Receive, Send], Awaitable[None]]
+
+# A client that has not taken a frame after this long has stopped reading: drop it.
+SEND_TIMEOUT_SECONDS = 30
+
+
+class HeldResponse:
+    """Django's `send` for one request: passes its answer on, or holds it if it was handed off."""
+
+    def __init__(self, send: Send, handoff: dict) -> None:
+        self.send = send
+        self.handoff = handoff
+        self.messages: list[Message] = []
+
+    async def __call__(self, message: Message) -> None:
+        if self.handoff:
+            self.messages.append(message)
+        else:
+            await self.send(message)
+
+    async def flush(self) -> None:
+        for message in self.messages:
+            await self.send(message)
+
+
+class Client:
+    """The connection's side of a handed-off request: is it still there, and sending to it."""
+
+    def __init__(self, receive: Receive, send: Send, body: bytes) -> None:
+        self.disconnected = asyncio.Event()
+        self.receive, self.raw_send, self.body = receive, send, body
+        self.listener = asyncio.ensure_future(self.listen())
+
+    async def listen(self) -> None:
+        while (await self.receive())["type"] != "http.disconnect":
+            pass
+        self.disconnected.set()
+
+    def replay(self) -> Receive:
+        """Return a `receive` for asking Django again: the body, then the disconnect."""
+        messages = iter([{"type": "http.request", "body": self.body, "more_body": False}])
+
+        async def receive() -> Message:
+            message = next(messages, None)
+            if message is None:
+                await self.disconnected.wait()
+                message = {"type": "http.disconnect"}
+            return message
+
+        return receive
+
+    async def send(self, message: Message) -> None:
+        """Send, giving up on a client that has not taken what it was sent before."""
+        try:
+            await asyncio.wait_for(self.raw_send(message), SEND_TIMEOUT_SECONDS)
+        except TimeoutError:
+            self.disconnected.set()
+            raise ClientGone from None
+
+    async def until_gone(self, awaitable: Awaitable) -> bool:
+        """Await `awaitable` unless the client goes first; return True if it went."""
+        task = asyncio.ensure_future(awaitable)
+        gone = asyncio.ensure_future(self.disconnected.wait())
+        try:
+            await asyncio.wait({task, gone}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            gone.cancel()
+            if not task.done():
+                task.cancel()
+        return not task.done() or task.cancelled()
+
+    def close(self) -> None:
+        self.listener.cancel()
+
+
+class ClientGone(Exception):
+    """The client left, or stopped reading."""
+
+
+def raise_open_file_limit() -> None:
+    """Allow as many open files as the system lets this process have: one per connection."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+class JobdeskASGI:
+    """Django's ASGI application, with streams and waits served in the event loop."""
+
+    def __init__(self, django: ASGIApp) -> None:
+        self.django = django
+
+    async def __call__(self, scope: dict, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            await self.django(scope, receive, send)
+            return
+        body = bytearray()
+
+        async def recording() -> Message:
+            """Django's `receive`, keeping the body to ask again with (Google's `:wait`)."""
+            message = await receive()
+            body.extend(message.get("body", b""))
+            return message
+
+        handoff, answer = await self.ask(scope, recording, send)
+        if not handoff:
+            return
+        client = Client(receive, send, bytes(body))
+        try:
+            if "stream" in handoff:
+                await events.run_async(handoff["stream"], client.send, client.disconnected)
+            else:
+                await self.hold(scope, client, answer, handoff)
+        except ClientGone:
+            pass
+        finally:
+            client.close()
+
+    async def ask(self, scope: dict, receive: Receive, send: Send) -> tuple[dict, HeldResponse]:
+        """Let Django answer; return what it handed off, and its held answer."""
+        handoff: dict = {}
+        held = HeldResponse(send, handoff)
+        await self.django({**scope, HANDOFF_SCOPE_KEY: handoff}, receive, held)
+        return handoff, held
+
+    async def hold(self, scope: dict, client: Client, held: HeldResponse, handoff: dict) -> None:
+        """Wait for a `?wait=` read's job to change, and answer as the middleware would."""
+        wait: PollWait = handoff["wait"]
+        deadline = time.monotonic() + wait.seconds
+        while "wait" in handoff and (remaining := deadline - time.monotonic()) > 0:
+            waiting = watch.await_change(
+                wait.family, wait.job_id, seen_version=wait.version, timeout=remaining
+            )
+            if await client.until_gone(waiting):
+                return
+            handoff, held = await self.ask(scope, client.replay(), client.send)
+            wait = handoff.get("wait", wait)
+        await held.flush()
+
+    async def lifespan(self, receive: Receive, send: Send) -> None:
+        """Start and stop with the server; stop listening for changes at shutdown."""
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                raise_open_file_limit()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                watch.get_hub().stop()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
