@@ -51,7 +51,7 @@ from jobs import metrics
 from jobs.models import TrackedRun
 from jobs.registry import families
 from jobs.timeline import acting
-from jobs.workers import WorkerRun
+from jobs.workers import Heartbeat, WorkerRun
 from tenancy.models import Tenant
 
 logger = logging.getLogger(__name__)
@@ -232,8 +232,10 @@ def run_job(spec: TrackedSpec, job_id: str, func: Callable, args, kwargs, *, wor
         logger.info("%s job %s was cancelled before it started.", spec.family, job_id)
         count_outcome(spec, "not_started")
         return
+    heartbeat = None
     if worker is not None:
         worker.beat(running=f"{spec.family} job {job_id}")
+        heartbeat = Heartbeat(worker, spec.family, job_id).start()
     handle = JobHandle(spec.family, job_id, worker=worker)
     try:
         with interruptible():
@@ -262,6 +264,7 @@ def run_job(spec: TrackedSpec, job_id: str, func: Callable, args, kwargs, *, wor
         raise
     finally:
         if worker is not None:
+            heartbeat.stop()
             worker.beat(running="")
 
 

@@ -39,7 +39,7 @@ class Schedule:
 
 class Command(BaseCommand):
     help = (
-        "Run reap_stuck_jobs every JOBDESK_REAP_EVERY_SECONDS (60) and purge_finished_jobs "
+        "Run reap_stuck_jobs every JOBDESK_REAP_EVERY_SECONDS (15) and purge_finished_jobs "
         "every JOBDESK_PURGE_EVERY_SECONDS (3600), first at start, until SIGINT or SIGTERM. "
         "One per deployment is enough; a second one is harmless."
     )
@@ -49,14 +49,22 @@ class Command(BaseCommand):
         parser.add_argument(
             "--purge-every", type=float, default=settings.JOBDESK_PURGE_EVERY_SECONDS
         )
+        parser.add_argument(
+            "--once", action="store_true", help="Run each command once, then stop (for cron)."
+        )
 
-    def handle(self, *args, reap_every: float, purge_every: float, **options) -> None:
-        stop = threading.Event()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda *_: stop.set())
+    def handle(
+        self, *args, reap_every: float, purge_every: float, once: bool = False, **options
+    ) -> None:
         schedule = Schedule(
             {"reap_stuck_jobs": reap_every, "purge_finished_jobs": purge_every}, self.run_command
         )
+        if once:
+            schedule.run_due(time.monotonic())
+            return
+        stop = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
         self.stdout.write(f"Scheduler: reaper every {reap_every} s, purge every {purge_every} s.")
         while not stop.is_set():
             due = schedule.run_due(time.monotonic())
