@@ -1,7 +1,8 @@
 """Soak benchmark: the production set-up under a mixed load for minutes; does anything degrade?
 
 Usage: DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379/0 \
-    .venv/bin/python bench/soak.py [--seconds 180] [--clients 8] [--port 0] [--keep]
+    .venv/bin/python bench/soak.py [--seconds 180] [--clients 8] [--port 0]
+    [--web-concurrency 2] [--database jobdesk_soak_bench] [--keep]
 
 It creates a scratch database (`jobdesk_soak_bench`, dropped and created afresh) next to the
 one DATABASE_URL names, migrates it, collects the static files into a temporary folder, and
@@ -155,7 +156,7 @@ class Processes:
         """Return the RSS of each process (gunicorn's workers one by one), in MiB."""
         found = {}
         for name, process in self.running.items():
-            found[name] = rss_mib(process.pid)
+            found[f"{name} master" if name == "gunicorn" else name] = rss_mib(process.pid)
             for number, child in enumerate(children(process.pid), 1):
                 found[f"{name} worker {number}"] = rss_mib(child)
         return found
