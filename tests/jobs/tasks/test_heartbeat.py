@@ -24,6 +24,15 @@ from tests.jobs.tasks.conftest import DB_BACKEND
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _connections_kept(monkeypatch):
+    """The scheduler recycles connections before each command; here that would end the test's
+    transaction (it runs in this process, on the test's connection)."""
+    monkeypatch.setattr(
+        "jobs.management.commands.run_maintenance.close_old_connections", lambda: None
+    )
+
+
 @pytest.fixture
 def running(tenant, settings, django_capture_on_commit_callbacks):
     """A tracked job claimed by worker "w1", running, whose heartbeat started then stopped
