@@ -20,7 +20,9 @@ exception and its traceback privately on the run (the admin shows them), and is 
 so the task backend records the task as failed too.
 A worker told to stop (SIGINT or SIGTERM) while a tracked function runs interrupts it: the job
 fails with `INTERRUPTED_MESSAGE` and the worker then stops as it was told, so no job is left
-running by a stopped worker.
+running by a stopped worker. While the function runs, the worker also beats on the job's run
+from a thread of its own (`jobs.workers.Heartbeat`): a worker killed outright is found lost
+by the reaper within seconds, and its job and task result are failed.
 """
 
 from __future__ import annotations
