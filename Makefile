@@ -148,3 +148,11 @@ bench: $(BENCH_STAMP) bench-system-deps
 .PHONY: bench-watch
 bench-watch: $(BENCH_STAMP) bench-system-deps
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/watch.py $(BENCH_ARGS)
+
+# Run the production set-up (gunicorn from config/gunicorn.py, a task worker, the scheduler) on
+# a scratch PostgreSQL database and Redis for minutes under a mixed load: throughput, errors
+# by status, latency and memory before and after (BENCH_ARGS="--seconds 60" for a short one).
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/0
+.PHONY: bench-soak
+bench-soak: install bench-system-deps
+	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) $(PY) bench/soak.py $(BENCH_ARGS)

@@ -75,7 +75,14 @@ class AssetJobFamily(JobFamily):
             return self.attempt(services.asset_job_heartbeat, job_id)
         job = self.load(job_id)
         fraction = max(completion / 100, job.progress_percent)
-        return self.attempt(services.asset_job_update, job_id, progress_percent=fraction)
+        try:
+            return self.attempt(services.asset_job_update, job_id, progress_percent=fraction)
+        except ValidationError:
+            if self.load(job_id).progress_percent < fraction:
+                raise  # a bad value, not a report overtaken by a concurrent one
+            # Another report got further since the job was read: as Canvas' reports do, this
+            # one keeps the progress stored, and still counts as a sign of life.
+            return self.attempt(services.asset_job_heartbeat, job_id)
 
     def complete(self, job_id: str, *, results: Any) -> bool:
         archive = results if isinstance(results, bytes | File) else None

@@ -7,11 +7,24 @@ command-line options win over this file.
 import multiprocessing
 import os
 
+from config.gunicorn_worker import GuardedThreadWorker
+
 # Where to listen: HOST and PORT, as for `make run`.
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
-# Sync workers: each answers one request at a time (polls are short); two per core, plus one.
+# Worker processes: two per core, plus one; each answers up to `threads` requests at once.
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
-# A request still running after this long is killed with its worker (and logged).
+threads = int(os.environ.get("GUNICORN_THREADS", 4))
+# Threaded workers that never wait on a slow client (config/gunicorn_worker.py): a request
+# gets a thread once its headers are in, within GUNICORN_HEADER_TIMEOUT of its first byte,
+# and a body of up to JOBDESK_MAX_BODY_BYTES is read in full within GUNICORN_BODY_TIMEOUT
+# before the application runs; otherwise 408 and the connection is closed.
+worker_class = GuardedThreadWorker
+GuardedThreadWorker.header_timeout = float(os.environ.get("GUNICORN_HEADER_TIMEOUT", 10))
+GuardedThreadWorker.body_timeout = float(os.environ.get("GUNICORN_BODY_TIMEOUT", 10))
+GuardedThreadWorker.buffered_body_bytes = int(os.environ.get("JOBDESK_MAX_BODY_BYTES", 1048576))
+# A worker whose event loop stops answering for this long is killed and replaced (and
+# logged). Threaded workers are not killed for one slow request: the database's and
+# Redis' own timeouts bound those.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
 # On stop or reload, workers get this long to finish the requests they hold.
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", 30))

@@ -458,6 +458,11 @@ JOBDESK_TRACKED_REPORT_INTERVAL = float(os.environ.get("JOBDESK_TRACKED_REPORT_I
 # JOBDESK_STUCK_JOB_TIMEOUTS names a timeout for the job's family and kind (tag or type).
 JOBDESK_STUCK_JOB_TIMEOUT = int(os.environ.get("JOBDESK_STUCK_JOB_TIMEOUT", 15 * 60))
 JOBDESK_STUCK_JOB_TIMEOUTS: dict[str, dict[str, int]] = {}
+# A worker running a tracked task shows a sign of life this often, whether or not the task
+# reports; a task whose worker showed none for JOBDESK_WORKER_LOST_SECONDS is failed, its task
+# result too, by `reap_stuck_jobs` (the worker was killed, or its machine is gone).
+JOBDESK_WORKER_BEAT_SECONDS = float(os.environ.get("JOBDESK_WORKER_BEAT_SECONDS", 5))
+JOBDESK_WORKER_LOST_SECONDS = env_seconds("JOBDESK_WORKER_LOST_SECONDS", 30)
 # `purge_finished_jobs` deletes jobs finished longer ago than their family's retention (30
 # days unless the family says otherwise); this overrides it per family, e.g. {"progress": 7}
 # (None keeps a family's jobs for ever).
@@ -467,7 +472,7 @@ JOBDESK_RETENTION_DAYS: dict[str, int | None] = {}
 JOBDESK_METRICS_TOKEN = os.environ.get("JOBDESK_METRICS_TOKEN", "").strip()
 # The scheduler (`manage.py run_maintenance`, run by `make serve`) runs the reaper and the
 # retention purge this often (seconds).
-JOBDESK_REAP_EVERY_SECONDS = env_seconds("JOBDESK_REAP_EVERY_SECONDS", 60)
+JOBDESK_REAP_EVERY_SECONDS = env_seconds("JOBDESK_REAP_EVERY_SECONDS", 15)
 JOBDESK_PURGE_EVERY_SECONDS = env_seconds("JOBDESK_PURGE_EVERY_SECONDS", 60 * 60)
 
 # Webhooks (docs/api/webhooks.md): a failed delivery is tried again after the base delay,

@@ -139,7 +139,8 @@ class TrackedRunQuerySet(TenantOwnedQuerySet):
 class TrackedRun(TenantOwnedModel):
     """How a tracked job was enqueued (its task and arguments), and why it failed, if it did.
 
-    Written by `enqueue_tracked` and by the worker that fails the job; read only by the admin.
+    Written by `enqueue_tracked` and by the worker running it (its heartbeat, and why the job
+    failed); read by the admin and the reaper.
     The traceback is private: no API, wire body or snapshot shows it.
     """
 
@@ -168,12 +169,25 @@ class TrackedRun(TenantOwnedModel):
     traceback = models.TextField(blank=True)
     task_result_id = models.CharField(max_length=64, blank=True)
     worker = models.CharField(max_length=64, blank=True)
+    beat_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When its worker last showed a sign of life while running it (empty after).",
+    )
 
     objects = TenantOwnedManager.from_queryset(TrackedRunQuerySet)()
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["family", "job_id"], name="tracked_run_per_job")
+        ]
+        indexes = [
+            # The reaper's look for lost workers: only runs being run have a beat.
+            models.Index(
+                fields=["beat_at"],
+                name="tracked_run_beat_at",
+                condition=models.Q(beat_at__isnull=False),
+            )
         ]
 
     def __str__(self) -> str:

@@ -20,7 +20,9 @@ exception and its traceback privately on the run (the admin shows them), and is 
 so the task backend records the task as failed too.
 A worker told to stop (SIGINT or SIGTERM) while a tracked function runs interrupts it: the job
 fails with `INTERRUPTED_MESSAGE` and the worker then stops as it was told, so no job is left
-running by a stopped worker.
+running by a stopped worker. While the function runs, the worker also beats on the job's run
+from a thread of its own (`jobs.workers.Heartbeat`): a worker killed outright is found lost
+by the reaper within seconds, and its job and task result are failed.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ from jobs import metrics
 from jobs.models import TrackedRun
 from jobs.registry import families
 from jobs.timeline import acting
-from jobs.workers import WorkerRun
+from jobs.workers import Heartbeat, WorkerRun
 from tenancy.models import Tenant
 
 logger = logging.getLogger(__name__)
@@ -232,8 +234,10 @@ def run_job(spec: TrackedSpec, job_id: str, func: Callable, args, kwargs, *, wor
         logger.info("%s job %s was cancelled before it started.", spec.family, job_id)
         count_outcome(spec, "not_started")
         return
+    heartbeat = None
     if worker is not None:
         worker.beat(running=f"{spec.family} job {job_id}")
+        heartbeat = Heartbeat(worker, spec.family, job_id).start()
     handle = JobHandle(spec.family, job_id, worker=worker)
     try:
         with interruptible():
@@ -262,6 +266,7 @@ def run_job(spec: TrackedSpec, job_id: str, func: Callable, args, kwargs, *, wor
         raise
     finally:
         if worker is not None:
+            heartbeat.stop()
             worker.beat(running="")
 
 

@@ -4,21 +4,31 @@ django-tasks' database backend keeps no list of its workers, so the worker runni
 task records itself (`TaskWorker`): when it starts a job, when it finishes, and, while the
 job reports, at most once every `BEAT_SECONDS`. RQ keeps its own list in Redis, with
 heartbeats; the dashboard reads both (`workers_seen`).
+
+While it runs a tracked task, a worker also beats on the task's `TrackedRun`, from a thread
+of its own (`Heartbeat`), every `JOBDESK_WORKER_BEAT_SECONDS` however long the function goes
+without reporting. A run whose beat is older than `JOBDESK_WORKER_LOST_SECONDS` lost its
+worker (killed, out of memory, its machine gone): the reaper fails its job and its task
+result (`lost_runs`, `forget_lost_run`).
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connections, transaction
 from django.utils import timezone
-from django_tasks.base import TaskContext
+from django_tasks.base import TaskContext, TaskResultStatus
 
-from jobs.models import TaskWorker
+from jobs.models import TaskWorker, TrackedRun
 from jobs.timeline import Actor
+
+logger = logging.getLogger(__name__)
 
 # A worker running a long job records a sign of life at most this often.
 BEAT_SECONDS = 30
@@ -67,6 +77,75 @@ class WorkerRun:
         """Record a sign of life if the last one is `BEAT_SECONDS` old."""
         if self.last_beat is None or time.monotonic() - self.last_beat >= BEAT_SECONDS:
             self.beat(running=running)
+
+
+class WorkerLost(Exception):
+    """The worker running a task stopped showing signs of life (how its task result says it)."""
+
+
+class Heartbeat:
+    """Beat on a tracked task's run from a thread, until stopped (see the module).
+
+    The first beat, from the worker's own thread, names the worker and its task result on the
+    run; stopping clears the beat, so only runs whose worker vanished keep an old one.
+    """
+
+    def __init__(self, worker: WorkerRun, family: str, job_id: str) -> None:
+        self.worker = worker
+        self.run = TrackedRun.objects.across_tenants().of_job(family, job_id)
+        self.running = f"{family} job {job_id}"
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self.beat_until_stopped, daemon=True)
+
+    def start(self) -> Heartbeat:
+        self.run.update(
+            beat_at=timezone.now(),
+            worker=self.worker.worker_id[:64],
+            task_result_id=self.worker.task_id,
+        )
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.thread.join()
+        self.run.update(beat_at=None)
+
+    def beat_until_stopped(self) -> None:
+        try:
+            while not self.stopped.wait(settings.JOBDESK_WORKER_BEAT_SECONDS):
+                self.beat()
+        finally:
+            connections.close_all()  # this thread's own connections
+
+    def beat(self) -> None:
+        """Record a sign of life; a database outage only skips it (the next one tries again)."""
+        try:
+            self.run.update(beat_at=timezone.now())
+            self.worker.beat(running=self.running)
+        except DatabaseError:
+            logger.warning("Could not record the heartbeat of %s.", self.running, exc_info=True)
+
+
+def lost_runs(*, now: datetime, lost_after: timedelta) -> list[TrackedRun]:
+    """Return the tracked runs whose worker has shown no sign of life for `lost_after`."""
+    return list(TrackedRun.objects.across_tenants().filter(beat_at__lt=now - lost_after))
+
+
+def forget_lost_run(run: TrackedRun, *, message: str) -> None:
+    """Fail the run's task result if it still says running (the database backend's; RQ fails
+    its own jobs once their worker is gone), and stop watching the run."""
+    backend = settings.TASKS.get(run.backend, {}).get("BACKEND", "")
+    if run.task_result_id and backend.endswith(".DatabaseBackend"):
+        from django_tasks_db.models import DBTaskResult
+
+        DBTaskResult.objects.filter(pk=run.task_result_id, status=TaskResultStatus.RUNNING).update(
+            status=TaskResultStatus.FAILED,
+            finished_at=timezone.now(),
+            exception_class_path=f"{WorkerLost.__module__}.{WorkerLost.__qualname__}",
+            traceback=f"{WorkerLost.__module__}.{WorkerLost.__qualname__}: {message}",
+        )
+    TrackedRun.objects.across_tenants().filter(pk=run.pk).update(beat_at=None)
 
 
 @dataclass

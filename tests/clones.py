@@ -53,9 +53,17 @@ def clean_environment(**extra: str) -> dict[str, str]:
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """Return a free port on 127.0.0.1: one of JOBDESK_TEST_PORTS (e.g. `18300-18399`) when
+    it is set, so servers the tests start stay in a range of the machine's owner's choosing."""
+    first, _, last = os.environ.get("JOBDESK_TEST_PORTS", "0-0").partition("-")
+    for port in range(int(first), int(last or first) + 1):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return sock.getsockname()[1]
+    pytest.fail(f"No free port in JOBDESK_TEST_PORTS={os.environ['JOBDESK_TEST_PORTS']}.")
 
 
 def start(command: list[str], *, cwd: Path, env: dict[str, str], log: Path) -> subprocess.Popen:

@@ -20,6 +20,7 @@ from asset_jobs.services import (
     asset_job_update,
     instance_create,
 )
+from jobs.registry import families
 from jobs.transitions import TransitionRefused
 from tests.asset_jobs.factories import (
     REASON,
@@ -352,3 +353,20 @@ def test_two_concurrent_claims_hand_the_package_out_once():
     assert packages[0].file.read() == content
     assert sum(isinstance(result, AssetArchiveUnavailable) for result in results) == 1
     assert reload(job).status == State.FINISHED
+
+
+def test_a_task_report_overtaken_by_a_concurrent_one_keeps_the_progress_and_is_a_heartbeat(
+    instance, monkeypatch
+):
+    job = make_job(instance)
+    family = families["asset_jobs"]
+    stale = family.load(job.pk)  # read before a concurrent report moved the job to 50 %
+    beat = asset_job_update(job, progress_percent=0.5).heartbeat_at
+    loads = iter([stale])
+    monkeypatch.setattr(family, "load", lambda job_id: next(loads, None) or reload(job))
+
+    assert family.report(job.pk, completion=30, message=None) is True
+
+    job = reload(job)
+    assert (job.status, job.progress_percent) == (State.RUNNING, 0.5)
+    assert job.heartbeat_at > beat

@@ -40,7 +40,7 @@ class Schedule:
 
 class Command(BaseCommand):
     help = (
-        "Run reap_stuck_jobs every JOBDESK_REAP_EVERY_SECONDS (60), purge_finished_jobs "
+        "Run reap_stuck_jobs every JOBDESK_REAP_EVERY_SECONDS (15), purge_finished_jobs "
         "every JOBDESK_PURGE_EVERY_SECONDS (3600) and requeue_webhooks every "
         "JOBDESK_WEBHOOKS_SWEEP_SECONDS (60), first at start, until SIGINT or SIGTERM. "
         "One per deployment is enough; a second one is harmless."
@@ -51,11 +51,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--purge-every", type=float, default=settings.JOBDESK_PURGE_EVERY_SECONDS
         )
+        parser.add_argument(
+            "--once", action="store_true", help="Run each command once, then stop (for cron)."
+        )
 
-    def handle(self, *args, reap_every: float, purge_every: float, **options) -> None:
-        stop = threading.Event()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda *_: stop.set())
+    def handle(
+        self, *args, reap_every: float, purge_every: float, once: bool = False, **options
+    ) -> None:
         schedule = Schedule(
             {
                 "reap_stuck_jobs": reap_every,
@@ -64,6 +66,12 @@ class Command(BaseCommand):
             },
             self.run_command,
         )
+        if once:
+            schedule.run_due(time.monotonic())
+            return
+        stop = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
         self.stdout.write(f"Scheduler: reaper every {reap_every} s, purge every {purge_every} s.")
         while not stop.is_set():
             due = schedule.run_due(time.monotonic())
