@@ -35,6 +35,13 @@ class AsyncStatusDriver(FamilyDriver):
             "cancel": lambda job: services.async_status_cancel(job, actor=None),
         }
 
+    def body_endpoints(self, job: AsyncStatus) -> dict:
+        return {
+            "create": ("POST", "/api/5.0/async_status", {"message": "started"}),
+            "update": ("PUT", self.poll_path(job), {"status": "SUCCEEDED", "message": "done"}),
+            "login": ("POST", "/api/5.0/user/login", {"u": "nobody", "p": "wrong"}),
+        }
+
     def finish(self, job: AsyncStatus) -> None:
         services.async_status_finish(job, succeeded=True, message="done")
 

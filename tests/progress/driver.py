@@ -48,6 +48,27 @@ class ProgressDriver(FamilyDriver):
             "supersede": services.progress_supersede,
         }
 
+    def body_endpoints(self, job: Progress) -> dict:
+        path = self.poll_path(job)
+        return {
+            "create": (
+                "POST",
+                "/api/v1/progress",
+                {"tag": "t", "context_type": "Course", "context_id": 1},
+            ),
+            "update": (
+                "PUT",
+                path,
+                {
+                    "workflow_state": "completed",
+                    "completion": 90,
+                    "message": "m",
+                    "results": {"k": "v"},
+                },
+            ),
+            "cancel": ("POST", f"{path}/cancel", {"message": "stop"}),
+        }
+
     def finish(self, job: Progress) -> None:
         services.progress_fail(job, message="over")
 
