@@ -117,7 +117,7 @@ for position, credentials_key in enumerate(JOBDESK_CREDENTIALS_KEYS, 1):
         )
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "jobs.admin_site.JobdeskAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

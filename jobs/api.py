@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import UTC
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from django.http import HttpResponse, QueryDict
+from django.http import HttpResponse
 from rest_framework import serializers
 from rest_framework.exceptions import APIException, ParseError
 from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
@@ -22,6 +22,7 @@ from rest_framework.request import Request
 
 from jobs import idempotency
 from jobs.conditional import private_cache_control
+from jobs.parsers import has_nul
 from jobs.producers import producer_tenant
 from tenancy.access import principal_for
 from tenancy.models import Tenant
@@ -67,11 +68,6 @@ class SoundRequestMixin:
             raise LengthRequired()
         if request.method not in SAFE_METHODS and has_nul(request.query_params):
             raise ParseError("NUL characters are not allowed in query parameters.")
-
-
-def has_nul(params: QueryDict) -> bool:
-    """Return whether any name or value of `params` holds a NUL character."""
-    return any("\x00" in name or "\x00" in "".join(values) for name, values in params.lists())
 
 
 class FamilyPermission(BasePermission):

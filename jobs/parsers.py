@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.http import QueryDict
 from rest_framework import parsers
 from rest_framework.exceptions import APIException, ParseError
 
@@ -51,6 +52,11 @@ def text_problem(text: str) -> str | None:
     except UnicodeEncodeError:
         return "Text must be valid Unicode: a lone surrogate is not."
     return None
+
+
+def has_nul(params: QueryDict) -> bool:
+    """Return whether any name or value of the query `params` holds a NUL character."""
+    return any("\x00" in name or "\x00" in "".join(values) for name, values in params.lists())
 
 
 def number_problem(number: int | float) -> str | None:
