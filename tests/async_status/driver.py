@@ -13,6 +13,7 @@ class AsyncStatusDriver(FamilyDriver):
     accepts = (None, "*/*", "text/html")  # Traffic Ops answers JSON whatever is asked
     search_term = "Nightly"
     negotiates_accept = False
+    body_reads = ("login",)
     admin_indexes = ("async_status_admin_start", "async_status_admin_state_start")
 
     def make(self, tenant, **fields) -> AsyncStatus:

@@ -18,6 +18,7 @@ class OperationDriver(FamilyDriver):
     search_term = "quota"
     negotiates_accept = False  # Google's APIs answer JSON whatever is asked
     accepts = (None, "*/*", "application/json", "text/html")
+    body_reads = ("wait",)
     admin_indexes = ("lro_admin_created", "lro_admin_state_created")
     cancelled = State.CANCELLED
     body_too_large_status = HTTPStatus.BAD_REQUEST
