@@ -19,6 +19,8 @@ def claimed(job: AssetJob) -> None:
 class AssetJobDriver(FamilyDriver):
     name = "asset_jobs"
     error_key = "error_code"
+    finishing_report = {"status": "Failed", "reasons": [REASON]}
+    refinish_with = {"reasons": [{**REASON, "resource_name": "otherApp"}]}
     poll_header = "X-Auth-Token"
     first_poll_queries = 3  # the token, the job and its reasons
     other_tenants_job_status = HTTPStatus.FORBIDDEN

@@ -10,6 +10,8 @@ from tests.jobs.drivers import FamilyDriver
 class AsyncStatusDriver(FamilyDriver):
     name = "async_status"
     error_key = "alerts"
+    finishing_report = {"status": "SUCCEEDED", "message": "done"}
+    refinish_with = {"message": "other"}
     accepts = (None, "*/*", "text/html")  # Traffic Ops answers JSON whatever is asked
     search_term = "Nightly"
     negotiates_accept = False

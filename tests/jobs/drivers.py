@@ -48,6 +48,10 @@ class FamilyDriver:
     # What a body over the limit and a chunked body get (Google's APIs: 400 for both).
     body_too_large_status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
     length_required_status = HTTPStatus.LENGTH_REQUIRED
+    # A body of the `update` endpoint of `body_endpoints` finishing a running job, and fields
+    # that, changed in it, would finish the job again with other data.
+    finishing_report: dict[str, Any]
+    refinish_with: dict[str, Any]
     # Endpoints of `body_endpoints` that do not change a job (a login, a read sent as POST).
     body_reads: tuple[str, ...] = ()
     # The tag of the family's sample tracked tasks (tests/jobs/tasks/sample_tasks.py).

@@ -15,6 +15,8 @@ ABORTED = 10
 class OperationDriver(FamilyDriver):
     name = "lro"
     error_key = "error"
+    finishing_report = {"response": {"rows": 1}}
+    refinish_with = {"response": {"rows": 2}}
     search_term = "quota"
     negotiates_accept = False  # Google's APIs answer JSON whatever is asked
     accepts = (None, "*/*", "application/json", "text/html")

@@ -8,6 +8,8 @@ from tests.jobs.drivers import FamilyDriver
 class ProgressDriver(FamilyDriver):
     name = "progress"
     error_key = "errors"
+    finishing_report = {"workflow_state": "completed", "results": {"k": "v"}}
+    refinish_with = {"results": {"k": "other"}}
     accepts = (None, "*/*", "application/json", "application/json+canvas-string-ids")
     search_term = "nightly_export"
     body_names_the_host = True
