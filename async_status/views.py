@@ -17,7 +17,7 @@ import re
 from http import HTTPStatus
 
 from django.conf import settings
-from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth import login, logout
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
@@ -58,10 +58,10 @@ from async_status.serializers import (
     AsyncStatusSerializer,
 )
 from async_status.services import async_status_create, async_status_finish, async_status_update
-from async_status.throttling import LoginGuard
 from jobs.api import FamilyAPIMixin, SoundRequestMixin, create_once
 from jobs.parsers import BodyTooLarge, refuse_unstorable, text_problem
 from jobs.polling import CachedPollMixin
+from tenancy.throttling import LoginThrottled, authenticate_guarded
 
 SERVED_VERSIONS = frozenset({"4.0", "4.1", "5.0"})
 # Traffic Ops serves the list from 5.0 on; older versions have no such route.
@@ -247,14 +247,12 @@ class LoginView(TrafficOpsView):
         if is_cross_origin(request):
             raise CrossOriginLogin()
         username, password = read_credentials(request)
-        guard = LoginGuard(username, request.META.get("REMOTE_ADDR", ""))
-        wait = guard.attempt()
-        if wait is not None:
-            raise TooManyLoginAttempts(wait)
-        user = authenticate(request._request, username=username, password=password)
+        try:
+            user = authenticate_guarded(request._request, username, password)
+        except LoginThrottled as throttled:
+            raise TooManyLoginAttempts(throttled.wait) from None
         if user is None:
             raise InvalidCredentials()
-        guard.clear()
         login(request._request, user)
         return Response(alerts("Successfully logged in.", "success"))
 
