@@ -94,11 +94,11 @@ def in_envelope(response, family: FamilyDriver) -> bool:
 @pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("family", drivers(), ids=lambda family: family.name)
 def test_hostile_bodies_get_the_familys_4xx_and_change_nothing(
-    api_client, settings, tenant, bearer, family, variant
+    api_client, settings, tenant, make_member, make_token, family, variant
 ):
     family.serve_bodies(settings)
     job = family.make(tenant)
-    headers = family.headers(bearer(tenant, "admin")["HTTP_AUTHORIZATION"].split()[1])
+    headers = family.headers(make_token(make_member(tenant, "admin"), tenant))
     before = app_rows(family)
     answers = {}
 

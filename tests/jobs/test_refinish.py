@@ -13,10 +13,10 @@ pytestmark = pytest.mark.django_db
 
 @pytest.mark.parametrize("family", drivers(), ids=lambda family: family.name)
 def test_finishing_a_finished_job_with_other_data_is_409_and_changes_nothing(
-    api_client, tenant, bearer, family
+    api_client, tenant, make_member, make_token, family
 ):
     job = family.insert(tenant)
-    headers = family.headers(bearer(tenant, "admin")["HTTP_AUTHORIZATION"].split()[1])
+    headers = family.headers(make_token(make_member(tenant, "admin"), tenant))
     method, path, _ = family.body_endpoints(job)["update"]
 
     def report(body: dict):
