@@ -17,11 +17,11 @@ import re
 from http import HTTPStatus
 
 from django.conf import settings
-from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth import login, logout
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from rest_framework.exceptions import MethodNotAllowed
+from rest_framework.exceptions import MethodNotAllowed, ParseError
 from rest_framework.generics import GenericAPIView
 from rest_framework.mixins import ListModelMixin
 from rest_framework.negotiation import BaseContentNegotiation
@@ -58,10 +58,10 @@ from async_status.serializers import (
     AsyncStatusSerializer,
 )
 from async_status.services import async_status_create, async_status_finish, async_status_update
-from async_status.throttling import LoginGuard
-from jobs.api import FamilyAPIMixin, create_once
-from jobs.parsers import BodyTooLarge
+from jobs.api import FamilyAPIMixin, SoundRequestMixin, create_once
+from jobs.parsers import BodyTooLarge, refuse_unstorable, text_problem
 from jobs.polling import CachedPollMixin
+from tenancy.throttling import LoginThrottled, authenticate_guarded
 
 SERVED_VERSIONS = frozenset({"4.0", "4.1", "5.0"})
 # Traffic Ops serves the list from 5.0 on; older versions have no such route.
@@ -92,7 +92,7 @@ class AlwaysJSON(BaseContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
-class TrafficOpsView(GenericAPIView):
+class TrafficOpsView(SoundRequestMixin, GenericAPIView):
     """Base of every view under /api/<version>/: JSON always, errors as Traffic Ops alerts."""
 
     renderer_classes = [JSONRenderer]
@@ -208,15 +208,6 @@ def read_json_object(request: Request) -> dict:
     return body
 
 
-def is_clean_text(value: str) -> bool:
-    """Return True for text a database column can store: UTF-8 encodable, no NUL."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return "\x00" not in value
-
-
 def read_credentials(request: Request) -> tuple[str, str]:
     """Return the login body's `u` and `p`, or raise a 400 saying what is wrong."""
     body = read_json_object(request)
@@ -225,8 +216,12 @@ def read_credentials(request: Request) -> tuple[str, str]:
         raise BadRequest("username and password are required")
     if not isinstance(username, str) or not isinstance(password, str):
         raise BadRequest("username and password must be strings")
-    if not (is_clean_text(username) and is_clean_text(password)):
+    if text_problem(username) or text_problem(password):
         raise BadRequest("username and password must be valid text without NUL characters")
+    try:
+        refuse_unstorable(body)
+    except ParseError as exc:
+        raise BadRequest(f"the login request body is not valid: {exc.detail}") from None
     return username, password
 
 
@@ -252,14 +247,12 @@ class LoginView(TrafficOpsView):
         if is_cross_origin(request):
             raise CrossOriginLogin()
         username, password = read_credentials(request)
-        guard = LoginGuard(username, request.META.get("REMOTE_ADDR", ""))
-        wait = guard.attempt()
-        if wait is not None:
-            raise TooManyLoginAttempts(wait)
-        user = authenticate(request._request, username=username, password=password)
+        try:
+            user = authenticate_guarded(request._request, username, password)
+        except LoginThrottled as throttled:
+            raise TooManyLoginAttempts(throttled.wait) from None
         if user is None:
             raise InvalidCredentials()
-        guard.clear()
         login(request._request, user)
         return Response(alerts("Successfully logged in.", "success"))
 

@@ -42,8 +42,11 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(D)sus "%(a)s"'
 errorlog = "-"
 # Workers' heartbeat files in memory, not on a disk that may stall.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
-# The TLS-terminating proxy in front sets X-Forwarded-Proto (settings.SECURE_PROXY_SSL_HEADER).
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+# The TLS-terminating proxy in front sets X-Forwarded-Proto: gunicorn believes it from the same
+# proxies as jobdesk (JOBDESK_TRUSTED_PROXIES, tenancy.proxies), none by default.
+forwarded_allow_ips = os.environ.get(
+    "FORWARDED_ALLOW_IPS", os.environ.get("JOBDESK_TRUSTED_PROXIES", "")
+)
 
 
 def child_exit(server, worker) -> None:

@@ -117,7 +117,7 @@ for position, credentials_key in enumerate(JOBDESK_CREDENTIALS_KEYS, 1):
         )
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "jobs.apps.JobdeskAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -143,6 +143,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so it times every request and counts the ones later middleware answers.
     "ops.middleware.RequestMetricsMiddleware",
+    # Then who the client is: proxy headers only from JOBDESK_TRUSTED_PROXIES.
+    "tenancy.proxies.TrustedProxyMiddleware",
     # Then: a job read with `?wait=` is held here until its job changes (jobs.watch).
     "jobs.middleware.PollWaitMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -271,8 +273,15 @@ WHITENOISE_MANIFEST_STRICT = False
 # Bodies larger than this are refused before any view parses them.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("JOBDESK_MAX_BODY_BYTES", 1024 * 1024))
 
-# Transport security: on by default in production; a TLS-terminating proxy sets the header below.
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Transport security: on by default in production. A TLS-terminating proxy says the scheme in
+# X-Forwarded-Proto, believed only from JOBDESK_TRUSTED_PROXIES (IPs or CIDRs, comma-separated;
+# none by default): tenancy.proxies copies it into the request key named here.
+JOBDESK_TRUSTED_PROXIES = [
+    entry.strip()
+    for entry in os.environ.get("JOBDESK_TRUSTED_PROXIES", "").split(",")
+    if entry.strip()
+]
+SECURE_PROXY_SSL_HEADER = ("JOBDESK_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_flag("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
 # Probes and Prometheus talk to a process directly, over plain HTTP.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]

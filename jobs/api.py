@@ -16,11 +16,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.http import HttpResponse
 from rest_framework import serializers
-from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.exceptions import APIException, ParseError
+from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
 from rest_framework.request import Request
 
 from jobs import idempotency
 from jobs.conditional import private_cache_control
+from jobs.parsers import has_nul
 from jobs.producers import producer_tenant
 from tenancy.access import principal_for
 from tenancy.models import Tenant
@@ -44,6 +46,30 @@ def parse_id(raw: str) -> int | None:
     return int(raw)
 
 
+class LengthRequired(APIException):
+    """A request body sent without `Content-Length` (chunked): WSGI hands Django none of it."""
+
+    status_code = 411
+    default_detail = "Send the request body with a Content-Length; chunked bodies are not read."
+    default_code = "length_required"
+
+
+class SoundRequestMixin:
+    """Refuse requests that a view would misread, in the view's own error envelope.
+
+    A chunked body reaches a WSGI application as an empty one, so a cancel's message or a
+    producer's report would be silently dropped. NUL in the query string of a write is
+    refused too (reads' filters already say which parameter is wrong).
+    """
+
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)
+        if request.META.get("HTTP_TRANSFER_ENCODING", "identity").lower() != "identity":
+            raise LengthRequired()
+        if request.method not in SAFE_METHODS and has_nul(request.query_params):
+            raise ParseError("NUL characters are not allowed in query parameters.")
+
+
 class FamilyPermission(BasePermission):
     """Allow principals that hold the view's `required_permission` in at least one tenant."""
 
@@ -59,7 +85,7 @@ class PrivateResponsesMixin:
         return private_cache_control(response)
 
 
-class FamilyAPIMixin(PrivateResponsesMixin):
+class FamilyAPIMixin(SoundRequestMixin, PrivateResponsesMixin):
     """A view of one family's API: the permission each method needs, scoped jobs, no sharing."""
 
     family: ClassVar[JobFamily]

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 from django.core import checks
 from django.utils.module_loading import autodiscover_modules
 
@@ -15,3 +16,10 @@ class JobsConfig(AppConfig):
         autodiscover_modules("family")
         schema.register_family_enums()
         checks.register(job_checks.check_families, checks.Tags.models)
+
+
+class JobdeskAdminConfig(admin_apps.AdminConfig):
+    """Django's admin, served by jobdesk's site (a throttled login, no NUL in URLs)."""
+
+    default = False  # `jobs` itself is JobsConfig; settings name this one explicitly
+    default_site = "jobs.admin_site.JobdeskAdminSite"

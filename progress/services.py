@@ -162,6 +162,27 @@ def progress_supersede(progress: Progress) -> Progress:
     return transition(progress, event="supersede", allowed=[State.QUEUED], to=State.CANCELED)
 
 
+# The event that finished a job in each state a producer may report.
+FINISHING_EVENTS = {State.COMPLETED: "complete", State.FAILED: "fail"}
+
+
+def check_repeated_finish(progress: Progress, **report: Any) -> None:
+    """Refuse (409) a report naming the job's finished state with other content than it holds.
+
+    Answering it 200 would drop the content silently: a producer whose completion lost a race,
+    or who reports on a job an operator cancelled, must learn that its data was not stored.
+    """
+    if any(
+        value is not None and value != getattr(progress, field) for field, value in report.items()
+    ):
+        raise TransitionRefused(
+            family="progress",
+            job_id=progress.pk,
+            event=FINISHING_EVENTS[progress.workflow_state],
+            state=progress.workflow_state,
+        )
+
+
 def progress_report(
     progress: Progress,
     *,
@@ -174,7 +195,12 @@ def progress_report(
 
     `workflow_state` maps onto a transition (running: start, completed: complete, failed:
     fail, waiting_for_external_tool: wait); asking for the state the job is in changes no state.
+    Asking for the finished state the job is in is a retry: it must repeat what the job holds.
     """
+    finished = progress.workflow_state in FINISHING_EVENTS
+    if finished and workflow_state == progress.workflow_state:
+        check_repeated_finish(progress, completion=completion, message=message, results=results)
+        return progress
     if workflow_state == progress.workflow_state:
         workflow_state = None
     if workflow_state == State.COMPLETED:

@@ -28,7 +28,13 @@ from jobs.parsers import BoundedFormParser, BoundedJSONParser, BoundedMultiPartP
 from jobs.polling import CachedPollMixin
 from jobs.snapshots import Snapshot
 from progress.errors import canvas_exception_handler, lti_exception_handler
-from progress.family import LTI_PROGRESS_SHOW_SCOPE, PROGRESS_CANCEL, PROGRESS_READ, family
+from progress.family import (
+    LTI_PROGRESS_SHOW_SCOPE,
+    PROGRESS_CANCEL,
+    PROGRESS_READ,
+    PROGRESS_WRITE,
+    family,
+)
 from progress.filters import ProgressFilter
 from progress.models import Progress
 from progress.pagination import CanvasPagination
@@ -196,10 +202,12 @@ class ProgressCancelView(CanvasView):
         return Response(self.get_serializer(progress).data)
 
     def check_may_cancel(self, progress: Progress) -> None:
-        """Allow the job's creator, or a holder of `PROGRESS:CANCEL` in its tenant."""
+        """Allow the job's creator (unless scoped to neither write nor cancel), or a holder of
+        `PROGRESS:CANCEL` in its tenant."""
         principal = principal_for(self.request)
         is_creator = progress.user_id is not None and progress.user_id == principal.user.pk
-        if not (is_creator or principal.holds(PROGRESS_CANCEL, progress.tenant_id)):
+        as_creator = is_creator and not principal.scoped_out_of(PROGRESS_WRITE, PROGRESS_CANCEL)
+        if not (as_creator or principal.holds(PROGRESS_CANCEL, progress.tenant_id)):
             raise PermissionDenied()
 
     def cancel_message(self) -> str | None:

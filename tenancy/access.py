@@ -72,6 +72,15 @@ class Principal:
         """Return True if this principal holds `permission` in at least one tenant."""
         return bool(self.tenant_scope(permission))
 
+    def scoped_out_of(self, *permissions: str) -> bool:
+        """Return True if the principal's token has scopes and they name none of `permissions`.
+
+        A right that comes from something other than a role (being a job's creator) is
+        narrowed by scopes like a role's: a read-only token must not carry it.
+        """
+        scopes = self.token.scopes if self.token is not None else None
+        return bool(scopes) and not set(permissions) & set(scopes)
+
     def has_token_scope(self, scope: str) -> bool:
         """Return True if the principal's token explicitly carries `scope` (e.g. the LTI one)."""
         return self.token is not None and scope in (self.token.scopes or ())

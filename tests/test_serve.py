@@ -109,6 +109,7 @@ def deployment(tmp_path, transactional_db) -> Iterator[tuple[Path, Database, dic
         DATABASE_URL=database.url(),
         JOBDESK_METRICS_TOKEN=METRICS_TOKEN,
         JOBDESK_REAP_EVERY_SECONDS="1",
+        JOBDESK_TRUSTED_PROXIES="127.0.0.1",  # the test speaks as the proxy in front would
     )
     if database.postgres:
         # Shared by the web and worker processes, as production runs with it: the suite's

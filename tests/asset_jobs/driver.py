@@ -7,6 +7,7 @@ from django.utils import timezone
 from asset_jobs import services
 from asset_jobs.models import AssetJob, Instance
 from tests.asset_jobs.factories import REASON, InstanceFactory, make_zip
+from tests.asset_jobs.handlers import HANDLERS
 from tests.jobs.drivers import FamilyDriver
 
 
@@ -18,6 +19,8 @@ def claimed(job: AssetJob) -> None:
 class AssetJobDriver(FamilyDriver):
     name = "asset_jobs"
     error_key = "error_code"
+    finishing_report = {"status": "Failed", "reasons": [REASON]}
+    refinish_with = {"reasons": [{**REASON, "resource_name": "otherApp"}]}
     poll_header = "X-Auth-Token"
     first_poll_queries = 3  # the token, the job and its reasons
     other_tenants_job_status = HTTPStatus.FORBIDDEN
@@ -50,6 +53,25 @@ class AssetJobDriver(FamilyDriver):
     def poll_path(self, job: AssetJob) -> str:
         project, instance = job.tenant.project_id, job.instance.instance_id
         return f"/v2/{project}/instances/{instance}/assets/jobs/{job.pk}"
+
+    def body_endpoints(self, job: AssetJob) -> dict:
+        path = self.poll_path(job)
+        assets = path.split("/jobs/")[0]
+        selection = {"apps": [{"id": "app-1"}], "tasks": [{"id": "task-1"}]}
+        return {
+            "create": ("POST", f"{assets}/jobs", {"type": "exportAsset"}),
+            "update": (
+                "PUT",
+                path,
+                {"progress_percent": 0.5, "status": "Failed", "reasons": [REASON]},
+            ),
+            "export": ("POST", f"{assets}/export", selection),
+            "delete": ("POST", f"{assets}/delete", selection),
+            "settings": ("PUT", f"{assets}/settings", {"status_spelling": "classic"}),
+        }
+
+    def serve_bodies(self, settings) -> None:
+        settings.JOBDESK_ASSET_JOB_HANDLERS = dict(HANDLERS)
 
     def writes(self) -> dict:
         return {

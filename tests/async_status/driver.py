@@ -10,9 +10,12 @@ from tests.jobs.drivers import FamilyDriver
 class AsyncStatusDriver(FamilyDriver):
     name = "async_status"
     error_key = "alerts"
+    finishing_report = {"status": "SUCCEEDED", "message": "done"}
+    refinish_with = {"message": "other"}
     accepts = (None, "*/*", "text/html")  # Traffic Ops answers JSON whatever is asked
     search_term = "Nightly"
     negotiates_accept = False
+    body_reads = ("login",)
     admin_indexes = ("async_status_admin_start", "async_status_admin_state_start")
 
     def make(self, tenant, **fields) -> AsyncStatus:
@@ -33,6 +36,13 @@ class AsyncStatusDriver(FamilyDriver):
             ),
             "fail": lambda job: services.async_status_finish(job, succeeded=False, message="no"),
             "cancel": lambda job: services.async_status_cancel(job, actor=None),
+        }
+
+    def body_endpoints(self, job: AsyncStatus) -> dict:
+        return {
+            "create": ("POST", "/api/5.0/async_status", {"message": "started"}),
+            "update": ("PUT", self.poll_path(job), {"status": "SUCCEEDED", "message": "done"}),
+            "login": ("POST", "/api/5.0/user/login", {"u": "nobody", "p": "wrong"}),
         }
 
     def finish(self, job: AsyncStatus) -> None:

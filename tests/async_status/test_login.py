@@ -6,7 +6,7 @@ from http import HTTPStatus
 import pytest
 from django.test import Client
 
-from async_status.throttling import MAX_FAILURES, WINDOW_SECONDS
+from tenancy.throttling import MAX_FAILURES, WINDOW_SECONDS
 from tests.async_status.helpers import VERSIONS
 
 pytestmark = pytest.mark.django_db

@@ -1,10 +1,13 @@
 """Contract checks: a request made from the schema, answered as the schema says it is."""
 
+import json
 import os
 from http import HTTPStatus
 
+import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from schemathesis import Case
 from schemathesis.checks import CheckContext, not_a_server_error
 from schemathesis.core.failures import ServerError
@@ -68,3 +71,46 @@ def check_case(
 ) -> Response:
     """Send `case` to `base_url`; fail, with a curl line reproducing it, on any broken contract."""
     return case.call_and_validate(base_url=base_url, headers=headers, checks=checks)
+
+
+# Fields of every family's bodies, so a hostile value lands where a serializer reads it.
+BODY_FIELDS = [
+    *("message", "results", "metadata", "response", "u", "p", "type", "status", "tag"),
+    *("progress_percent", "completion", "workflow_state", "name", "reasons"),
+]
+
+
+def with_raw(field: str, raw: str) -> str:
+    """Return a JSON object whose `field` holds the raw JSON `raw`."""
+    return '{"%s": %s}' % (field, raw)  # noqa: UP031 - raw JSON, not a Python value
+
+
+def hostile_bodies() -> st.SearchStrategy[bytes]:
+    """JSON bodies that once made jobdesk answer 5xx: nested ~1,000-5,000 deep, NUL characters
+    and lone surrogates, numbers of hundreds of digits, bodies over the 1 MiB limit."""
+    depth = st.integers(min_value=900, max_value=5_000)
+    field = st.sampled_from(BODY_FIELDS)
+    digits = st.integers(min_value=310, max_value=4_000).map(lambda count: "9" * count)
+    bodies = st.one_of(
+        depth.map(lambda levels: "[" * levels + "]" * levels),
+        st.builds(lambda key, levels: with_raw(key, "[" * levels + "]" * levels), field, depth),
+        st.builds(lambda key, text: json.dumps({key: text + "\x00"}), field, st.text(max_size=8)),
+        st.builds(lambda key: json.dumps({key: {"k": "a\ud800"}}), field),
+        st.builds(with_raw, field, digits),
+        st.builds(lambda key: json.dumps({key: "x" * (1024 * 1024 + 1)}), field),
+    )
+    return bodies.map(str.encode)
+
+
+HOSTILE_SETTINGS = settings(
+    FUZZ_SETTINGS, max_examples=int(os.environ.get("JOBDESK_FUZZ_HOSTILE", "6"))
+)
+
+
+def send_raw(case: Case, body: bytes, *, base_url: str, headers: dict[str, str]):
+    """Send `case`'s method, path and query with `body` as its JSON body, instead of its own."""
+    request = case.as_transport_kwargs(base_url=base_url, headers=headers)
+    for key in ("json", "data", "files"):
+        request.pop(key, None)
+    request["headers"] = {**request.get("headers", {}), "Content-Type": "application/json"}
+    return requests.request(**request, data=body, timeout=30)

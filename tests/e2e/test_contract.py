@@ -7,8 +7,16 @@ import schemathesis
 from schemathesis import GenerationMode
 from schemathesis.core.failures import FailureGroup
 
+from tests.asset_jobs.handlers import HANDLERS
 from tests.e2e.conftest import PASSWORD, SeededJobs
-from tests.e2e.contract import FUZZ_SETTINGS, check_case, rejection_checks
+from tests.e2e.contract import (
+    FUZZ_SETTINGS,
+    HOSTILE_SETTINGS,
+    check_case,
+    hostile_bodies,
+    rejection_checks,
+    send_raw,
+)
 from tests.e2e.openapi import SCHEMA_PATH, committed_operations
 
 pytestmark = pytest.mark.e2e
@@ -58,10 +66,43 @@ if committed_operations():
             case, base_url=live_server.url, headers=contract_headers, checks=rejection_checks(case)
         )
 
+    @SCHEMA.parametrize()
+    @SCHEMA.given(body=hostile_bodies())
+    @HOSTILE_SETTINGS
+    def test_every_operation_answers_hostile_bodies_with_a_4xx_or_ignores_them(
+        case, body, live_server, contract_headers, seeded_jobs, settings
+    ):
+        settings.JOBDESK_ASSET_JOB_HANDLERS = dict(HANDLERS)  # so export and delete read bodies
+        case.path_parameters = seeded_path(case, seeded_jobs)
+
+        response = send_raw(case, body, base_url=live_server.url, headers=contract_headers)
+
+        assert response.status_code < HTTPStatus.INTERNAL_SERVER_ERROR, case.as_curl_command()
+        if response.status_code >= HTTPStatus.BAD_REQUEST and response.content:
+            assert "json" in response.headers["Content-Type"], case.as_curl_command()
+
 else:
 
     def test_every_operation_answers_as_the_schema_says():
         pytest.skip("schema.yml describes no operation yet")
+
+
+def seeded_path(case, jobs: SeededJobs) -> dict:
+    """Return `case`'s path parameters naming the seeded jobs, so its body is read for real."""
+    roma = case.operation.path.startswith("/v2/")
+    seeded = {
+        "id": jobs.progress_id,
+        "course_id": jobs.course_id,
+        "version": "5.0",
+        "job_id": jobs.asset_job_id if roma else jobs.async_status_id,
+        "family": "async_status",
+        "project_id": jobs.project_id,
+        "instance_id": jobs.instance_id,
+        "archive_id": jobs.archive_id,
+        "project": jobs.project_id,
+        "operation": jobs.operation_id,
+    }
+    return {name: seeded.get(name, value) for name, value in (case.path_parameters or {}).items()}
 
 
 def seeded_requests(jobs: SeededJobs) -> dict[str, dict]:

@@ -45,6 +45,15 @@ class FamilyDriver:
     error_key: str
     # `Accept` headers (None: none sent) whose cached answer must be the uncached one.
     accepts: tuple[str | None, ...] = (None, "*/*", "application/json")
+    # What a body over the limit and a chunked body get (Google's APIs: 400 for both).
+    body_too_large_status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+    length_required_status = HTTPStatus.LENGTH_REQUIRED
+    # A body of the `update` endpoint of `body_endpoints` finishing a running job, and fields
+    # that, changed in it, would finish the job again with other data.
+    finishing_report: dict[str, Any]
+    refinish_with: dict[str, Any]
+    # Endpoints of `body_endpoints` that do not change a job (a login, a read sent as POST).
+    body_reads: tuple[str, ...] = ()
     # The tag of the family's sample tracked tasks (tests/jobs/tasks/sample_tasks.py).
     tracked_tag = "explode"
 
@@ -99,6 +108,9 @@ class FamilyDriver:
         """Return every write service that changes a pending job's wire body, by name."""
         raise NotImplementedError
 
+    def serve_bodies(self, settings) -> None:
+        """Configure what the endpoints of `body_endpoints` need to read their bodies."""
+
     def finish(self, job: Model) -> None:
         """Finish a pending job through a service."""
         raise NotImplementedError
@@ -113,6 +125,14 @@ class FamilyDriver:
     def tracked_fields(self, tenant) -> dict[str, Any]:
         """Return the `job=` fields `enqueue_tracked` needs for a job of `tenant`."""
         return {}
+
+    def body_endpoints(self, job: Model) -> dict[str, tuple[str, str, dict]]:
+        """Return every endpoint that reads a JSON body, by name: (method, path, a valid body).
+
+        The paths address the pending `job` (or its tenant, for a create); an admin's token
+        may call each of them.
+        """
+        raise NotImplementedError
 
     # -- Generic --
 

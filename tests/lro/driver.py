@@ -1,5 +1,7 @@
 """Google long-running operations as the shared job tests drive them (tests/jobs/drivers.py)."""
 
+from http import HTTPStatus
+
 from django.utils import timezone
 
 from lro import services
@@ -13,11 +15,16 @@ ABORTED = 10
 class OperationDriver(FamilyDriver):
     name = "lro"
     error_key = "error"
+    finishing_report = {"response": {"rows": 1}}
+    refinish_with = {"response": {"rows": 2}}
     search_term = "quota"
     negotiates_accept = False  # Google's APIs answer JSON whatever is asked
     accepts = (None, "*/*", "application/json", "text/html")
+    body_reads = ("wait",)
     admin_indexes = ("lro_admin_created", "lro_admin_state_created")
     cancelled = State.CANCELLED
+    body_too_large_status = HTTPStatus.BAD_REQUEST
+    length_required_status = HTTPStatus.BAD_REQUEST
 
     def make(self, tenant, **fields) -> Operation:
         return services.operation_create(tenant=tenant, metadata={"step": "started"}, **fields)
@@ -44,6 +51,16 @@ class OperationDriver(FamilyDriver):
             "finish": lambda op: services.operation_finish(op, response={"rows": 3}),
             "fail": lambda op: services.operation_fail(op, code=ABORTED, message="Aborted."),
             "cancel": lambda op: services.operation_cancel(op),
+        }
+
+    def body_endpoints(self, op: Operation) -> dict:
+        path = self.poll_path(op)
+        name = path.removeprefix("/v1/")
+        return {
+            "create": ("POST", path.rsplit("/", 1)[0], {"metadata": {"step": "one"}}),
+            "update": ("PATCH", path, {"metadata": {"step": "two"}, "response": {"rows": 1}}),
+            "cancel": ("POST", f"{path}:cancel", {"name": name}),
+            "wait": ("POST", f"{path}:wait", {"name": name, "timeout": "0s"}),
         }
 
     def finish(self, op: Operation) -> None:

@@ -8,6 +8,8 @@ from tests.jobs.drivers import FamilyDriver
 class ProgressDriver(FamilyDriver):
     name = "progress"
     error_key = "errors"
+    finishing_report = {"workflow_state": "completed", "results": {"k": "v"}}
+    refinish_with = {"results": {"k": "other"}}
     accepts = (None, "*/*", "application/json", "application/json+canvas-string-ids")
     search_term = "nightly_export"
     body_names_the_host = True
@@ -46,6 +48,27 @@ class ProgressDriver(FamilyDriver):
             "fail": lambda job: services.progress_fail(job, message="broken"),
             "cancel": lambda job: services.progress_cancel(job, actor=None, message="stop"),
             "supersede": services.progress_supersede,
+        }
+
+    def body_endpoints(self, job: Progress) -> dict:
+        path = self.poll_path(job)
+        return {
+            "create": (
+                "POST",
+                "/api/v1/progress",
+                {"tag": "t", "context_type": "Course", "context_id": 1},
+            ),
+            "update": (
+                "PUT",
+                path,
+                {
+                    "workflow_state": "completed",
+                    "completion": 90,
+                    "message": "m",
+                    "results": {"k": "v"},
+                },
+            ),
+            "cancel": ("POST", f"{path}/cancel", {"message": "stop"}),
         }
 
     def finish(self, job: Progress) -> None:
