@@ -62,6 +62,7 @@ from async_status.throttling import LoginGuard
 from jobs.api import FamilyAPIMixin, create_once
 from jobs.parsers import BodyTooLarge
 from jobs.polling import CachedPollMixin
+from tenancy import outage
 
 SERVED_VERSIONS = frozenset({"4.0", "4.1", "5.0"})
 # Traffic Ops serves the list from 5.0 on; older versions have no such route.
@@ -256,7 +257,11 @@ class LoginView(TrafficOpsView):
         wait = guard.attempt()
         if wait is not None:
             raise TooManyLoginAttempts(wait)
-        user = authenticate(request._request, username=username, password=password)
+        try:
+            user = authenticate(request._request, username=username, password=password)
+        except outage.OUTAGE_ERRORS:
+            guard.refund()
+            raise
         if user is None:
             raise InvalidCredentials()
         guard.clear()
