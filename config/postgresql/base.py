@@ -17,6 +17,9 @@ from django.db.backends.postgresql import base
 
 # How much longer than the statement timeout the client waits for the server's own answer.
 DEADLINE_MARGIN_SECONDS = 1.0
+# Django's health check of a kept connection (a `SELECT 1`, with DJANGO_CONN_MAX_AGE) answers
+# in milliseconds from a server that works: one that takes this long is not answering.
+HEALTH_CHECK_SECONDS = 1.0
 
 
 def client_deadline() -> float | None:
@@ -28,8 +31,10 @@ def client_deadline() -> float | None:
 class DeadlineConnection(psycopg.Connection):
     """A psycopg connection whose every wait for the server ends by `client_deadline()`."""
 
+    checking_health = False
+
     def wait(self, gen, *args, timeout: float | None = None, **kwargs):
-        deadline = timeout or client_deadline()
+        deadline = timeout or (HEALTH_CHECK_SECONDS if self.checking_health else client_deadline())
         try:
             return super().wait(gen, *args, timeout=deadline, **kwargs)
         except psycopg.errors._WaitTimeout:
@@ -49,3 +54,13 @@ class DatabaseWrapper(base.DatabaseWrapper):
         # deadline. The subclass adds behaviour only, no state.
         connection.__class__ = DeadlineConnection
         return connection
+
+    def is_usable(self) -> bool:
+        """Django's health check, given `HEALTH_CHECK_SECONDS` rather than a statement's time."""
+        if self.connection is None:
+            return False
+        self.connection.checking_health = True
+        try:
+            return super().is_usable()
+        finally:
+            self.connection.checking_health = False

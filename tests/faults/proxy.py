@@ -45,7 +45,7 @@ class FaultProxy:
         """Reset every connection and refuse new ones."""
         with self.lock:
             if self.listener is not None:
-                self.listener.close()
+                reset(self.listener)
                 self.listener = None
             for sock in self.sockets:
                 reset(sock)
@@ -118,7 +118,7 @@ class FaultProxy:
 
 
 def reset(sock: socket.socket) -> None:
-    """Close `sock` with a TCP reset, as a crashed server's host would."""
+    """Close `sock` with a TCP reset, as a crashed server's host would (a listener: at once)."""
     with contextlib.suppress(OSError):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         # Wakes a thread blocked reading it, which close() alone would not.
