@@ -84,6 +84,15 @@ def reader_key(transactional_db, tenant, make_member, make_token):
     return make_token(make_member(tenant, "progress-reader", permissions=[PROGRESS_READ]), tenant)
 
 
+def in_another_process_during_a_blip(cache_proxy, settings, code: str) -> None:
+    """Run `code` in another process while Redis refuses, then let the bound pass."""
+    with cache_proxy.refusing():
+        in_another_process(
+            settings.CACHES["default"]["KEY_PREFIX"], code, redis_url=cache_url(cache_proxy)
+        )
+    settings.JOBDESK_MAX_STALENESS_SECONDS = 0  # as if the bound had passed since the blip
+
+
 @pytest.mark.postgres
 def test_a_write_whose_invalidation_a_blip_lost_shows_once_the_bound_has_passed(
     cache_proxy, settings, client, job, reader_key
@@ -91,14 +100,12 @@ def test_a_write_whose_invalidation_a_blip_lost_shows_once_the_bound_has_passed(
     family = driver("progress")
     assert poll(client, family, job, reader_key).json()["workflow_state"] == "queued"
 
-    with cache_proxy.refusing():
-        in_another_process(
-            settings.CACHES["default"]["KEY_PREFIX"],
-            "from progress.models import Progress; from progress import services; "
-            f"services.progress_start(Progress.objects.across_tenants().get(pk={job.pk}))",
-            redis_url=cache_url(cache_proxy),
-        )
-    settings.JOBDESK_MAX_STALENESS_SECONDS = 0  # as if the bound had passed since the blip
+    in_another_process_during_a_blip(
+        cache_proxy,
+        settings,
+        "from progress.models import Progress; from progress import services; "
+        f"services.progress_start(Progress.objects.across_tenants().get(pk={job.pk}))",
+    )
 
     assert poll(client, family, job, reader_key).json()["workflow_state"] == "running"
 
@@ -110,13 +117,11 @@ def test_a_token_revoked_during_a_blip_is_refused_once_the_bound_has_passed(
     family = driver("progress")
     assert poll(client, family, job, reader_key).status_code == HTTPStatus.OK
 
-    with cache_proxy.refusing():
-        in_another_process(
-            settings.CACHES["default"]["KEY_PREFIX"],
-            "from tenancy.models import ApiToken; from tenancy.services import token_revoke; "
-            f"[token_revoke(token=t) for t in ApiToken.objects.filter(prefix={reader_key[:10]!r})]",
-            redis_url=cache_url(cache_proxy),
-        )
-    settings.JOBDESK_MAX_STALENESS_SECONDS = 0
+    in_another_process_during_a_blip(
+        cache_proxy,
+        settings,
+        "from tenancy.models import ApiToken; from tenancy.services import token_revoke; "
+        f"[token_revoke(token=t) for t in ApiToken.objects.filter(prefix={reader_key[:10]!r})]",
+    )
 
     assert poll(client, family, job, reader_key).status_code == HTTPStatus.UNAUTHORIZED
