@@ -9,7 +9,7 @@ Traffic Ops login by an outage.
 from http import HTTPStatus
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 from django.test import Client
 
 from async_status.throttling import MAX_FAILURES
@@ -36,6 +36,26 @@ def test_statements_have_the_configured_timeout(database_proxy):
     with connection.cursor() as cursor:
         cursor.execute("SHOW statement_timeout")
         assert cursor.fetchone()[0] == "5s"  # JOBDESK_DATABASE_STATEMENT_TIMEOUT_SECONDS' default
+
+
+def test_a_statement_to_a_database_that_stopped_answering_fails_and_drops_its_connection(
+    database_proxy, worker
+):
+    def statement_after_the_hang():
+        connection.ensure_connection()
+        database_proxy.hang()
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+        except OperationalError as error:
+            return error, connection.connection.closed
+        return None, connection.connection.closed
+
+    error, closed = worker(statement_after_the_hang)
+    database_proxy.restore()
+
+    assert "did not answer within 2 seconds" in str(error)
+    assert closed
 
 
 @pytest.mark.parametrize("family", FAMILIES)
