@@ -12,7 +12,7 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from jobs.errors import IdempotencyKeyConflict, StateConflict, respond
+from jobs.errors import IdempotencyKeyConflict, ServiceUnavailable, StateConflict, respond
 from tenancy.signing import SignatureRejected
 
 # ROMA's documented limit for error_msg and error_details.
@@ -78,6 +78,7 @@ BAD_TOKEN = ("ROMA.1002", "Incorrect token in the request.")
 NO_PERMISSION = ("ROMA.1006", "You do not have the permissions required to perform this operation.")
 THROTTLED = ("APIGW.0308", "The throttling threshold has been reached.")
 SERVER_ERROR = ("APIC.9000", "Internal server error.")
+UNAVAILABLE = ("ROMA.JOBDESK.UNAVAILABLE", "The service is temporarily unavailable.")
 
 TOKEN_PROBLEMS = {
     "invalid_token": "The token is unknown or malformed.",
@@ -149,6 +150,8 @@ def code_and_message(exc: exceptions.APIException) -> tuple[str, str, str]:
         return InvalidRequestURL.error_code, InvalidRequestURL.error_msg, details
     if isinstance(exc, exceptions.Throttled):
         return *THROTTLED, details
+    if isinstance(exc, ServiceUnavailable):
+        return *UNAVAILABLE, details
     if exc.status_code >= status.HTTP_500_INTERNAL_SERVER_ERROR:
         return *SERVER_ERROR, details
     return InvalidParameters.error_code, InvalidParameters.error_msg, details

@@ -186,16 +186,27 @@ DATABASES = {
     )
 }
 # A database that does not answer fails a new connection after this long (/readyz says so)
-# instead of holding the request until the operating system gives up.
+# instead of holding the request until the operating system gives up; a statement fails after
+# JOBDESK_DATABASE_STATEMENT_TIMEOUT_SECONDS (0: no limit), ended by the server, or by jobdesk
+# when the server does not answer at all (config/postgresql). Either way the API answers 503
+# with Retry-After (docs/faults.md).
+JOBDESK_DATABASE_STATEMENT_TIMEOUT_SECONDS = float(
+    os.environ.get("JOBDESK_DATABASE_STATEMENT_TIMEOUT_SECONDS", 5)
+)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+    DATABASES["default"]["ENGINE"] = "config.postgresql"
+    database_options = DATABASES["default"].setdefault("OPTIONS", {})
+    database_options.setdefault(
         "connect_timeout", int(os.environ.get("JOBDESK_DATABASE_CONNECT_TIMEOUT_SECONDS", 3))
     )
+    if JOBDESK_DATABASE_STATEMENT_TIMEOUT_SECONDS > 0:
+        statement_timeout_ms = round(JOBDESK_DATABASE_STATEMENT_TIMEOUT_SECONDS * 1000)
+        database_options.setdefault("options", f"-c statement_timeout={statement_timeout_ms}")
 # Under ASGI (config.asgi sets it) every request runs in a thread of its own, and a thread's
 # persistent connection outlives nothing but leaks: the process shares a pool of this many
 # PostgreSQL connections instead (a request waits for one when all are in use).
 DATABASE_POOL_SIZE = int(os.environ.get("JOBDESK_DATABASE_POOL_SIZE", "").strip() or 0)
-if DATABASE_POOL_SIZE and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+if DATABASE_POOL_SIZE and DATABASES["default"]["ENGINE"] == "config.postgresql":
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # a closed connection goes back to the pool
     DATABASES["default"]["OPTIONS"]["pool"] = {
         "min_size": 1,
@@ -372,6 +383,12 @@ JOBDESK_TOKEN_CACHE_SECONDS = env_seconds("JOBDESK_TOKEN_CACHE_SECONDS", 30)
 # in a shared cache; an in-process cache sees other processes' writes within this time, so
 # it is kept short without Redis. 0 turns snapshots off (every poll reads the database).
 JOBDESK_SNAPSHOT_SECONDS = env_seconds("JOBDESK_SNAPSHOT_SECONDS", 300 if REDIS_URL else 2)
+# After a write whose cache invalidation was lost (the cache was unreachable), a cached token
+# or snapshot is served at most this long after it was stored (docs/faults.md): an older one is
+# read again from the database, unless the database is down.
+JOBDESK_MAX_STALENESS_SECONDS = env_seconds("JOBDESK_MAX_STALENESS_SECONDS", 5)
+# `Retry-After` (seconds) of a 503 answered while the database or the cache is unavailable.
+JOBDESK_OUTAGE_RETRY_AFTER_SECONDS = env_seconds("JOBDESK_OUTAGE_RETRY_AFTER_SECONDS", 1)
 # An event stream (GET /api/events) sends a comment this often, and ends after this long (the
 # client resumes with Last-Event-ID and is checked again).
 JOBDESK_EVENTS_HEARTBEAT_SECONDS = env_seconds("JOBDESK_EVENTS_HEARTBEAT_SECONDS", 15)

@@ -40,3 +40,6 @@ urlpatterns = [
     # Each family's app answers its own prefixes, catch-alls included, in INSTALLED_APPS order.
     *(path("", include(family.urls_module)) for family in families),
 ]
+
+# An outage of the database or the cache is a 503 page with Retry-After, never a 500.
+handler500 = "ops.views.server_error"

@@ -6,6 +6,9 @@ transaction, and adds the headers every family sends (`Retry-After` for a thrott
 waiting client, `WWW-Authenticate` where the family names one). The family's `errors.py`
 supplies only its envelope: the status, body and extra headers for an exception.
 
+An outage of the database or the cache (`tenancy.outage`) is nobody's bug and worth a retry:
+every family answers it 503 with `Retry-After`, in its envelope (`ServiceUnavailable`).
+
 A server error (anything else) is left to Django, unless the family answers those in its
 envelope too (`server_errors=True`): then it is logged with its traceback and answered 500.
 """
@@ -27,6 +30,7 @@ from jobs.idempotency import IdempotencyKeyReused, InvalidIdempotencyKey
 from jobs.parsers import BodyTooLarge
 from jobs.producers import AmbiguousTenant
 from jobs.transitions import TransitionRefused
+from tenancy import outage
 
 logger = logging.getLogger(__name__)
 
@@ -56,10 +60,26 @@ def status_phrase(status: int) -> str:
     return PUBLISHED_PHRASES.get(int(status), HTTPStatus(status).phrase)
 
 
+class ServiceUnavailable(exceptions.APIException):
+    """The database or the cache is unavailable: retry after `wait` seconds."""
+
+    status_code = HTTPStatus.SERVICE_UNAVAILABLE
+    default_detail = "The service is unavailable for a moment; try again shortly."
+    default_code = "service_unavailable"
+
+    def __init__(self) -> None:
+        super().__init__()
+        # `respond` turns `wait` into the Retry-After header.
+        self.wait = outage.retry_after()
+
+
 def normalize(exc: Exception) -> exceptions.APIException | None:
     """Return `exc` as a DRF exception, or None for errors that are not the client's."""
     if isinstance(exc, exceptions.APIException):
         return exc
+    if outage.is_outage(exc):
+        outage.noticed(exc)
+        return ServiceUnavailable()
     if isinstance(exc, Http404):
         return exceptions.NotFound()
     if isinstance(exc, DjangoPermissionDenied):

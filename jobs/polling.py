@@ -209,12 +209,18 @@ class CachedPollMixin:
         the request is authenticated and permitted already.
         """
         pk = self.poll_key()
-        snapshot, found = self.snapshots.lookup(pk)
-        hit = snapshot is not None and self.poll_matches(snapshot, principal_for(request))
+        cached, found = self.snapshots.lookup(pk)
+        if cached is not None and not self.poll_matches(cached, principal_for(request)):
+            cached = None
+        hit = cached is not None and caching.fresh(cached.stored_at)
         poll_lookups.count(self.family.name, hit=hit)
-        if not hit:
-            self.snapshots.version_before_load(pk, found)
-            snapshot = self.snapshots.capture(self.poll_object(), found)
+        if hit:
+            return pk, cached
+        self.snapshots.version_before_load(pk, found)
+        snapshot = caching.load_or_stale(
+            lambda: self.snapshots.capture(self.poll_object(), found), stale=cached
+        )
+        if snapshot is not cached:
             self.snapshots.store(pk, snapshot)
         return pk, snapshot
 
@@ -249,6 +255,7 @@ class CachedPollMixin:
         snapshot = self.snapshots.cached(pk, found)
         if (
             snapshot is None
+            or not caching.usable(snapshot.stored_at)
             or not self.poll_permitted(principal)
             or not self.poll_matches(snapshot, principal)
         ):

@@ -11,8 +11,9 @@ a hit and no poll ever sees a body older than the last commit.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Hashable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -32,6 +33,7 @@ class Snapshot:
 
     `scope` is what the job's URL must match besides its id (the family's `describe` says
     what: a ROMA instance id, a Canvas course and LTI path), None when only the id matters.
+    `stored_at` (time.time()) bounds how long it is served (`tenancy.caching.fresh`).
     """
 
     version: int | None
@@ -39,6 +41,7 @@ class Snapshot:
     data: Any
     retry_after: int | None
     scope: Any = None
+    stored_at: float = field(default_factory=time.time)
 
 
 class JobSnapshots:
@@ -61,14 +64,18 @@ class JobSnapshots:
         return [self.version_key(pk), self.snapshot_key(pk)]
 
     def cached(self, pk: Hashable, found: dict[str, Any]) -> Snapshot | None:
-        """Return the snapshot among `found` cache values if it is the job's current one."""
+        """Return the snapshot among `found` cache values if it is the job's current one.
+
+        Current means stamped with the job's version; whether it is fresh enough to serve is
+        the caller's to check (`tenancy.caching.fresh`, `usable`).
+        """
         snapshot = found.get(self.snapshot_key(pk))
         if not isinstance(snapshot, Snapshot) or snapshot.version is None:
             return None
         return snapshot if snapshot.version == found.get(self.version_key(pk)) else None
 
     def lookup(self, pk: Hashable) -> tuple[Snapshot | None, dict[str, Any]]:
-        """Return the current snapshot of job `pk` (or None) and the cache values read."""
+        """Return the current snapshot of job `pk` (or None, see `cached`) and the values read."""
         if self.timeout <= 0:
             return None, {}
         found = caching.read_many(self.keys(pk))

@@ -11,16 +11,13 @@ from __future__ import annotations
 from http import HTTPStatus
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions
 from rest_framework.response import Response
 
-from jobs.errors import IdempotencyKeyConflict, StateConflict, respond
+from jobs.errors import IdempotencyKeyConflict, ServiceUnavailable, StateConflict, respond
 from jobs.parsers import BodyTooLarge
 
-# The seconds a client should wait before retrying UNAVAILABLE.
-UNAVAILABLE_RETRY_SECONDS = 1
 NOT_FOUND_MESSAGE = "Requested entity was not found."
 
 
@@ -43,17 +40,6 @@ class NotFound(GoogleError):
     status_code = HTTPStatus.NOT_FOUND
     canonical = "NOT_FOUND"
     default_detail = NOT_FOUND_MESSAGE
-
-
-class Unavailable(GoogleError):
-    status_code = HTTPStatus.SERVICE_UNAVAILABLE
-    canonical = "UNAVAILABLE"
-    default_detail = "The service is currently unavailable."
-
-    def __init__(self, message: str | None = None) -> None:
-        super().__init__(message)
-        # The exception handler turns `wait` into the Retry-After header.
-        self.wait = UNAVAILABLE_RETRY_SECONDS
 
 
 TOKEN_PROBLEMS = {
@@ -106,6 +92,8 @@ def canonical(exc: exceptions.APIException, context: dict) -> tuple[int, str, st
         return 405, "UNIMPLEMENTED", flatten(exc.detail)
     if isinstance(exc, exceptions.Throttled):
         return 429, "RESOURCE_EXHAUSTED", flatten(exc.detail)
+    if isinstance(exc, ServiceUnavailable):
+        return 503, "UNAVAILABLE", flatten(exc.detail)
     if exc.status_code >= HTTPStatus.INTERNAL_SERVER_ERROR:
         return 500, "INTERNAL", "Internal error encountered."
     return 400, "INVALID_ARGUMENT", flatten(exc.detail)
@@ -126,7 +114,4 @@ def google_exception_handler(exc: Exception, context: dict) -> Response | None:
     """Answer every exception in Google's envelope; an unreachable database is UNAVAILABLE."""
     if isinstance(exc, Http404):
         exc = NotFound()
-    elif isinstance(exc, OperationalError | InterfaceError):
-        # The database is down, restarting or locked: worth a retry, not a bug.
-        exc = Unavailable()
     return respond(exc, context, google_envelope, server_errors=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
+import sys
 from http import HTTPStatus
 from pathlib import Path
 
@@ -13,12 +14,14 @@ from django.core.cache import caches
 from django.db import connections
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from jobs import metrics as job_metrics
 from jobs.demo import ready_lines
 from jobs.registry import families
+from tenancy import outage
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +32,30 @@ PROXY_HEADERS = (
     "HTTP_X_FORWARDED_PROTO",
     "HTTP_X_REAL_IP",
 )
+
+
+# Needs no template, static file or database: it is shown when those may be what failed.
+UNAVAILABLE_PAGE = (
+    "<!doctype html>\n<title>Service Unavailable (503)</title>\n"
+    "<h1>Service Unavailable (503)</h1>\n"
+    "<p>jobdesk cannot reach its database or its cache just now. Try again in a moment.</p>\n"
+)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Django's 500 page, or a plain 503 with `Retry-After` when an outage caused the error.
+
+    The API families answer outages in their own envelopes (`jobs.errors`); this is what the
+    admin and every other Django page show (config.urls' `handler500`).
+    """
+    exc = sys.exc_info()[1]
+    if exc is None or not outage.is_outage(exc):
+        return defaults.server_error(request)
+    outage.noticed(exc)
+    response = HttpResponse(UNAVAILABLE_PAGE, status=HTTPStatus.SERVICE_UNAVAILABLE)
+    response["Retry-After"] = str(outage.retry_after())
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @require_safe

@@ -11,7 +11,8 @@ A usable credential is then cached (Django's cache, `JOBDESK_TOKEN_CACHE_SECONDS
 next request resolves it with no query. Every change that could alter what a credential may
 do (one revoked or edited, a membership, role, user or tenant saved or deleted) bumps one
 authentication version, and a cached credential counts only under the version it was read
-with (see `tenancy.caching`); expiry is checked on every hit. An access key is cached with
+with (see `tenancy.caching`), and at most `JOBDESK_MAX_STALENESS_SECONDS` after it was stored
+unless the database is down; expiry is checked on every hit. An access key is cached with
 its secret still encrypted; the decrypted secret stays in this process's memory only.
 
 Each authenticator also offers `fast_lookup` for the poll fast path (`jobs.polling`): the
@@ -23,8 +24,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, ClassVar
 
@@ -38,7 +40,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request, is_form_media_type
 
-from tenancy import caching, secrets, signing
+from tenancy import caching, outage, secrets, signing
 from tenancy.models import AccessKey, ApiToken, Membership, Tenant
 from tenancy.permissions import token_permissions
 
@@ -122,6 +124,7 @@ class CachedToken:
     user: dict[str, Any]
     tenant: dict[str, Any]
     permissions: frozenset[str]
+    stored_at: float = field(default_factory=time.time)
 
     @classmethod
     def of(cls, token: ApiToken | AccessKey, version: int) -> CachedToken:
@@ -132,6 +135,9 @@ class CachedToken:
             user=field_values(token.user, UNCACHED_USER_FIELDS),
             tenant=field_values(token.tenant),
             permissions=token.effective_permissions,
+            # A credential read from the cache keeps its age: caching it again (its use
+            # recorded) must not make it fresh without the database being read.
+            stored_at=getattr(token, "cache_stored_at", None) or time.time(),
         )
 
     def to_token(self) -> ApiToken | AccessKey:
@@ -141,6 +147,7 @@ class CachedToken:
         token.tenant = rebuild(Tenant, self.tenant)
         token.effective_permissions = self.permissions
         token.cache_version = self.version
+        token.cache_stored_at = self.stored_at
         return token
 
 
@@ -174,26 +181,42 @@ BUILT_TOKENS: dict[str, tuple[CachedToken, ApiToken | AccessKey]] = {}
 MAX_BUILT_TOKENS = 10_000
 
 
-def cached_token(digest: str, found: dict[str, Any], *, shared: bool = False) -> ApiToken | None:
+def cached_token(
+    digest: str,
+    found: dict[str, Any],
+    *,
+    shared: bool = False,
+    served: Callable[[float], bool] | None = caching.fresh,
+) -> ApiToken | None:
     """Return the token cached for `digest` if it is current, from values read by `read_many`.
 
     An expired token raises TokenRejected; anything else not current returns None (a miss).
+    `served` says whether an entry stored at a given time may be served (None: at any age).
     With `shared`, the token may be an instance already built from this very entry object
     (cache values decoded from identical bytes are one object, see `tenancy.cache_backends`):
     for callers that only read it (the poll fast path), never for a request's `auth`.
     """
-    token = cached_credential(token_cache_key(digest), CachedToken, found, shared=shared)
+    token = cached_credential(
+        token_cache_key(digest), CachedToken, found, shared=shared, served=served
+    )
     if token is not None and token.is_expired:
         raise TokenRejected("Expired access token.", code="expired_token")
     return token
 
 
 def cached_credential(
-    key: str, kind: type[CachedToken], found: dict[str, Any], *, shared: bool = False
+    key: str,
+    kind: type[CachedToken],
+    found: dict[str, Any],
+    *,
+    shared: bool = False,
+    served: Callable[[float], bool] | None = caching.fresh,
 ) -> ApiToken | AccessKey | None:
     """Return the credential cached under `key` if it is current (see `cached_token`)."""
     entry = found.get(key)
     if type(entry) is not kind or entry.version != found.get(AUTH_VERSION_KEY):
+        return None
+    if served is not None and not served(entry.stored_at):
         return None
     built = BUILT_TOKENS.get(key) if shared else None
     if built is not None and built[0] is entry:
@@ -220,9 +243,11 @@ def resolve_token(raw_key: str, found: dict[str, Any] | None = None) -> ApiToken
     if token is not None:
         return token
     version = caching.current_version(AUTH_VERSION_KEY, found.get(AUTH_VERSION_KEY))
-    token = load_token(digest)
-    token.cache_version = version
-    remember(token)
+    stale = cached_token(digest, found, served=None)
+    token = caching.load_or_stale(lambda: load_token(digest), stale)
+    if token is not stale:
+        token.cache_version = version
+        remember(token)
     return token
 
 
@@ -273,9 +298,13 @@ def resolve_access_key(access_key_id: str, found: dict[str, Any] | None = None) 
         check_access_key(access_key)
         return access_key
     version = caching.current_version(AUTH_VERSION_KEY, found.get(AUTH_VERSION_KEY))
-    access_key = load_access_key(access_key_id)
-    access_key.cache_version = version
-    remember(access_key)
+    stale = cached_credential(key, CachedAccessKey, found, served=None)
+    access_key = caching.load_or_stale(lambda: load_access_key(access_key_id), stale)
+    if access_key is stale:
+        check_access_key(access_key)
+    else:
+        access_key.cache_version = version
+        remember(access_key)
     return access_key
 
 
@@ -327,12 +356,25 @@ def secret_of(access_key: AccessKey) -> str:
 
 
 def touch_last_used(token: ApiToken | AccessKey) -> None:
-    """Record that `token` was used, at most once per configured interval."""
+    """Record that `token` was used, at most once per configured interval.
+
+    Not while the database is down: the request goes on without this bookkeeping.
+    """
     now = timezone.now()
-    if last_use_due(token, now):
+    if not last_use_due(token, now) or outage.database_down():
+        return
+    try:
         type(token).objects.filter(pk=token.pk).update(last_used_at=now)
-        token.last_used_at = now
-        remember(token)
+    except outage.DATABASE_ERRORS as exc:
+        outage.noticed(exc)
+        return
+    token.last_used_at = now
+    remember(token)
+
+
+def use_due(token: ApiToken | AccessKey) -> bool:
+    """Return True if the fast path must leave `token` to the full path to record its use."""
+    return last_use_due(token) and not outage.database_down()
 
 
 def last_use_due(token: ApiToken | AccessKey, now=None) -> bool:
@@ -370,10 +412,10 @@ class TokenAuthentication(BaseAuthentication):
 
         def resolve(found: dict[str, Any]) -> ApiToken | None:
             try:
-                token = cached_token(digest, found, shared=True)
+                token = cached_token(digest, found, shared=True, served=caching.usable)
             except TokenRejected:
                 return None
-            return None if token is None or last_use_due(token) else token
+            return None if token is None or use_due(token) else token
 
         return FastLookup([AUTH_VERSION_KEY, token_cache_key(digest)], resolve)
 
@@ -461,8 +503,10 @@ class SignatureAuthentication(BaseAuthentication):
         key = access_key_cache_key(signature.access_key_id)
 
         def resolve(found: dict[str, Any]) -> AccessKey | None:
-            access_key = cached_credential(key, CachedAccessKey, found, shared=True)
-            if access_key is None or last_use_due(access_key):
+            access_key = cached_credential(
+                key, CachedAccessKey, found, shared=True, served=caching.usable
+            )
+            if access_key is None or use_due(access_key):
                 return None
             try:
                 check_access_key(access_key)

@@ -12,28 +12,65 @@ snapshots (one version per job). The protocol:
   started again never matches a value cached before it.
 
 Every cache call fails soft: if the cache is unreachable a read is a miss (the database
-answers) and a write is skipped, with a warning in the log. Values still expire after their
-timeout, which bounds how long a bump lost to an outage can leave a value in place.
+answers) and a write is skipped, with a warning in the log. A bump lost that way leaves the
+values it should have invalidated current, so each value also carries when it was stored and
+is served at most `JOBDESK_MAX_STALENESS_SECONDS` after that (`fresh`); an older one is read
+again from the database. Only while the database itself is down is an older value, still
+stamped with the current version, the answer (`usable`, `load_or_stale`): see docs/faults.md.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
+from django.conf import settings
 from django.core.cache import caches
 from django.db import transaction
+
+from tenancy import outage
 
 logger = logging.getLogger(__name__)
 
 CACHE_ALIAS = "default"
 # Part of every key: bump it when the shape of a cached value changes, so processes running
 # old and new code side by side (a rolling deploy) never read each other's values.
-SCHEMA = "s2"
+SCHEMA = "s3"
 # Versions outlive the values stamped with them; an evicted version only costs a miss.
 VERSION_TIMEOUT = 24 * 60 * 60
+
+
+T = TypeVar("T")
+
+
+def fresh(stored_at: float) -> bool:
+    """Return True if a value stored at `stored_at` (time.time()) is within the staleness bound."""
+    return time.time() - stored_at <= settings.JOBDESK_MAX_STALENESS_SECONDS
+
+
+def usable(stored_at: float) -> bool:
+    """Return True if a value may be served without the database: fresh, or the database is down."""
+    return fresh(stored_at) or not outage.may_try_database()
+
+
+def load_or_stale(load: Callable[[], T], stale: T | None) -> T:
+    """Return `load()` (a database read); if the database is unavailable, `stale` if not None.
+
+    `stale` is a cached value stamped with the current version but past the staleness bound:
+    the best answer there is while the database is down.
+    """
+    try:
+        value = load()
+    except outage.DATABASE_ERRORS as exc:
+        if stale is None:
+            raise
+        outage.noticed(exc)
+        return stale
+    outage.database_answered()
+    return value
 
 
 def get_cache():

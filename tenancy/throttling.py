@@ -4,24 +4,33 @@ Both logins (the admin's form and Traffic Ops' `user/login`) go through `authent
 and share the counts, so one cannot be used to guess past the other's limit. Counts live in
 Django's cache (Redis when configured, so every worker shares them). Only wrong credentials
 count: a success clears the count, and an error while checking (the database unreachable)
-gives its attempt back. The client address is `REMOTE_ADDR`, which
+gives its attempt back, so an outage never locks anyone out. While the shared cache is
+unreachable, each process counts in its own memory: the limit still holds per process, and
+nobody is refused a login for the cache's sake. The client address is `REMOTE_ADDR`, which
 `tenancy.proxies.TrustedProxyMiddleware` sets from `X-Forwarded-For` for trusted proxies only.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
+import logging
 import math
 import time
 
 from django.contrib.auth import authenticate
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.cache import cache
+from django.core.cache.backends.locmem import LocMemCache
 from django.http import HttpRequest
+
+from tenancy import outage
+
+logger = logging.getLogger(__name__)
 
 MAX_FAILURES = 5
 WINDOW_SECONDS = 15 * 60
+# The counts of this process while the shared cache is unreachable.
+LOCAL_COUNTS = LocMemCache("login-guard", {"OPTIONS": {"MAX_ENTRIES": 10_000}})
 
 
 class LoginGuard:
@@ -32,6 +41,8 @@ class LoginGuard:
         digest = hashlib.sha256(f"{username.casefold()}\n{client_address}".encode()).hexdigest()
         self.count_key = f"tenancy:login-failures:{digest}"
         self.until_key = f"tenancy:login-window:{digest}"
+        # Where this pair's attempts are counted: this process's memory once the cache fails.
+        self.store = cache
 
     def attempt(self) -> int | None:
         """Count one login attempt; return the seconds to wait if over the limit, else None.
@@ -39,27 +50,42 @@ class LoginGuard:
         Counting before the password is checked keeps the limit exact under concurrent
         guesses (the increment is atomic); a successful login then clears the count.
         """
-        cache.add(self.until_key, time.time() + WINDOW_SECONDS, WINDOW_SECONDS)
-        cache.add(self.count_key, 0, WINDOW_SECONDS)
         try:
-            count = cache.incr(self.count_key)
+            return self.count(cache)
+        except outage.OUTAGE_ERRORS as exc:
+            logger.warning("Login attempts counted in this process: the cache failed: %s", exc)
+            self.store = LOCAL_COUNTS
+            return self.count(LOCAL_COUNTS)
+
+    def count(self, store) -> int | None:
+        store.add(self.until_key, time.time() + WINDOW_SECONDS, WINDOW_SECONDS)
+        store.add(self.count_key, 0, WINDOW_SECONDS)
+        try:
+            count = store.incr(self.count_key)
         except ValueError:
             # The window expired between add and incr: this attempt starts a new one.
-            cache.set(self.count_key, 1, WINDOW_SECONDS)
+            store.set(self.count_key, 1, WINDOW_SECONDS)
             count = 1
         if count <= MAX_FAILURES:
             return None
-        until = cache.get(self.until_key) or time.time() + WINDOW_SECONDS
+        until = store.get(self.until_key) or time.time() + WINDOW_SECONDS
         return max(1, math.ceil(until - time.time()))
 
     def give_back(self) -> None:
         """Uncount an attempt that ended in an error rather than a wrong password."""
-        with contextlib.suppress(ValueError):  # the window expired meanwhile: nothing to uncount
-            cache.decr(self.count_key)
+        try:
+            self.store.decr(self.count_key)
+        except ValueError:
+            pass  # the window has expired meanwhile: nothing left to give back
+        except outage.OUTAGE_ERRORS as exc:
+            logger.warning("Could not give back a login attempt: the cache failed: %s", exc)
 
     def clear(self) -> None:
         """Forget the failures, after a successful login."""
-        cache.delete_many([self.count_key, self.until_key])
+        try:
+            self.store.delete_many([self.count_key, self.until_key])
+        except outage.OUTAGE_ERRORS as exc:
+            logger.warning("Could not clear login failures: the cache failed: %s", exc)
 
 
 class LoginThrottled(Exception):

@@ -11,6 +11,7 @@ from django.db import connection
 from django.test import override_settings
 from rest_framework.test import APIClient
 
+from tenancy import outage
 from tenancy.models import Role
 from tenancy.services import access_key_issue, membership_grant, token_issue
 from tests.factories import TenantFactory, UserFactory
@@ -71,6 +72,12 @@ def media_root(settings, tmp_path):
 def fresh_cache():
     """Start every test with no cached tokens or snapshots (ids repeat between tests)."""
     clear_cache()
+
+
+@pytest.fixture(autouse=True)
+def no_outage_recalled():
+    """Start every test with no database failure recalled by this process (tenancy.outage)."""
+    outage.database_answered()
 
 
 @pytest.fixture(autouse=True)

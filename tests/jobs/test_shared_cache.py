@@ -47,13 +47,13 @@ def shared_cache(settings):
         client.delete(*keys)
 
 
-def in_another_process(prefix: str, code: str) -> None:
+def in_another_process(prefix: str, code: str, redis_url: str = REDIS_URL) -> None:
     """Run Python `code` in a separate Django process sharing the database and the cache."""
     env = {
         **os.environ,
         "DATABASE_URL": database_url(),
         "DJANGO_DEBUG": "1",
-        "REDIS_URL": REDIS_URL,
+        "REDIS_URL": redis_url,
         "JOBDESK_CACHE_KEY_PREFIX": prefix,
     }
     subprocess.run(  # noqa: S603 - a fixed command line
