@@ -4,6 +4,7 @@ Each value can be changed with the environment variable named beside it; gunicor
 command-line options win over this file.
 """
 
+import gc
 import multiprocessing
 import os
 
@@ -31,6 +32,13 @@ errorlog = "-"
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
 # The TLS-terminating proxy in front sets X-Forwarded-Proto (settings.SECURE_PROXY_SSL_HEADER).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+
+
+def pre_fork(server, worker) -> None:
+    """Keep the preloaded application's objects out of the workers' garbage collections: a
+    collection writes to every object it visits, which would copy the pages the workers share
+    with the master into each worker."""
+    gc.freeze()
 
 
 def child_exit(server, worker) -> None:
