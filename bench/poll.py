@@ -669,29 +669,32 @@ def summarise(all_scenarios: list[Scenario]) -> dict[str, dict]:
         row["ratio_to_celery_progress"] = paired_ratio(
             row["runs"], summary["celery-progress"]["runs"]
         )
+        row["cpu_ratio_to_celery_progress"] = paired_ratio(
+            summary["celery-progress"]["runs"], row["runs"], key="server_cpu_ms_per_request"
+        )
     return summary
 
 
-def paired_ratio(runs: list[dict], reference: list[dict]) -> float:
-    """Return the median over the repetitions of req/s relative to the same repetition's
-    reference: pairs run minutes apart at most, so the machine's drift cancels out."""
-    return statistics.median(
-        run["rps"] / ref["rps"] for run, ref in zip(runs, reference, strict=True)
-    )
+def paired_ratio(runs: list[dict], reference: list[dict], key: str = "rps") -> float:
+    """Return the median over the repetitions of `key` (req/s) relative to the same
+    repetition's reference: pairs run minutes apart at most, so the machine's drift cancels
+    out."""
+    return statistics.median(run[key] / ref[key] for run, ref in zip(runs, reference, strict=True))
 
 
 def table(summary: dict[str, dict]) -> str:
     rows = [
         "| scenario | req/s (median) | p50 ms | p99 ms | CPU ms/req | RSS MiB | PSS MiB "
-        "| USS MiB | ratio to bare | ratio to celery-progress |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| USS MiB | ratio to bare | ratio to celery-progress | CPU ratio to celery-progress |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, row in summary.items():
         rows.append(
             f"| {name} | {row['rps']:,.0f} | {row['p50_ms']:.2f} | {row['p99_ms']:.2f} "
             f"| {row['server_cpu_ms_per_request']:.2f} | {row['rss_mib']:.0f} "
             f"| {row['pss_mib']:.0f} | {row['uss_mib']:.0f} "
-            f"| {row['ratio_to_bare']:.2f} | {row['ratio_to_celery_progress']:.2f} |"
+            f"| {row['ratio_to_bare']:.2f} | {row['ratio_to_celery_progress']:.2f} "
+            f"| {row['cpu_ratio_to_celery_progress']:.2f} |"
         )
     notes = [f"- {name}: {row['note']}" for name, row in summary.items() if row["note"]]
     return "\n".join(rows + (["", *notes] if notes else []))
