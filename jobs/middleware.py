@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import time
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
@@ -142,9 +142,14 @@ class PollFastPathMiddleware:
     """
 
     name = f"{__name__}.PollFastPathMiddleware"
+    sync_capable = True
+    async_capable = True
 
     def __init__(self, get_response) -> None:
         self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
         later = later_middleware(self.name)
         unknown = [entry for entry in later if entry not in REPLAYED and entry not in UNTOUCHED]
         if unknown:
@@ -156,11 +161,23 @@ class PollFastPathMiddleware:
         self.request_steps = [m.process_request for m in replayed if hasattr(m, "process_request")]
         self.response_steps = [m.process_response for m in reversed(replayed)]
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.method != "GET" or request.META.get("HTTP_COOKIE"):
-            return self.get_response(request)
-        response = self.fast_answer(request)
+    def __call__(self, request: HttpRequest):
+        if self.is_async:
+            return self.acall(request)
+        response = self.fast_answer(request) if self.may_answer(request) else None
         return self.get_response(request) if response is None else response
+
+    async def acall(self, request: HttpRequest):
+        # The cache client blocks: in a thread, as Django runs a sync view under ASGI.
+        response = None
+        if self.may_answer(request):
+            response = await sync_to_async(self.fast_answer)(request)
+        return await self.get_response(request) if response is None else response
+
+    @staticmethod
+    def may_answer(request: HttpRequest) -> bool:
+        """Only a GET without cookies: no session, CSRF cookie or message to honour."""
+        return request.method == "GET" and not request.META.get("HTTP_COOKIE")
 
     def fast_answer(self, request: HttpRequest) -> HttpResponse | None:
         """Return the cached poll's answer as the full stack would give it; else None."""

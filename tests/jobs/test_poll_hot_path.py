@@ -12,8 +12,10 @@ from datetime import timedelta
 from http import HTTPStatus
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
+from django.test import AsyncClient
 from django.urls import set_script_prefix
 from django.utils import timezone
 
@@ -381,6 +383,23 @@ def test_a_cached_poll_is_answered_before_the_view_with_the_full_stacks_headers(
     assert cached.content == uncached.content
     assert without_request_id(cached) == without_request_id(uncached)
     assert {"Strict-Transport-Security", "X-Frame-Options", "Content-Length"} <= set(cached.headers)
+
+
+def test_under_asgi_a_cached_poll_is_answered_early_too(
+    family, job, poll, raw_key, views_dispatched
+):
+    poll(job)  # the token's first use is written
+    expected = poll(job)
+    reached_the_view = len(views_dispatched)
+    (credential,) = family.headers(raw_key).values()
+
+    response = async_to_sync(AsyncClient().get)(
+        family.poll_path(job), headers={family.poll_header: credential}
+    )
+
+    assert len(views_dispatched) == reached_the_view
+    assert response.content == expected.content
+    assert without_request_id(response) == without_request_id(expected)
 
 
 @pytest.mark.parametrize(
