@@ -13,7 +13,7 @@ STATES = {"Running": 0.25, "Success": 0.50, "Failed": 0.15, "Finished": 0.10}
 TYPES = ["importAsset", "exportAsset", "deleteAsset"]
 JOB_COLUMNS = [
     "id", "tenant_id", "instance_id", "type", "status", "progress_percent", "begin_time",
-    "end_time", "updated_at",
+    "end_time", "updated_at", "exclusive",
 ]  # fmt: skip
 REASON_COLUMNS = ["job_id", "resource_type", "resource_name", "error_code", "error_msg"]
 
@@ -40,7 +40,7 @@ def load(data, count: int) -> None:
                     kind = rng.choice(["application", "task"])
                     reasons.append((job_id, kind, f"{kind}-{n}", "ROMA.00110002", "Bad asset."))
             yield (job_id, tenant_id, instance_pks[tenant_id], job_type, state, percent, begin,
-                   end, end or begin)  # fmt: skip
+                   end, end or begin, False)  # fmt: skip
 
     data.copy("asset_jobs_assetjob", JOB_COLUMNS, rows())
     data.copy("asset_jobs_assetjobreason", REASON_COLUMNS, reasons)

@@ -32,7 +32,9 @@ import json
 import os
 import platform
 import resource
+import runpy
 import secrets
+import shutil
 import signal
 import socket
 import statistics
@@ -46,6 +48,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from random import Random
+
+from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parent.parent
 # Run as a script, Python puts bench/ first on the path: import from the project root instead.
@@ -79,7 +83,12 @@ def parse_args() -> argparse.Namespace:
     add("--tenants", type=int, default=100, help="tenants (default 100)")
     add("--sample", type=int, default=2_000, help="jobs polled per family (default 2,000)")
     add("--celery-tasks", type=int, default=2_000, help="task results in Redis (default 2,000)")
-    add("--workers", type=int, default=4, help="gunicorn sync workers (default 4)")
+    add("--workers", type=int, default=4, help="gunicorn workers (default 4)")
+    add(
+        "--worker-class",
+        help="gunicorn worker class (default: config/gunicorn.py's, as production serves)",
+    )
+    add("--server-threads", type=int, help="threads per gthread worker (default: gunicorn's)")
     add("--threads", type=int, default=2, help="wrk threads (default 2)")
     add("--connections", type=int, default=16, help="wrk connections (default 16)")
     add(
@@ -110,6 +119,11 @@ def server_environment(database_url: str, redis_url: str) -> dict[str, str]:
         DJANGO_SECRET_KEY="".join(secrets.choice(alphabet) for _ in range(50)),
         DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
         DJANGO_SECURE_SSL_REDIRECT="0",
+        JOBDESK_CREDENTIALS_KEYS=Fernet.generate_key().decode(),
+        # Production serves the static files `collectstatic` wrote (see `collect_static`).
+        DJANGO_STATIC_ROOT=str(ARTIFACTS / "static"),
+        # As `make serve` runs it: the workers' metrics meet in one directory (jobs.metrics).
+        PROMETHEUS_MULTIPROC_DIR=str(ARTIFACTS / "metrics"),
         DATABASE_URL=database_url,
         REDIS_URL=redis_url,
     )
@@ -126,6 +140,13 @@ def setup_django(env: dict[str, str]) -> None:
     import django
 
     django.setup()
+
+
+def collect_static() -> None:
+    """Collect the static files: production refuses to start without their manifest."""
+    from django.core.management import call_command
+
+    call_command("collectstatic", interactive=False, verbosity=0)
 
 
 @dataclass
@@ -422,29 +443,56 @@ def machine_ticks() -> tuple[int, int]:
     return total - idle, total
 
 
-def rss_mib(pid: int) -> float:
-    for text in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if text.startswith("VmRSS:"):
-            return int(text.split()[1]) / 1024
-    return 0.0
+def memory_mib(pid: int) -> dict[str, float]:
+    """Return a process's resident memory in MiB: RSS, PSS and USS (/proc/<pid>/smaps_rollup).
+
+    RSS counts every page the process maps, shared ones whole; PSS shares each page among
+    the processes that map it; USS counts only the pages no other process maps (what stopping
+    the process would free).
+    """
+    kib = {}
+    for text in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        name, _, rest = text.partition(":")
+        if rest.strip().endswith("kB"):
+            kib[name] = int(rest.split()[0])
+    uss = kib.get("Private_Clean", 0) + kib.get("Private_Dirty", 0)
+    return {"rss": kib.get("Rss", 0) / 1024, "pss": kib.get("Pss", 0) / 1024, "uss": uss / 1024}
 
 
 class Server:
-    """jobdesk under gunicorn (sync workers), in its own process group."""
+    """jobdesk under gunicorn, configured as production serves it (config/gunicorn.py), in its
+    own process group. Only the port, the number of workers and, if asked, the worker class
+    and threads come from the benchmark's options; every scenario is served alike."""
 
-    def __init__(self, env: dict[str, str], workers: int, log: Path) -> None:
+    def __init__(self, env: dict[str, str], args: argparse.Namespace, log: Path) -> None:
         self.port = free_port()
-        self.workers = workers
+        self.workers = args.workers
         self.log = log.open("w")
+        metrics = Path(env["PROMETHEUS_MULTIPROC_DIR"])
+        shutil.rmtree(metrics, ignore_errors=True)
+        metrics.mkdir(parents=True)
         command = [
-            sys.executable, "-m", "gunicorn", "config.wsgi:application",
-            "--worker-class", "sync", "--workers", str(workers),
+            sys.executable, "-m", "gunicorn", "--config", "config/gunicorn.py",
+            "config.wsgi:application", "--workers", str(args.workers),
             "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning",
         ]  # fmt: skip
+        if args.worker_class:
+            command += ["--worker-class", args.worker_class]
+        if args.server_threads:
+            command += ["--threads", str(args.server_threads)]
         self.process = subprocess.Popen(  # noqa: S603 - our own command line
             command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
+
+    def describe(self, args: argparse.Namespace) -> str:
+        """Return the workers served with: the options given, else config/gunicorn.py's."""
+        config = runpy.run_path(str(ROOT / "config" / "gunicorn.py"))
+        worker_class = args.worker_class or config.get("worker_class", "sync")
+        threads = args.server_threads or config.get("threads", 1)
+        return f"{self.workers} {worker_class} workers" + (
+            f" of {threads} threads" if threads > 1 else ""
+        )
 
     @property
     def pid(self) -> int:
@@ -527,7 +575,10 @@ def run_wrk(args, server: Server, scenario: Scenario, data: Path, seconds: float
         p50_ms=result["latency_us"]["p50"] / 1000,
         p99_ms=result["latency_us"]["p99"] / 1000,
         server_cpu_ms_per_request=server_ticks / CLOCK_TICKS * 1000 / max(requests, 1),
-        rss_mib=statistics.median(rss_mib(pid) for pid in workers_after),
+        **{
+            f"{kind}_mib": statistics.median(memory_mib(pid)[kind] for pid in workers_after)
+            for kind in ("rss", "pss", "uss")
+        },
         workers_restarted=sorted(set(workers) ^ set(workers_after)),
         cpu_percent_of_one_core={
             "machine": 100 * busy / total * os.cpu_count() if total else 0.0,
@@ -605,6 +656,8 @@ def summarise(all_scenarios: list[Scenario]) -> dict[str, dict]:
             "p99_ms": median("p99_ms"),
             "server_cpu_ms_per_request": median("server_cpu_ms_per_request"),
             "rss_mib": median("rss_mib"),
+            "pss_mib": median("pss_mib"),
+            "uss_mib": median("uss_mib"),
             "cpu_percent_of_one_core": {
                 key: statistics.median(run["cpu_percent_of_one_core"][key] for run in runs)
                 for key in runs[0]["cpu_percent_of_one_core"]
@@ -616,28 +669,32 @@ def summarise(all_scenarios: list[Scenario]) -> dict[str, dict]:
         row["ratio_to_celery_progress"] = paired_ratio(
             row["runs"], summary["celery-progress"]["runs"]
         )
+        row["cpu_ratio_to_celery_progress"] = paired_ratio(
+            summary["celery-progress"]["runs"], row["runs"], key="server_cpu_ms_per_request"
+        )
     return summary
 
 
-def paired_ratio(runs: list[dict], reference: list[dict]) -> float:
-    """Return the median over the repetitions of req/s relative to the same repetition's
-    reference: pairs run minutes apart at most, so the machine's drift cancels out."""
-    return statistics.median(
-        run["rps"] / ref["rps"] for run, ref in zip(runs, reference, strict=True)
-    )
+def paired_ratio(runs: list[dict], reference: list[dict], key: str = "rps") -> float:
+    """Return the median over the repetitions of `key` (req/s) relative to the same
+    repetition's reference: pairs run minutes apart at most, so the machine's drift cancels
+    out."""
+    return statistics.median(run[key] / ref[key] for run, ref in zip(runs, reference, strict=True))
 
 
 def table(summary: dict[str, dict]) -> str:
     rows = [
-        "| scenario | req/s (median) | p50 ms | p99 ms | CPU ms/req | RSS MiB "
-        "| ratio to bare | ratio to celery-progress |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| scenario | req/s (median) | p50 ms | p99 ms | CPU ms/req | RSS MiB | PSS MiB "
+        "| USS MiB | ratio to bare | ratio to celery-progress | CPU ratio to celery-progress |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, row in summary.items():
         rows.append(
             f"| {name} | {row['rps']:,.0f} | {row['p50_ms']:.2f} | {row['p99_ms']:.2f} "
             f"| {row['server_cpu_ms_per_request']:.2f} | {row['rss_mib']:.0f} "
-            f"| {row['ratio_to_bare']:.2f} | {row['ratio_to_celery_progress']:.2f} |"
+            f"| {row['pss_mib']:.0f} | {row['uss_mib']:.0f} "
+            f"| {row['ratio_to_bare']:.2f} | {row['ratio_to_celery_progress']:.2f} "
+            f"| {row['cpu_ratio_to_celery_progress']:.2f} |"
         )
     notes = [f"- {name}: {row['note']}" for name, row in summary.items() if row["note"]]
     return "\n".join(rows + (["", *notes] if notes else []))
@@ -708,6 +765,7 @@ def main() -> None:
     recreate_database(base_url, args.database)
     try:
         setup_django(env)
+        collect_static()
         flush_redis(args.redis_url)
         print(f"Loading {args.jobs:,} jobs per family over {args.tenants} tenants ...")
         loaded = load(args)
@@ -717,9 +775,9 @@ def main() -> None:
         print(f"Loaded in {load_seconds:.0f} s.")
         close_connections()
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        server = Server(env, args.workers, ARTIFACTS / "poll-gunicorn.log")
+        server = Server(env, args, ARTIFACTS / "poll-gunicorn.log")
         server.wait_ready()
-        print(f"gunicorn: {args.workers} sync workers on 127.0.0.1:{server.port}; learning ETags")
+        print(f"gunicorn: {server.describe(args)} on 127.0.0.1:{server.port}; learning ETags")
         all_scenarios = scenarios(loaded, server.port)
         print(
             f"wrk -t{args.threads} -c{args.connections}: {len(all_scenarios)} scenarios,"
@@ -728,7 +786,7 @@ def main() -> None:
         measure(args, server, all_scenarios, ARTIFACTS / "poll-data")
         summary = summarise(all_scenarios)
         total_seconds = time.perf_counter() - started
-        print("\nMedians over the repetitions (req/s, latency, CPU per request, RSS per worker):\n")
+        print("\nMedians over the repetitions (req/s, latency, CPU/request, memory/worker):\n")
         print(table(summary))
         print("\nCPU, in % of one core (the machine has", os.cpu_count(), "cores), medians:\n")
         print(load_table(summary))

@@ -4,6 +4,7 @@ Each value can be changed with the environment variable named beside it; gunicor
 command-line options win over this file.
 """
 
+import gc
 import multiprocessing
 import os
 
@@ -47,6 +48,13 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
 forwarded_allow_ips = os.environ.get(
     "FORWARDED_ALLOW_IPS", os.environ.get("JOBDESK_TRUSTED_PROXIES", "")
 )
+
+
+def pre_fork(server, worker) -> None:
+    """Keep the preloaded application's objects out of the workers' garbage collections: a
+    collection writes to every object it visits, which would copy the pages the workers share
+    with the master into each worker."""
+    gc.freeze()
 
 
 def child_exit(server, worker) -> None:

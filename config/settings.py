@@ -147,6 +147,9 @@ MIDDLEWARE = [
     "tenancy.proxies.TrustedProxyMiddleware",
     # Then: a job read with `?wait=` is held here until its job changes (jobs.watch).
     "jobs.middleware.PollWaitMiddleware",
+    # Then: a GET job read whose token and snapshot are cached is answered here, without the
+    # middleware below, whose effect on its answer it replays (jobs.middleware).
+    "jobs.middleware.PollFastPathMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -1,10 +1,16 @@
-"""Hold a job read that asked to wait (`?wait=<seconds>` with `If-None-Match`).
+"""The poll's middleware: answer a cached poll early, and hold a read that asked to wait.
 
-A family's read answers `304` as usual and attaches a `PollWait` to its response (see
-`jobs.polling`); this middleware, the outermost one, then waits until the job changes (a
-change published by `jobs.watch`) or the time is up, and asks the view again: a changed job
-answers `200` with its new body, an unchanged one `304` once the time is up. While it waits,
-no query runs and the response of the first read is discarded.
+`PollFastPathMiddleware` answers a GET whose credential and job snapshot are cached (the
+fast path of `jobs.polling`) before the rest of the middleware stack, which costs more than
+the poll itself. It replays what the middleware after it would do to such an answer (see
+`REPLAYED` and `UNTOUCHED`), so the answer is the one the full stack gives, header for header.
+
+`PollWaitMiddleware` holds a job read that asked to wait (`?wait=<seconds>` with
+`If-None-Match`). A family's read answers `304` as usual and attaches a `PollWait` to its
+response (see `jobs.polling`); this middleware, the outermost one, then waits until the job
+changes (a change published by `jobs.watch`) or the time is up, and asks the view again: a
+changed job answers `200` with its new body, an unchanged one `304` once the time is up.
+While it waits, no query runs and the response of the first read is discarded.
 
 Under WSGI the waiting holds the worker's thread. Under ASGI, served through `jobs.asgi`
 (`config.asgi`), the wait is handed to the ASGI layer instead, which waits in the event loop
@@ -15,11 +21,15 @@ from __future__ import annotations
 
 import time
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
+from django.urls import Resolver404, ResolverMatch, resolve
+from django.utils.module_loading import import_string
 
 from jobs import watch
-from jobs.polling import WAIT_ATTRIBUTE, PollWait
+from jobs.polling import FAST_PATH_TRIED, WAIT_ATTRIBUTE, CachedPollMixin, PollWait
 
 # Set in an ASGI scope by `jobs.asgi`: it waits itself; hand the wait over in the scope.
 HANDOFF_SCOPE_KEY = "jobdesk.handoff"
@@ -83,4 +93,121 @@ class PollWaitMiddleware:
             )
             response = await self.get_response(request)
             wait = poll_wait(response)
+        return response
+
+
+# The middleware after `PollFastPathMiddleware` whose request and response steps it replays
+# around a fast answer: the HTTPS redirect, the Host check, the security headers,
+# Content-Length and X-Frame-Options.
+REPLAYED = (
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+)
+# The middleware after it that leave a fast answer as it is: it serves GETs that carry no
+# cookie (so no session, CSRF cookie or message is read or written), to a job read that is no
+# static file, that writes nothing (no timeline actor) and reads no session user.
+UNTOUCHED = frozenset(
+    {
+        "whitenoise.middleware.WhiteNoiseMiddleware",
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.middleware.csrf.CsrfViewMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+        "jobs.timeline.TimelineActorMiddleware",
+        "django.contrib.messages.middleware.MessageMiddleware",
+    }
+)
+
+
+def later_middleware(name: str) -> list[str]:
+    """Return the MIDDLEWARE entries after `name`."""
+    entries = list(settings.MIDDLEWARE)
+    return entries[entries.index(name) + 1 :]
+
+
+def poll_view(match: ResolverMatch, request: HttpRequest) -> CachedPollMixin | None:
+    """Return the view instance the URL's DRF view would make for `request`, if it answers
+    polls (a `CachedPollMixin`), set up as DRF's `as_view` sets it up; else None."""
+    view_class = getattr(match.func, "cls", None)
+    if view_class is None or not issubclass(view_class, CachedPollMixin):
+        return None
+    view = view_class(**match.func.initkwargs)
+    actions = getattr(match.func, "actions", None)
+    if actions is not None:  # a viewset: its methods are bound to its actions
+        view.action_map = actions
+        for method, action in actions.items():
+            setattr(view, method, getattr(view, action))
+    view.setup(request, *match.args, **match.kwargs)
+    return view
+
+
+class PollFastPathMiddleware:
+    """Answer a GET job read from the cache before the middleware after it (see the module).
+
+    Anything the fast path does not answer (a miss, a refusal, a request with cookies, another
+    URL) goes down the stack as usual. A middleware added after this one must be listed in
+    `REPLAYED` or `UNTOUCHED`, or jobdesk refuses to start: the fast answer must stay the full
+    stack's answer.
+    """
+
+    name = f"{__name__}.PollFastPathMiddleware"
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+        later = later_middleware(self.name)
+        unknown = [entry for entry in later if entry not in REPLAYED and entry not in UNTOUCHED]
+        if unknown:
+            raise ImproperlyConfigured(
+                f"{', '.join(unknown)} comes after {self.name} in MIDDLEWARE: list it in "
+                "jobs.middleware.REPLAYED (a cached poll's answer goes through it) or UNTOUCHED."
+            )
+        replayed = [import_string(entry)(get_response) for entry in REPLAYED if entry in later]
+        self.request_steps = [m.process_request for m in replayed if hasattr(m, "process_request")]
+        self.response_steps = [m.process_response for m in reversed(replayed)]
+
+    def __call__(self, request: HttpRequest):
+        if self.is_async:
+            return self.acall(request)
+        response = self.fast_answer(request) if self.may_answer(request) else None
+        return self.get_response(request) if response is None else response
+
+    async def acall(self, request: HttpRequest):
+        # The cache client blocks: in a thread, as Django runs a sync view under ASGI.
+        response = None
+        if self.may_answer(request):
+            response = await sync_to_async(self.fast_answer)(request)
+        return await self.get_response(request) if response is None else response
+
+    @staticmethod
+    def may_answer(request: HttpRequest) -> bool:
+        """Only a GET without cookies: no session, CSRF cookie or message to honour."""
+        return request.method == "GET" and not request.META.get("HTTP_COOKIE")
+
+    def fast_answer(self, request: HttpRequest) -> HttpResponse | None:
+        """Return the cached poll's answer as the full stack would give it; else None."""
+        try:
+            match = resolve(request.path_info, getattr(request, "urlconf", None))
+        except Resolver404:
+            return None
+        view = poll_view(match, request)
+        if view is None:
+            return None
+        # Errors (a bad Host, a forbidden agent) and redirects are the full stack's to answer.
+        try:
+            if any(step(request) is not None for step in self.request_steps):
+                return None
+        except Exception:
+            return None
+        response = view.fast_poll(request)
+        setattr(request, FAST_PATH_TRIED, True)
+        if response is None:
+            return None
+        request.resolver_match = match
+        for step in self.response_steps:
+            response = step(request, response)
         return response

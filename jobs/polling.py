@@ -4,7 +4,8 @@
 
 - the full DRF path authenticates and checks permissions as before, then answers from the
   snapshot (or loads the job with the family's scoped query and stores a new snapshot);
-- before DRF, a GET with a cached credential (an API token, or an access key whose
+- before DRF (and, through `jobs.middleware.PollFastPathMiddleware`, before most of the
+  middleware), a GET with a cached credential (an API token, or an access key whose
   signature checks out) whose snapshot is cached is answered directly: one cache round trip,
   no query. It serves only what the full path would serve, byte for byte and header for
   header; anything else (no credential, a miss, a refusal, an odd `Accept`) falls through to
@@ -39,6 +40,8 @@ from tenancy.authentication import FastLookup, FastPathDeclined
 WAIT_PATTERN = re.compile(r"[0-9]{1,2}(?:\.[0-9]{1,3})?")
 MAX_WAIT_SECONDS = 60
 WAIT_ATTRIBUTE = "jobdesk_poll_wait"
+# Set on a request whose fast path `jobs.middleware.PollFastPathMiddleware` tried already.
+FAST_PATH_TRIED = "jobdesk_fast_path_tried"
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,7 +228,7 @@ class CachedPollMixin:
         return pk, snapshot
 
     def dispatch(self, request, *args, **kwargs):
-        if request.method == "GET":
+        if request.method == "GET" and not getattr(request, FAST_PATH_TRIED, False):
             response = self.fast_poll(request)
             if response is not None:
                 return response

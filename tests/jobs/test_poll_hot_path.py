@@ -12,10 +12,14 @@ from datetime import timedelta
 from http import HTTPStatus
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.core.cache import caches
+from django.core.exceptions import ImproperlyConfigured
+from django.test import AsyncClient
 from django.urls import set_script_prefix
 from django.utils import timezone
 
+from jobs.middleware import PollFastPathMiddleware
 from jobs.polling import CachedPollMixin
 from progress import services as progresses
 from tenancy import caching
@@ -342,6 +346,87 @@ def test_a_cached_answer_is_the_uncached_answer_byte_for_byte(family, job, poll)
         assert {k: v for k, v in cached.items() if k not in ignored} == {
             k: v for k, v in uncached.items() if k not in ignored
         }, accept
+
+
+def without_request_id(response) -> dict[str, str]:
+    return {k: v for k, v in response.items() if k != "X-Request-Id"}
+
+
+@pytest.fixture
+def views_dispatched(monkeypatch) -> list[str]:
+    """Record the paths that reached a family view, past the middleware."""
+    calls = []
+    original = CachedPollMixin.dispatch
+
+    def recording(self, request, *args, **kwargs):
+        calls.append(request.path)
+        return original(self, request, *args, **kwargs)
+
+    monkeypatch.setattr(CachedPollMixin, "dispatch", recording)
+    return calls
+
+
+def test_a_cached_poll_is_answered_before_the_view_with_the_full_stacks_headers(
+    settings, job, poll, views_dispatched
+):
+    # Production's transport security, over HTTPS: every header the stack adds is present.
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_HSTS_SECONDS = 31536000
+    settings.SECURE_HSTS_INCLUDE_SUBDOMAINS = settings.SECURE_HSTS_PRELOAD = True
+    poll(job, secure=True)  # the token's first use is written: the next one is cached
+    uncached = fresh_poll(lambda job: poll(job, secure=True), job)
+    reached_the_view = len(views_dispatched)
+    cached = poll(job, secure=True)
+
+    assert len(views_dispatched) == reached_the_view
+    assert cached.status_code == uncached.status_code == HTTPStatus.OK
+    assert cached.content == uncached.content
+    assert without_request_id(cached) == without_request_id(uncached)
+    assert {"Strict-Transport-Security", "X-Frame-Options", "Content-Length"} <= set(cached.headers)
+
+
+def test_under_asgi_a_cached_poll_is_answered_early_too(
+    family, job, poll, raw_key, views_dispatched
+):
+    poll(job)  # the token's first use is written
+    expected = poll(job)
+    reached_the_view = len(views_dispatched)
+    (credential,) = family.headers(raw_key).values()
+
+    response = async_to_sync(AsyncClient().get)(
+        family.poll_path(job), headers={family.poll_header: credential}
+    )
+
+    assert len(views_dispatched) == reached_the_view
+    assert response.content == expected.content
+    assert without_request_id(response) == without_request_id(expected)
+
+
+@pytest.mark.parametrize(
+    ("setting", "extra", "status"),
+    [
+        ("SECURE_SSL_REDIRECT", {}, HTTPStatus.MOVED_PERMANENTLY),  # plain HTTP
+        ("ALLOWED_HOSTS", {"HTTP_HOST": "elsewhere.example"}, HTTPStatus.BAD_REQUEST),
+    ],
+)
+def test_what_the_stack_refuses_or_redirects_is_not_answered_early(
+    settings, job, poll, setting, extra, status
+):
+    setattr(settings, setting, True if setting == "SECURE_SSL_REDIRECT" else ["testserver"])
+    poll(job, secure=True)  # the token's first use is written
+    assert poll(job, secure=True).status_code == HTTPStatus.OK  # now both are cached
+
+    assert poll(job, **extra).status_code == status
+
+
+def test_a_middleware_the_early_answer_does_not_know_stops_the_start(settings):
+    settings.MIDDLEWARE = [
+        *settings.MIDDLEWARE,
+        "django.middleware.gzip.GZipMiddleware",
+    ]
+
+    with pytest.raises(ImproperlyConfigured, match="GZipMiddleware"):
+        PollFastPathMiddleware(lambda request: None)
 
 
 @pytest.mark.parametrize(

@@ -69,3 +69,17 @@ def test_versions_count_up_and_start_at_random(cache, monkeypatch):
     assert caching.current_version("v") == start
     assert caching.bump("v") == start + 1
     assert start > 1
+
+
+def test_a_connection_closed_by_redis_is_replaced(cache):
+    cache.set("key", 1)
+    assert cache.get_many_shared(["key"]) == {"key": 1}
+    pool = cache._cache._get_connection_pool(False)
+    connection = pool.get_connection()
+    connection.send_command("CLIENT", "ID")
+    client_id = connection.read_response()
+    pool.release(connection)
+
+    Redis.from_url(REDIS_URL).client_kill_filter(_id=client_id)
+
+    assert cache.get_many_shared(["key"]) == {"key": 1}
