@@ -11,9 +11,9 @@ from http import HTTPStatus
 import pytest
 from django.test import Client
 
-from tenancy.throttling import MAX_FAILURES
 from progress.family import PROGRESS_READ
 from progress.services import progress_create
+from tenancy.throttling import MAX_FAILURES
 from tests.faults.conftest import cache_url
 from tests.faults.helpers import PASSWORD
 from tests.jobs.drivers import driver, drivers
