@@ -222,6 +222,18 @@ class Connection:
         self.writer: asyncio.StreamWriter | None = None
 
     async def request(self, path: str, headers: dict[str, str]) -> tuple[int, dict, bytes]:
+        """Send a GET and read its answer; on a kept-alive connection the server has closed
+        meanwhile (its keep-alive timeout), reconnect and send it again."""
+        reused = self.writer is not None
+        try:
+            return await self.exchange(path, headers)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            self.close()
+            if not reused:
+                raise
+            return await self.exchange(path, headers)
+
+    async def exchange(self, path: str, headers: dict[str, str]) -> tuple[int, dict, bytes]:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
         self.writer.write(request_bytes(self.port, path, headers))
@@ -283,6 +295,7 @@ class Watcher:
     def __init__(self, number: int, job: dict, args: argparse.Namespace, tally: Tally) -> None:
         self.number, self.job, self.args, self.tally = number, job, args, tally
         self.last = -1
+        self.opened = False
         self.auth = {"Authorization": f"Bearer {job['key']}"}
 
     def saw(self, body: bytes) -> None:
@@ -311,6 +324,7 @@ class Watcher:
             stream = chunks(reader, headers)
             self.saw(await anext(stream))  # the job as it is
         self.tally.connected += 1
+        self.opened = True
         async for chunk in stream:
             self.saw(chunk)
         self.tally.error("stream closed")
@@ -323,6 +337,7 @@ class Watcher:
         async with opened:
             status, headers, body = await connection.request(path, self.auth)
         self.tally.connected += 1
+        self.opened = True
         await connected.wait()
         while True:
             etag = headers.get("etag", "")
@@ -354,6 +369,7 @@ class Watcher:
             status, headers, body = await connection.request(path, self.auth)
         etag = headers.get("etag")
         self.tally.connected += 1
+        self.opened = True
         await connected.wait()
         # Spread the first reads over an interval, as independent clients would be.
         await asyncio.sleep(self.args.interval * (self.number % 1000) / 1000)
@@ -381,6 +397,9 @@ async def client(args: argparse.Namespace) -> None:
         if time.monotonic() > deadline:
             break
         await asyncio.sleep(0.1)
+    for watcher, task in zip(watchers, tasks, strict=True):
+        if not watcher.opened:
+            task.cancel()  # not connected in time: it does not take part
     connected.set()
     tally.seen.clear()  # what the watchers saw while opening is not a delivery
     print(json.dumps({"connected": tally.connected, "errors": tally.errors}), flush=True)

@@ -214,7 +214,7 @@ if DATABASE_POOL_SIZE and DATABASES["default"]["ENGINE"] == "config.postgresql":
     DATABASES["default"]["OPTIONS"]["pool"] = {
         "min_size": 1,
         "max_size": DATABASE_POOL_SIZE,
-        "timeout": int(os.environ.get("JOBDESK_DATABASE_POOL_TIMEOUT_SECONDS", 10)),
+        "timeout": int(os.environ.get("JOBDESK_DATABASE_POOL_TIMEOUT_SECONDS", 30)),
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
