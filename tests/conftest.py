@@ -15,6 +15,7 @@ from tenancy import outage
 from tenancy.models import Role
 from tenancy.services import access_key_issue, membership_grant, token_issue
 from tests.factories import TenantFactory, UserFactory
+from tests.helpers import reseed_roles
 
 
 def pytest_collection_modifyitems(config, items):
@@ -155,3 +156,9 @@ def bearer(make_member, make_token) -> Callable:
         return {"HTTP_AUTHORIZATION": f"Bearer {make_token(user, tenant, scopes=scopes)}"}
 
     return make
+
+
+@pytest.fixture
+def seeded_roles(transactional_db) -> None:
+    """Seed the default roles again: a transactional test ends by flushing the database."""
+    reseed_roles()

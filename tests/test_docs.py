@@ -30,7 +30,6 @@ from tests.clones import (
     wait_for,
     wait_for_output,
 )
-from tests.helpers import reseed_roles
 from tests.markdown import anchors, curl_commands, markdown_files, relative_links, shell_commands
 
 pytestmark = pytest.mark.e2e
@@ -65,12 +64,6 @@ def test_every_relative_link_names_an_existing_file_and_heading(page):
 
 def test_readme_is_a_landing_page_of_at_most_10_kb():
     assert len((ROOT / "README.md").read_bytes()) <= README_LIMIT_BYTES
-
-
-@pytest.fixture
-def seeded_roles(transactional_db) -> None:
-    """Seed the default roles again: a transactional test ends by flushing the database."""
-    reseed_roles()
 
 
 @pytest.fixture

@@ -193,7 +193,9 @@ def test_a_package_lost_from_storage_is_404_not_500(api_client, instance, x_auth
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_two_concurrent_downloads_give_the_file_to_exactly_one(make_member, make_token):
+def test_two_concurrent_downloads_give_the_file_to_exactly_one(
+    seeded_roles, make_member, make_token
+):
     tenant = TenantFactory()
     content = make_zip()
     jobs = [make_export_with_package(InstanceFactory(tenant=tenant), content) for _ in range(3)]

@@ -5,7 +5,6 @@ from collections.abc import Callable
 import pytest
 
 from lro.models import Operation
-from tests.helpers import reseed_roles
 from tests.lro.factories import make_operation
 
 
@@ -36,9 +35,3 @@ def ops_headers(tenant, bearer) -> dict:
 def admin_headers(tenant, bearer) -> dict:
     """Bearer headers of an `admin` of `tenant` (everything, producers' writes included)."""
     return bearer(tenant, "admin")
-
-
-@pytest.fixture
-def seeded_roles(transactional_db) -> None:
-    """Seed the default roles again: a transactional test ends by flushing the database."""
-    reseed_roles()

@@ -64,9 +64,9 @@ def test_a_running_operation_is_answered_at_the_timeout_and_no_query_runs(
     assert response.json()["done"] is False
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # the woken wait reads in its own thread
 def test_the_wait_wakes_on_the_finish_and_answers_the_done_operation(
-    api_client, op, ops_headers, django_capture_on_commit_callbacks
+    seeded_roles, api_client, op, ops_headers, django_capture_on_commit_callbacks
 ):
     api_client.get(url(op), **ops_headers)
     waiter = Waiter(lambda: wait(api_client, op, ops_headers, f"{DEADLINE_SECONDS}s"))
@@ -82,9 +82,9 @@ def test_the_wait_wakes_on_the_finish_and_answers_the_done_operation(
     assert waiter.finished_at - finished_at < DEADLINE_SECONDS / 2
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # the woken wait reads in its own thread
 def test_a_metadata_change_wakes_the_wait_which_waits_on_until_done_or_timeout(
-    api_client, op, ops_headers, django_capture_on_commit_callbacks
+    seeded_roles, api_client, op, ops_headers, django_capture_on_commit_callbacks
 ):
     api_client.get(url(op), **ops_headers)
     started = time.monotonic()

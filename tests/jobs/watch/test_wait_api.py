@@ -35,6 +35,7 @@ def poll(api_client, family, raw_key):
     return get
 
 
+@pytest.mark.django_db(transaction=True)  # the woken read may query in its own thread
 def test_a_wait_answers_the_new_body_as_soon_as_the_job_changes(
     family, job, poll, in_thread, django_capture_on_commit_callbacks
 ):
