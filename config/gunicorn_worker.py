@@ -124,11 +124,15 @@ class GuardedThreadWorker(gthread.ThreadWorker):
         super().murder_pending()
 
     def refuse(self, conn) -> None:
-        """Answer 408 and close at once: gunicorn's graceful close would wait on the client."""
+        """Answer 408 and close without waiting: gunicorn's graceful close would wait on the
+        client. The answer is followed by the end of the stream, and what the client sent is
+        drained first, so that closing resets the connection only if it sends more."""
         why = conn.arrival.why
         self.log.info("Closed a connection from %s: %s.", conn.client, why)
         with contextlib.suppress(OSError):  # the client may be gone already
             util.write_error(conn.sock, 408, "Request Timeout", f"Closed: {why}.")
+            conn.sock.shutdown(socket.SHUT_WR)
+            self.receive(conn.sock, b"")
         conn.close()
 
 
