@@ -1,4 +1,5 @@
-"""jobdesk's admin site: Django's, with a rate-limited login and no NUL in any admin URL.
+"""jobdesk's admin site: Django's, with a rate-limited login and no NUL or overflowing
+number in any admin URL.
 
 The login shares Traffic Ops' limit on wrong passwords per username and client address
 (`tenancy.throttling`): the admin's cookie authenticates every API family, so an unlimited
@@ -7,6 +8,10 @@ form here would make that limit pointless. Past it the form answers 429 with `Re
 PostgreSQL text cannot hold NUL, so a search, a list filter, a date or an object id with one
 would reach a query and fail as a 500 on every list, including third-party apps' (the task
 results of django-tasks). A NUL is never part of a meaningful admin URL: 400.
+
+Likewise a number beyond SQLite's 64-bit integers (`?tenant=<30 digits>`, a list filter
+Django passes to the query as it is) fails as an `OverflowError` when the list is rendered:
+it names no row, so 400 too. The page is rendered inside the check for that reason.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from http import HTTPStatus
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import BadRequest, ValidationError
+from django.template.response import SimpleTemplateResponse
 
 from jobs.parsers import has_nul
 from tenancy.throttling import LoginThrottled, authenticate_guarded
@@ -43,18 +49,25 @@ class ThrottledAuthenticationForm(AdminAuthenticationForm):
 
 
 class JobdeskAdminSite(admin.AdminSite):
-    """The default admin site, with a throttled login and every view refusing NUL in its URL."""
+    """The default admin site, with a throttled login and every view refusing NUL or an
+    overflowing number in its URL."""
 
     login_form = ThrottledAuthenticationForm
 
     def admin_view(self, view, cacheable=False):
         @wraps(view)
-        def refuse_nul(request, *args, **kwargs):
+        def refuse_unreadable(request, *args, **kwargs):
             if "\x00" in request.path or has_nul(request.GET):
                 raise BadRequest("NUL characters are not allowed in admin URLs.")
-            return view(request, *args, **kwargs)
+            try:
+                response = view(request, *args, **kwargs)
+                if isinstance(response, SimpleTemplateResponse):
+                    response.render()
+            except OverflowError:
+                raise BadRequest("A number in this URL is too large.") from None
+            return response
 
-        return super().admin_view(refuse_nul, cacheable)
+        return super().admin_view(refuse_unreadable, cacheable)
 
     def login(self, request, extra_context=None):
         response = super().login(request, extra_context)

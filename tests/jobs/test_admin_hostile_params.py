@@ -27,6 +27,8 @@ def hostile_params(model_admin) -> list[dict]:
     params = [
         {"tenant": "\u00b2"},
         {"tenant": "\u0663"},
+        {"tenant": "9" * 30},
+        {"id__exact": "9" * 30},
         {"q": "a\x00b"},
         {"o": "\x00"},
         {"p": "\x00"},
