@@ -516,6 +516,9 @@ JOBDESK_WEBHOOKS_DISABLE_AFTER = env_seconds("JOBDESK_WEBHOOKS_DISABLE_AFTER", 5
 # The scheduler enqueues again, this often, attempts whose task was lost (manage.py
 # requeue_webhooks).
 JOBDESK_WEBHOOKS_SWEEP_SECONDS = env_seconds("JOBDESK_WEBHOOKS_SWEEP_SECONDS", 60)
+# The delivery log keeps a delivery this many days after it ended (manage.py
+# purge_webhook_deliveries, run by the scheduler with the jobs' purge).
+JOBDESK_WEBHOOKS_RETENTION_DAYS = env_seconds("JOBDESK_WEBHOOKS_RETENTION_DAYS", 30)
 # Endpoints on loopback, private, link-local or reserved addresses are refused (they would let
 # a tenant reach the service's own network) unless this is on; plain http only with DEBUG.
 JOBDESK_WEBHOOKS_ALLOW_PRIVATE = env_flag("JOBDESK_WEBHOOKS_ALLOW_PRIVATE")

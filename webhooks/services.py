@@ -163,6 +163,15 @@ def deliveries_requeue_overdue(*, limit: int = SWEEP_LIMIT) -> int:
     return len(ids)
 
 
+def deliveries_purge(*, now: datetime | None = None) -> int:
+    """Delete the deliveries that ended over `JOBDESK_WEBHOOKS_RETENTION_DAYS` ago, with their
+    attempts; return how many. Pending deliveries are kept whatever their age."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.JOBDESK_WEBHOOKS_RETENTION_DAYS)
+    ended = Delivery.objects.across_tenants().exclude(status=Delivery.Status.PENDING)
+    _, deleted = ended.filter(finished_at__lt=cutoff).delete()
+    return deleted.get(Delivery._meta.label, 0)
+
+
 # -- Attempting a delivery, in a worker -------------------------------------------------------
 
 

@@ -18,7 +18,7 @@ from django_tasks import default_task_backend, task_backends
 from tests.jobs.drivers import drivers
 from tests.webhooks.conftest import Answer, queued, run_due_attempts
 from webhooks import services
-from webhooks.models import EVENTS, Delivery, Endpoint
+from webhooks.models import EVENTS, Delivery, DeliveryAttempt, Endpoint
 from webhooks.signing import verify
 
 pytestmark = pytest.mark.django_db
@@ -401,3 +401,42 @@ def test_with_a_backend_that_runs_tasks_in_the_caller_the_sweep_sends_every_atte
     (delivery,) = deliveries()
     assert delivery.status == Delivery.Status.DELIVERED
     assert len(receiver.received) == 2
+
+
+def test_the_purge_deletes_deliveries_ended_before_the_retention_with_their_attempts(
+    tenant, make_endpoint, settings
+):
+    settings.JOBDESK_WEBHOOKS_RETENTION_DAYS = 30
+    endpoint, _ = make_endpoint(tenant, "https://hooks.example.com/jobs")
+    now = timezone.now()
+
+    def delivery(status: str, ended_days_ago: int | None) -> Delivery:
+        ended = None if ended_days_ago is None else now - timedelta(days=ended_days_ago)
+        made = Delivery.objects.create(
+            tenant=tenant,
+            endpoint=endpoint,
+            family="progress",
+            job_id="7",
+            event="finished",
+            body=b"{}",
+            status=status,
+            created_at=now - timedelta(days=40),
+            finished_at=ended,
+        )
+        DeliveryAttempt.objects.create(delivery=made, number=1, status_code=200)
+        return made
+
+    delivery(Delivery.Status.DELIVERED, 31)
+    delivery(Delivery.Status.FAILED, 31)
+    kept = {
+        delivery(Delivery.Status.DELIVERED, 29).pk,
+        delivery(Delivery.Status.FAILED, 29).pk,
+        delivery(Delivery.Status.PENDING, None).pk,
+    }
+    output = StringIO()
+
+    call_command("purge_webhook_deliveries", stdout=output)
+
+    assert {each.pk for each in deliveries()} == kept
+    assert set(DeliveryAttempt.objects.values_list("delivery_id", flat=True)) == kept
+    assert output.getvalue() == "Deleted 2 webhook delivery record(s).\n"

@@ -40,9 +40,10 @@ class Schedule:
 
 class Command(BaseCommand):
     help = (
-        "Run reap_stuck_jobs every JOBDESK_REAP_EVERY_SECONDS (15), purge_finished_jobs "
-        "every JOBDESK_PURGE_EVERY_SECONDS (3600) and requeue_webhooks every "
-        "JOBDESK_WEBHOOKS_SWEEP_SECONDS (60), first at start, until SIGINT or SIGTERM. "
+        "Run reap_stuck_jobs every JOBDESK_REAP_EVERY_SECONDS (15), purge_finished_jobs and "
+        "purge_webhook_deliveries every JOBDESK_PURGE_EVERY_SECONDS (3600) and "
+        "requeue_webhooks every JOBDESK_WEBHOOKS_SWEEP_SECONDS (60), first at start, until "
+        "SIGINT or SIGTERM. "
         "One per deployment is enough; a second one is harmless."
     )
 
@@ -63,6 +64,7 @@ class Command(BaseCommand):
                 "reap_stuck_jobs": reap_every,
                 "purge_finished_jobs": purge_every,
                 "requeue_webhooks": settings.JOBDESK_WEBHOOKS_SWEEP_SECONDS,
+                "purge_webhook_deliveries": purge_every,
             },
             self.run_command,
         )
