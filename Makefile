@@ -57,13 +57,15 @@ run: install
 	JOBDESK_ASSET_JOB_HANDLERS='$(DEMO_ASSET_JOB_HANDLERS)' DJANGO_DEBUG=1 \
 		$(HONCHO) --procfile Procfile.dev start
 
-# Production: migrate, collect static files, then gunicorn (config/gunicorn.py), uvicorn for
-# event streams and waits on EVENTS_PORT, a task worker and the scheduler (Procfile). Never reads .env: the environment must hold the production
-# settings (docs/deployment.md). Their metrics meet in METRICS_DIR, emptied at each start.
+# Production: migrate (with no statement timeout: a migration may outlast a request's), collect
+# static files, then gunicorn (config/gunicorn.py), uvicorn for event streams and waits on
+# EVENTS_PORT, a task worker and the scheduler (Procfile). Never reads .env: the environment
+# must hold the production settings (docs/deployment.md). Their metrics meet in METRICS_DIR,
+# emptied at each start.
 METRICS_DIR ?= $(CURDIR)/.metrics
 serve: export DJANGO_ENV_FILE := $(DJANGO_ENV_FILE)
 serve: install
-	$(PY) manage.py migrate --no-input
+	JOBDESK_DATABASE_STATEMENT_TIMEOUT_SECONDS=0 $(PY) manage.py migrate --no-input
 	$(PY) manage.py collectstatic --no-input --verbosity 0
 	rm -rf "$(METRICS_DIR)" && mkdir -p "$(METRICS_DIR)"
 	PROMETHEUS_MULTIPROC_DIR="$(METRICS_DIR)" $(HONCHO) --procfile Procfile start web events worker scheduler

@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 from django.db import connection
+from django.test import override_settings
 
 from tests.clones import (
     clean_environment,
@@ -55,9 +56,19 @@ class Database:
         return f"postgres://{db['USER']}@{host}:{port}/{self.name}"
 
     def sql(self, *statements: str) -> None:
-        with connection.cursor() as cursor:
-            for statement in statements:
-                cursor.execute(statement)
+        # Dropping a database waits for its processes to end: no statement timeout here.
+        with (
+            override_settings(JOBDESK_DATABASE_STATEMENT_TIMEOUT_SECONDS=0),
+            connection.cursor() as cursor,
+        ):
+            if self.postgres:
+                cursor.execute("SET statement_timeout = 0")
+            try:
+                for statement in statements:
+                    cursor.execute(statement)
+            finally:
+                if self.postgres:
+                    cursor.execute("RESET statement_timeout")
 
     def create(self) -> None:
         if self.postgres:
