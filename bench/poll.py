@@ -459,37 +459,51 @@ def memory_mib(pid: int) -> dict[str, float]:
     return {"rss": kib.get("Rss", 0) / 1024, "pss": kib.get("Pss", 0) / 1024, "uss": uss / 1024}
 
 
+def rss_mib(pid: int) -> float:
+    """Return a process's resident set size in MiB (shared pages counted whole)."""
+    return memory_mib(pid)["rss"]
+
+
 class Server:
     """jobdesk under gunicorn, configured as production serves it (config/gunicorn.py), in its
     own process group. Only the port, the number of workers and, if asked, the worker class
     and threads come from the benchmark's options; every scenario is served alike."""
 
-    def __init__(self, env: dict[str, str], args: argparse.Namespace, log: Path) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        log: Path,
+        *,
+        workers: int,
+        worker_class: str | None = None,
+        threads: int | None = None,
+    ) -> None:
         self.port = free_port()
-        self.workers = args.workers
+        self.workers = workers
+        self.worker_class, self.threads = worker_class, threads
         self.log = log.open("w")
         metrics = Path(env["PROMETHEUS_MULTIPROC_DIR"])
         shutil.rmtree(metrics, ignore_errors=True)
         metrics.mkdir(parents=True)
         command = [
             sys.executable, "-m", "gunicorn", "--config", "config/gunicorn.py",
-            "config.wsgi:application", "--workers", str(args.workers),
+            "config.wsgi:application", "--workers", str(workers),
             "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning",
         ]  # fmt: skip
-        if args.worker_class:
-            command += ["--worker-class", args.worker_class]
-        if args.server_threads:
-            command += ["--threads", str(args.server_threads)]
+        if worker_class:
+            command += ["--worker-class", worker_class]
+        if threads:
+            command += ["--threads", str(threads)]
         self.process = subprocess.Popen(  # noqa: S603 - our own command line
             command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
 
-    def describe(self, args: argparse.Namespace) -> str:
+    def describe(self) -> str:
         """Return the workers served with: the options given, else config/gunicorn.py's."""
         config = runpy.run_path(str(ROOT / "config" / "gunicorn.py"))
-        worker_class = args.worker_class or config.get("worker_class", "sync")
-        threads = args.server_threads or config.get("threads", 1)
+        worker_class = self.worker_class or config.get("worker_class", "sync")
+        threads = self.threads or config.get("threads", 1)
         return f"{self.workers} {worker_class} workers" + (
             f" of {threads} threads" if threads > 1 else ""
         )
@@ -775,9 +789,15 @@ def main() -> None:
         print(f"Loaded in {load_seconds:.0f} s.")
         close_connections()
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        server = Server(env, args, ARTIFACTS / "poll-gunicorn.log")
+        server = Server(
+            env,
+            ARTIFACTS / "poll-gunicorn.log",
+            workers=args.workers,
+            worker_class=args.worker_class,
+            threads=args.server_threads,
+        )
         server.wait_ready()
-        print(f"gunicorn: {server.describe(args)} on 127.0.0.1:{server.port}; learning ETags")
+        print(f"gunicorn: {server.describe()} on 127.0.0.1:{server.port}; learning ETags")
         all_scenarios = scenarios(loaded, server.port)
         print(
             f"wrk -t{args.threads} -c{args.connections}: {len(all_scenarios)} scenarios,"

@@ -678,7 +678,7 @@ def main() -> None:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         plan_file = ARTIFACTS / "watch-plan.json"
         plan_file.write_text(json.dumps(plan))
-        web = Server(env, args.web_workers, ARTIFACTS / "watch-gunicorn.log")
+        web = Server(env, ARTIFACTS / "watch-gunicorn.log", workers=args.web_workers)
         events = EventsServer(env, ARTIFACTS / "watch-uvicorn.log")
         web.wait_ready()
         events.wait_ready()
