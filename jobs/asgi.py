@@ -22,14 +22,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import io
 import resource
 import time
 from collections.abc import Awaitable, Callable
+from http import HTTPStatus
 from typing import Any
 
+from asgiref.sync import sync_to_async
+from django.core.handlers.asgi import ASGIRequest
+from django.urls import resolve, reverse
+
 from jobs import events, watch
-from jobs.middleware import HANDOFF_SCOPE_KEY
+from jobs.middleware import HANDOFF_SCOPE_KEY, early_checks
 from jobs.polling import PollWait
+from ops.middleware import RequestMetricsMiddleware
 
 Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -109,6 +117,11 @@ class Client:
         self.listener.cancel()
 
 
+def observe_request(method: str, route: str, status: int, seconds: float) -> None:
+    """Count a request answered here, as `ops.middleware.RequestMetricsMiddleware` would."""
+    RequestMetricsMiddleware.child(method, route, status).observe(seconds)
+
+
 class ClientGone(Exception):
     """The client left, or stopped reading."""
 
@@ -134,6 +147,8 @@ class JobdeskASGI:
         if scope["type"] != "http":
             await self.django(scope, receive, send)
             return
+        if scope["path"] == self.events_path and await self.stream_early(scope, receive, send):
+            return
         body = bytearray()
 
         async def recording() -> Message:
@@ -155,6 +170,44 @@ class JobdeskASGI:
             pass
         finally:
             client.close()
+
+    @functools.cached_property
+    def events_path(self) -> str:
+        return reverse("events")
+
+    async def stream_early(self, scope: dict, receive: Receive, send: Send) -> bool:
+        """Serve a stream whose credential and jobs are cached without Django's request cycle
+        (`jobs.events.fast_open`); return False if it is Django's to answer."""
+        started = time.perf_counter()
+        stream = await sync_to_async(self.open_early, thread_sensitive=False)(scope)
+        if stream is None:
+            return False
+        observe_request("GET", self.events_route, HTTPStatus.OK, time.perf_counter() - started)
+        client = Client(receive, send, b"")
+        try:
+            await events.run_async(stream, client.send, client.disconnected)
+        except ClientGone:
+            pass
+        finally:
+            client.close()
+        return True
+
+    @functools.cached_property
+    def events_route(self) -> str:
+        return resolve(self.events_path).route
+
+    def open_early(self, scope: dict) -> events.EventStream | None:
+        """Return the stream of a GET that needs no more than the cache to open; else None.
+
+        The request first passes what the middleware before the view would check of it: who
+        the client is (trusted proxies), then the Host and HTTPS checks (see `early_checks`).
+        """
+        if scope["method"] != "GET":
+            return None
+        request = ASGIRequest(scope, io.BytesIO())
+        if request.META.get("HTTP_COOKIE") or not early_checks().passed(request):
+            return None
+        return events.fast_open(request)
 
     async def ask(self, scope: dict, receive: Receive, send: Send) -> tuple[dict, HeldResponse]:
         """Let Django answer; return what it handed off, and its held answer."""

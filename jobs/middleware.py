@@ -19,6 +19,7 @@ and holds no thread; anywhere else the wait holds the request's thread.
 
 from __future__ import annotations
 
+import functools
 import time
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
@@ -30,6 +31,7 @@ from django.utils.module_loading import import_string
 
 from jobs import watch
 from jobs.polling import FAST_PATH_TRIED, WAIT_ATTRIBUTE, CachedPollMixin, PollWait
+from tenancy.proxies import TrustedProxyMiddleware
 
 # Set in an ASGI scope by `jobs.asgi`: it waits itself; hand the wait over in the scope.
 HANDOFF_SCOPE_KEY = "jobdesk.handoff"
@@ -211,3 +213,31 @@ class PollFastPathMiddleware:
         for step in self.response_steps:
             response = step(request, response)
         return response
+
+
+class EarlyChecks:
+    """What the middleware checks of a request before its view, for a GET answered early.
+
+    `jobs.asgi` opens a cached event stream without Django's request cycle: the request must
+    first pass what the stack would do to it before the view. That is who the client is
+    (`TrustedProxyMiddleware`), then the request steps `PollFastPathMiddleware` replays: the
+    HTTPS redirect, the Host and user-agent checks. The rest leave such a GET alone (see
+    `UNTOUCHED`).
+    """
+
+    def __init__(self) -> None:
+        self.proxies = TrustedProxyMiddleware(lambda request: None)
+        self.request_steps = PollFastPathMiddleware(lambda request: None).request_steps
+
+    def passed(self, request: HttpRequest) -> bool:
+        """Return True if no middleware would answer `request` before its view."""
+        self.proxies(request)
+        try:
+            return not any(step(request) is not None for step in self.request_steps)
+        except Exception:  # a bad Host: the full stack answers it
+            return False
+
+
+@functools.cache
+def early_checks() -> EarlyChecks:
+    return EarlyChecks()

@@ -1,0 +1,265 @@
+"""Event streams opened from the cache alone, and each change read once for all its streams.
+
+`jobs.events.fast_open` opens a stream whose token and job snapshots are cached, with one
+cache read and no query, and `jobs.asgi` serves it without Django's request cycle; anything
+else is left to the view. Under ASGI a change is read once per process for every stream that
+watches its job (`SharedReads`), and heartbeats read the access version at most once a second
+for all of them (`AuthVersions`); a stream shows a shared read only if its own principal may
+read it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import io
+from http import HTTPStatus
+from urllib.parse import urlencode
+
+import pytest
+from django.core.handlers.asgi import ASGIRequest
+from rest_framework.test import APIClient
+
+from jobs import events, watch
+from tests.jobs.watch.test_events import headers, ref
+
+pytestmark = [pytest.mark.django_db]
+
+
+@pytest.fixture
+def raw_key(make_member, make_token, tenant, family) -> str:
+    user = make_member(tenant, "reader", permissions=[family.family.read_permission])
+    return make_token(user, tenant)
+
+
+def scope_of(query: list[tuple[str, str]], sent: dict[str, str], host: str = "testserver"):
+    """An ASGI scope of `GET /api/events?<query>` with the headers `sent`."""
+    sent = {"Host": host, **sent}
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/api/events",
+        "raw_path": b"/api/events",
+        "root_path": "",
+        "query_string": urlencode(query).encode(),
+        "headers": [(name.lower().encode(), value.encode()) for name, value in sent.items()],
+        "server": ("testserver", 80),
+        "client": ("127.0.0.1", 40000),
+    }
+
+
+def open_early(query, sent) -> events.EventStream | None:
+    return events.fast_open(ASGIRequest(scope_of(query, sent), io.BytesIO()))
+
+
+def warm(family, job, raw_key) -> bytes:
+    """Poll the job until its token and snapshot are cached; return its body."""
+    for _ in range(2):  # the first use of a token records it: the second is a cached one
+        response = APIClient().get(family.poll_path(job), **family.headers(raw_key))
+        assert response.status_code == HTTPStatus.OK
+    return response.content
+
+
+def test_a_stream_of_cached_jobs_opens_with_no_query(
+    family, tenant, raw_key, django_assert_num_queries
+):
+    jobs = [family.make(tenant), family.make(tenant)]
+    bodies = [warm(family, job, raw_key) for job in jobs]
+
+    with django_assert_num_queries(0):
+        stream = open_early([("job", ref(family, job)) for job in jobs], headers(family, raw_key))
+        frames = stream.catch_up()
+
+    assert stream is not None
+    assert [job.tenant_id for job in stream.jobs] == [tenant.pk, tenant.pk]
+    for body in bodies:
+        assert b"data: " + body + b"\n\n" in frames
+    assert stream.event_id() == ",".join(job.tag for job in stream.jobs)
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "cold",
+        "no credential",
+        "unknown token",
+        "no permission",
+        "another tenant's job",
+        "junk id",
+        "unknown family",
+        "up to date",
+        "a cookie",
+    ],
+)
+def test_what_the_cache_cannot_answer_is_left_to_the_view(
+    case, family, tenant, other_tenant, raw_key, make_member, make_token
+):
+    job = family.make(tenant)
+    query, sent = [("job", ref(family, job))], headers(family, raw_key)
+    if case != "cold":
+        warm(family, job, raw_key)
+    if case == "no credential":
+        sent = {}
+    elif case == "unknown token":
+        sent = headers(family, raw_key[:-4] + "AAAA")
+    elif case == "no permission":
+        no_rights = make_token(make_member(tenant, "nothing", permissions=[]), tenant)
+        warm(family, job, raw_key)
+        APIClient().get(family.poll_path(job), **family.headers(no_rights))
+        sent = headers(family, no_rights)
+    elif case == "another tenant's job":
+        theirs = family.make(other_tenant)
+        their_key = make_token(
+            make_member(other_tenant, "reader", permissions=[family.family.read_permission]),
+            other_tenant,
+        )
+        warm(family, theirs, their_key)
+        query = [("job", ref(family, theirs))]
+    elif case == "junk id":
+        query = [("job", f"{family.name}:junk")]
+    elif case == "unknown family":
+        query = [("job", f"nope:{job.pk}")]
+    elif case == "up to date":
+        family.finish(job)
+        warm(family, job, raw_key)
+        seen = open_early(query, sent)
+        seen.catch_up()  # what a client that read the stream to its end has
+        sent = {**sent, "Last-Event-ID": seen.event_id()}
+    elif case == "a cookie":  # a session may be what authenticates it: the view decides
+        from config.asgi import application
+
+        assert application.open_early(scope_of(query, {**sent, "Cookie": "sessionid=x"})) is None
+        return
+
+    assert open_early(query, sent) is None
+
+
+def test_a_request_the_middleware_would_refuse_is_left_to_django(family, tenant, raw_key):
+    from config.asgi import application
+
+    job = family.make(tenant)
+    warm(family, job, raw_key)
+    query = [("job", ref(family, job))]
+
+    assert application.open_early(scope_of(query, headers(family, raw_key))) is not None
+    bad_host = scope_of(query, headers(family, raw_key), host="evil.example")
+    assert application.open_early(bad_host) is None
+
+
+def test_the_asgi_layer_streams_a_cached_job_without_asking_django(
+    family, tenant, raw_key, monkeypatch
+):
+    from config.asgi import application
+
+    job = family.make(tenant)
+    body = warm(family, job, raw_key)
+
+    def django_asked(*args, **kwargs):
+        raise AssertionError("The view was asked for a stream the cache could open.")
+
+    monkeypatch.setattr(events.EventStreamView, "initial", django_asked)
+    sent: list[dict] = []
+
+    async def converse() -> None:
+        first_frame = asyncio.Event()
+
+        async def receive() -> dict:
+            await first_frame.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict) -> None:
+            sent.append(message)
+            if message.get("body"):
+                first_frame.set()
+
+        scope = scope_of([("job", ref(family, job))], headers(family, raw_key))
+        await asyncio.wait_for(application(scope, receive, send), 10)
+
+    asyncio.run(converse())
+
+    assert sent[0]["status"] == HTTPStatus.OK
+    assert (b"content-type", b"text/event-stream; charset=utf-8") in sent[0]["headers"]
+    assert sent[1]["body"].startswith(f"event: {family.name}\n".encode())
+    assert b"data: " + body + b"\n\n" in sent[1]["body"]
+
+
+def run(coroutine):
+    return asyncio.run(coroutine)
+
+
+def test_a_change_is_read_once_for_every_stream_that_heard_it(monkeypatch, family):
+    reads = []
+
+    def counted(family_, pk):
+        reads.append(pk)
+        return f"snapshot {len(reads)}"
+
+    monkeypatch.setattr(events, "current_snapshot", counted)
+    shared = events.SharedReads()
+    first = watch.JobChange(family.name, 1, "7", 2, "running", "progress")
+    second = dataclasses.replace(first, version=3)
+
+    async def streams_hear(change, count):
+        return await asyncio.gather(*(shared.read(family.family, 7, change) for _ in range(count)))
+
+    async def scenario():
+        return await streams_hear(first, 100), await streams_hear(second, 100)
+
+    heard_first, heard_second = run(scenario())
+
+    assert reads == [7, 7]
+    assert set(heard_first) == {"snapshot 1"}
+    assert set(heard_second) == {"snapshot 2"}
+
+
+def test_heartbeats_read_the_access_version_once_a_second_for_every_stream(monkeypatch):
+    reads = []
+    now = [1000.0]
+
+    def counted():
+        reads.append(now[0])
+        return 41 + len(reads)
+
+    monkeypatch.setattr(events, "read_auth_version", counted)
+    versions = events.AuthVersions(clock=lambda: now[0])
+
+    async def heartbeats(count):
+        return await asyncio.gather(*(versions.read() for _ in range(count)))
+
+    async def scenario():
+        first = await heartbeats(500)
+        now[0] += 0.5
+        same = await heartbeats(500)
+        now[0] += 0.6
+        later = await heartbeats(500)
+        return first, same, later
+
+    first, same, later = run(scenario())
+
+    assert reads == [1000.0, 1001.1]
+    assert set(first) == set(same) == {42}
+    assert set(later) == {43}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_shared_read_another_principal_may_not_read_is_never_shown(
+    family, tenant, other_tenant, raw_key, monkeypatch
+):
+    job = family.make(tenant)
+    warm(family, job, raw_key)
+    stream = open_early([("job", ref(family, job))], headers(family, raw_key))
+    stream.catch_up()
+    snapshot = stream.jobs[0].snapshot
+    forged = dataclasses.replace(snapshot, tenant_id=other_tenant.pk, data={"forged": True})
+    monkeypatch.setattr(events, "current_snapshot", lambda family_, pk: forged)
+    family.finish(job)
+    change = watch.JobChange(family.name, tenant.pk, str(job.pk), None, None, "changed")
+
+    frame = run(stream.aon_change(change))
+
+    assert b"forged" not in frame
+    assert frame.startswith(f"event: {family.name}\n".encode())
+    assert stream.jobs[0].snapshot.tenant_id == tenant.pk
