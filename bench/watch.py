@@ -552,8 +552,16 @@ def figures(args, mode, written, report, cpu_cores, rss_before, rss_after) -> di
     per_job = args.watchers // args.jobs + (1 if args.watchers % args.jobs else 0)
     due = sum(len(range(n % args.jobs, args.watchers, args.jobs)) for n in range(len(committed)))
     quantiles = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
+    late = sorted(
+        ((seen - committed[seq], seq, number) for number, seq, seen in report["seen"]
+         if seq in committed), reverse=True,
+    )[:200]  # fmt: skip
     return {
         "mode": mode,
+        "slowest": [
+            {"ms": round(latency * 1000), "change": seq - min(committed), "watcher": number}
+            for latency, seq, number in late
+        ],
         "connected": report["connected"],
         "changes": len(committed),
         "delivered": len(latencies),

@@ -2,15 +2,25 @@
 
 Django's ASGI handler keeps a thread for each request until the request ends (its sync
 middleware and views run there): a stream or a wait would keep one for as long as it lasts.
-This layer wraps the handler and gives each request a handoff (a dict in its scope under
+This layer wraps the handler.
+
+What the cache alone can answer never reaches Django's request cycle. A stream
+(`/api/events`) whose token is cached opens from one cache read (`jobs.events.fast_open`); a
+`?wait=` read whose token and job are cached is answered by the poll's fast path
+(`jobs.middleware.EarlyChecks`). Both first pass what the middleware before the view would
+check (trusted proxies, the HTTPS redirect, the Host), and are counted in the request
+metrics. Anything else goes to Django.
+
+There, each request gets a handoff (a dict in its scope under
 `jobs.middleware.HANDOFF_SCOPE_KEY`): the events view leaves its prepared stream there, and
 `jobs.middleware.PollWaitMiddleware` its `PollWait`, instead of blocking. Once Django has
 answered (the response of a handed-off request is held back, not sent), the layer:
 
 - runs the stream in the event loop (`jobs.events.run_async`), which only borrows a thread to
-  read a job that changed;
-- or waits for the job's change (`jobs.watch.await_change`) and asks Django again, until the
-  job's body changes (200) or the time is up (the last 304), as the middleware would.
+  read a job that changed (once per change for all the streams of the process);
+- or waits for the job's change (`jobs.watch.await_change`) and asks again (the cache, else
+  Django), until the job's body changes (200) or the time is up (the last 304), as the
+  middleware would.
 
 At start it raises its soft open-file limit to the hard one (a connection is a file). A
 client that goes away ends its stream or wait at once; one that stops reading its stream
@@ -31,11 +41,12 @@ from http import HTTPStatus
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.core.handlers.asgi import ASGIRequest
-from django.urls import resolve, reverse
+from django.core.handlers.asgi import ASGIRequest, get_script_prefix
+from django.http import HttpResponse
+from django.urls import resolve, reverse, set_script_prefix
 
 from jobs import events, watch
-from jobs.middleware import HANDOFF_SCOPE_KEY, early_checks
+from jobs.middleware import HANDOFF_SCOPE_KEY, early_checks, poll_wait
 from jobs.polling import PollWait
 from ops.middleware import RequestMetricsMiddleware
 
@@ -117,6 +128,47 @@ class Client:
         self.listener.cancel()
 
 
+class EarlyAnswer:
+    """An answer given without Django's request cycle, sent when `flush`ed."""
+
+    def __init__(self, response: HttpResponse, send: Send) -> None:
+        self.response, self.send = response, send
+
+    async def flush(self) -> None:
+        response = self.response
+        headers = [
+            (name.encode("ascii"), value.encode("latin-1")) for name, value in response.items()
+        ]
+        await self.send(
+            {"type": "http.response.start", "status": response.status_code, "headers": headers}
+        )
+        await self.send({"type": "http.response.body", "body": response.content})
+
+
+def waits(scope: dict) -> bool:
+    """True for a GET that may ask to wait (`?wait=`): a job read this layer holds."""
+    return scope["method"] == "GET" and b"wait=" in scope.get("query_string", b"")
+
+
+def early_request(scope: dict) -> ASGIRequest | None:
+    """Return the Django request of a GET to answer without Django's request cycle."""
+    if scope["method"] != "GET":
+        return None
+    set_script_prefix(get_script_prefix(scope))
+    return ASGIRequest(scope, io.BytesIO())
+
+
+def answer_cached_poll(scope: dict) -> HttpResponse | None:
+    """Return the full stack's answer to a cached poll (see `EarlyChecks`), or None."""
+    started = time.perf_counter()
+    request = early_request(scope)
+    response = None if request is None else early_checks().cached_poll(request)
+    if response is not None:
+        route = request.resolver_match.route
+        observe_request("GET", route, response.status_code, time.perf_counter() - started)
+    return response
+
+
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
     """Count a request answered here, as `ops.middleware.RequestMetricsMiddleware` would."""
     RequestMetricsMiddleware.child(method, route, status).observe(seconds)
@@ -148,6 +200,8 @@ class JobdeskASGI:
             await self.django(scope, receive, send)
             return
         if scope["path"] == self.events_path and await self.stream_early(scope, receive, send):
+            return
+        if waits(scope) and await self.wait_early(scope, receive, send):
             return
         body = bytearray()
 
@@ -202,12 +256,34 @@ class JobdeskASGI:
         The request first passes what the middleware before the view would check of it: who
         the client is (trusted proxies), then the Host and HTTPS checks (see `early_checks`).
         """
-        if scope["method"] != "GET":
-            return None
-        request = ASGIRequest(scope, io.BytesIO())
-        if request.META.get("HTTP_COOKIE") or not early_checks().passed(request):
+        request = early_request(scope)
+        if request is None or not early_checks().passed(request):
             return None
         return events.fast_open(request)
+
+    async def wait_early(self, scope: dict, receive: Receive, send: Send) -> bool:
+        """Answer a `?wait=` read from the cache, and hold it in the event loop, as `hold`
+        does; return False if it is Django's to answer."""
+        response = await self.answer_early(scope)
+        if response is None:
+            return False
+        client = Client(receive, send, b"")
+        try:
+            wait = poll_wait(response)
+            held = EarlyAnswer(response, client.send)
+            if wait is None:
+                await held.flush()
+            else:
+                await self.hold(scope, client, held, {"wait": wait})
+        except ClientGone:
+            pass
+        finally:
+            client.close()
+        return True
+
+    async def answer_early(self, scope: dict) -> HttpResponse | None:
+        """Return the cached poll's answer, as the full stack gives it; else None."""
+        return await sync_to_async(answer_cached_poll, thread_sensitive=False)(scope)
 
     async def ask(self, scope: dict, receive: Receive, send: Send) -> tuple[dict, HeldResponse]:
         """Let Django answer; return what it handed off, and its held answer."""
@@ -216,8 +292,14 @@ class JobdeskASGI:
         await self.django({**scope, HANDOFF_SCOPE_KEY: handoff}, receive, held)
         return handoff, held
 
-    async def hold(self, scope: dict, client: Client, held: HeldResponse, handoff: dict) -> None:
-        """Wait for a `?wait=` read's job to change, and answer as the middleware would."""
+    async def hold(
+        self, scope: dict, client: Client, held: HeldResponse | EarlyAnswer, handoff: dict
+    ) -> None:
+        """Wait for a `?wait=` read's job to change, and answer as the middleware would.
+
+        Each time the job changes the read is asked again: from the cache when it can answer
+        (`answer_cached_poll`), from Django otherwise.
+        """
         wait: PollWait = handoff["wait"]
         deadline = time.monotonic() + wait.seconds
         while "wait" in handoff and (remaining := deadline - time.monotonic()) > 0:
@@ -226,7 +308,13 @@ class JobdeskASGI:
             )
             if await client.until_gone(waiting):
                 return
-            handoff, held = await self.ask(scope, client.replay(), client.send)
+            response = await self.answer_early(scope) if waits(scope) else None
+            if response is not None:
+                again = poll_wait(response)
+                handoff = {} if again is None else {"wait": again}
+                held = EarlyAnswer(response, client.send)
+            else:
+                handoff, held = await self.ask(scope, client.replay(), client.send)
             wait = handoff.get("wait", wait)
         await held.flush()
 

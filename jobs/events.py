@@ -424,16 +424,30 @@ def current_snapshot(family: JobFamily, pk: Any) -> Snapshot | None:
 
     None if the job is gone. Whoever shows it checks first that its principal may read it.
     """
+    snapshot, found = family.snapshots.lookup(pk)
+    return fresh_snapshot(family, pk, snapshot, found)
+
+
+def fresh_snapshot(
+    family: JobFamily, pk: Any, cached: Snapshot | None, found: dict[str, Any]
+) -> Snapshot | None:
+    """Return `cached` if it is fresh; else job `pk` read again (unscoped) and stored.
+
+    `found` holds what the cache read gave (the job's version among it). None if the job is
+    gone. While the database is down, a stale `cached` is the answer, as for a poll.
+    """
+    if cached is not None and caching.fresh(cached.stored_at):
+        return cached
     snapshots = family.snapshots
-    snapshot, found = snapshots.lookup(pk)
-    if snapshot is not None:
-        return snapshot
     snapshots.version_before_load(pk, found)
-    row = family.wire_jobs().filter(pk=pk).first()
-    if row is None:
-        return None
-    snapshot = snapshots.capture(row, found)
-    snapshots.store(pk, snapshot)
+
+    def load() -> Snapshot | None:
+        row = family.wire_jobs().filter(pk=pk).first()
+        return None if row is None else snapshots.capture(row, found)
+
+    snapshot = caching.load_or_stale(load, stale=cached)
+    if snapshot is not None and snapshot is not cached:
+        snapshots.store(pk, snapshot)
     return snapshot
 
 
@@ -507,13 +521,16 @@ def bind_view(view: CachedPollMixin, request: Request | HttpRequest) -> None:
 
 
 def fast_open(request: HttpRequest) -> EventStream | None:
-    """Return the stream `request` asks for if its credential and every job's snapshot are
-    cached: one cache round trip, no query; else None, and `EventStreamView` decides.
+    """Return the stream `request` asks for if its credential is cached; else None, and
+    `EventStreamView` decides.
 
-    It checks what the view checks, as a family's cached poll does (`fast_poll`): the token,
-    each family's READ (`poll_permitted`), each id (`watch_key`) and the tenant scope of each
-    snapshot. Anything it does not serve (no token, a miss, a refusal, junk, a resumed stream
-    that is already up to date) is the view's to answer, with the family's errors.
+    One cache round trip reads the token and every job's snapshot; a job whose snapshot is
+    missing or past the staleness bound costs one query (unscoped: its tenant is checked
+    next). It checks what the view checks, as a family's cached poll does (`fast_poll`): the
+    token, each family's READ (`poll_permitted`), each id (`watch_key`) and the tenant scope
+    of each job. Anything it does not serve (no cached token, a refusal, junk, a job not
+    found, a resumed stream already up to date) is the view's to answer, with the family's
+    errors.
     """
     try:
         jobs = parse_refs(request.GET)
@@ -536,13 +553,11 @@ def fast_open(request: HttpRequest) -> EventStream | None:
         return None
     principal = Principal(token.user, token)
     for job in jobs:
-        snapshot = job.family.snapshots.cached(job.pk, found)
-        if (
-            snapshot is None
-            or not caching.usable(snapshot.stored_at)
-            or not job.view.poll_permitted(principal)
-            or not CachedPollMixin.poll_matches(job.view, snapshot, principal)
-        ):
+        if not job.view.poll_permitted(principal):
+            return None
+        cached = job.family.snapshots.cached(job.pk, found)
+        snapshot = fresh_snapshot(job.family, job.pk, cached, found)
+        if snapshot is None or not CachedPollMixin.poll_matches(job.view, snapshot, principal):
             return None
         job.snapshot, job.tenant_id = snapshot, snapshot.tenant_id
         job.ended = snapshot.retry_after is None

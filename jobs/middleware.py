@@ -218,24 +218,36 @@ class PollFastPathMiddleware:
 class EarlyChecks:
     """What the middleware checks of a request before its view, for a GET answered early.
 
-    `jobs.asgi` opens a cached event stream without Django's request cycle: the request must
-    first pass what the stack would do to it before the view. That is who the client is
-    (`TrustedProxyMiddleware`), then the request steps `PollFastPathMiddleware` replays: the
-    HTTPS redirect, the Host and user-agent checks. The rest leave such a GET alone (see
-    `UNTOUCHED`).
+    `jobs.asgi` opens a cached event stream, and answers a cached `?wait=` read, without
+    Django's request cycle: the request must first pass what the stack would do to it before
+    the view. That is who the client is (`TrustedProxyMiddleware`), then the request steps
+    `PollFastPathMiddleware` replays: the HTTPS redirect, the Host and user-agent checks. The
+    rest leave a GET without cookies alone (see `UNTOUCHED`).
     """
 
     def __init__(self) -> None:
         self.proxies = TrustedProxyMiddleware(lambda request: None)
-        self.request_steps = PollFastPathMiddleware(lambda request: None).request_steps
+        self.fast_path = PollFastPathMiddleware(lambda request: None)
 
     def passed(self, request: HttpRequest) -> bool:
         """Return True if no middleware would answer `request` before its view."""
+        if not PollFastPathMiddleware.may_answer(request):
+            return False
         self.proxies(request)
         try:
-            return not any(step(request) is not None for step in self.request_steps)
+            return not any(step(request) is not None for step in self.fast_path.request_steps)
         except Exception:  # a bad Host: the full stack answers it
             return False
+
+    def cached_poll(self, request: HttpRequest) -> HttpResponse | None:
+        """Return the full stack's answer to a cached poll (`PollFastPathMiddleware`), or None.
+
+        A `?wait=` read's 304 carries its `PollWait`, as it does for `PollWaitMiddleware`.
+        """
+        if not PollFastPathMiddleware.may_answer(request):
+            return None
+        self.proxies(request)
+        return self.fast_path.fast_answer(request)
 
 
 @functools.cache

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import io
+import time
 from http import HTTPStatus
 from urllib.parse import urlencode
 
@@ -21,6 +22,8 @@ from django.core.handlers.asgi import ASGIRequest
 from rest_framework.test import APIClient
 
 from jobs import events, watch
+from tenancy import caching
+from tests.jobs.watch.conftest import subscribed, until
 from tests.jobs.watch.test_events import headers, ref
 
 pytestmark = [pytest.mark.django_db]
@@ -32,8 +35,13 @@ def raw_key(make_member, make_token, tenant, family) -> str:
     return make_token(user, tenant)
 
 
-def scope_of(query: list[tuple[str, str]], sent: dict[str, str], host: str = "testserver"):
-    """An ASGI scope of `GET /api/events?<query>` with the headers `sent`."""
+def scope_of(
+    query: list[tuple[str, str]],
+    sent: dict[str, str],
+    host: str = "testserver",
+    path: str = "/api/events",
+):
+    """An ASGI scope of `GET <path>?<query>` (the event stream's) with the headers `sent`."""
     sent = {"Host": host, **sent}
     return {
         "type": "http",
@@ -41,8 +49,8 @@ def scope_of(query: list[tuple[str, str]], sent: dict[str, str], host: str = "te
         "http_version": "1.1",
         "method": "GET",
         "scheme": "http",
-        "path": "/api/events",
-        "raw_path": b"/api/events",
+        "path": path,
+        "raw_path": path.encode(),
         "root_path": "",
         "query_string": urlencode(query).encode(),
         "headers": [(name.lower().encode(), value.encode()) for name, value in sent.items()],
@@ -57,10 +65,44 @@ def open_early(query, sent) -> events.EventStream | None:
 
 def warm(family, job, raw_key) -> bytes:
     """Poll the job until its token and snapshot are cached; return its body."""
+    return read(family, job, raw_key).content
+
+
+def read(family, job, raw_key):
     for _ in range(2):  # the first use of a token records it: the second is a cached one
         response = APIClient().get(family.poll_path(job), **family.headers(raw_key))
         assert response.status_code == HTTPStatus.OK
-    return response.content
+    return response
+
+
+def converse(application, scope, during=None) -> list[dict]:
+    """Send `scope` to the ASGI `application`; run `during()` in a thread once the request is
+    held; return the messages sent back, up to the first body."""
+    sent: list[dict] = []
+
+    async def conversation() -> None:
+        answered = asyncio.Event()
+
+        async def receive() -> dict:
+            await answered.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict) -> None:
+            sent.append(message)
+            if message.get("body"):
+                answered.set()
+
+        task = asyncio.ensure_future(application(scope, receive, send))
+        if during is not None:
+            await asyncio.to_thread(during)
+        await asyncio.wait_for(task, 10)
+
+    asyncio.run(conversation())
+    return sent
+
+
+async def django_refuses(scope, receive, send) -> None:
+    raise AssertionError("Django was asked what the cache could answer.")
 
 
 def test_a_stream_of_cached_jobs_opens_with_no_query(
@@ -80,10 +122,35 @@ def test_a_stream_of_cached_jobs_opens_with_no_query(
     assert stream.event_id() == ",".join(job.tag for job in stream.jobs)
 
 
+@pytest.mark.parametrize("cache", ["missing", "stale"])
+def test_a_job_whose_snapshot_is_missing_or_stale_costs_only_its_load(
+    cache, family, tenant, raw_key, settings, django_assert_num_queries
+):
+    warm(family, family.make(tenant), raw_key)  # the token is cached
+    job = family.make(tenant)
+    snapshots = family.family.snapshots
+    if cache == "stale":
+        body = warm(family, job, raw_key)
+        old = snapshots.lookup(job.pk)[0]
+        stored_at = time.time() - settings.JOBDESK_MAX_STALENESS_SECONDS - 1
+        snapshots.store(job.pk, dataclasses.replace(old, stored_at=stored_at))
+
+    with django_assert_num_queries(family.first_poll_queries - 1):  # all but the token's
+        stream = open_early([("job", ref(family, job))], headers(family, raw_key))
+    frames = stream.catch_up()
+
+    stored = snapshots.lookup(job.pk)[0]
+    assert stored is not None  # for the next stream
+    assert caching.fresh(stored.stored_at)
+    if cache == "stale":
+        assert b"data: " + body + b"\n\n" in frames
+
+
 @pytest.mark.parametrize(
     "case",
     [
-        "cold",
+        "token not cached",
+        "another tenant's job, not cached",
         "no credential",
         "unknown token",
         "no permission",
@@ -99,7 +166,7 @@ def test_what_the_cache_cannot_answer_is_left_to_the_view(
 ):
     job = family.make(tenant)
     query, sent = [("job", ref(family, job))], headers(family, raw_key)
-    if case != "cold":
+    if case != "token not cached":
         warm(family, job, raw_key)
     if case == "no credential":
         sent = {}
@@ -118,6 +185,8 @@ def test_what_the_cache_cannot_answer_is_left_to_the_view(
         )
         warm(family, theirs, their_key)
         query = [("job", ref(family, theirs))]
+    elif case == "another tenant's job, not cached":
+        query = [("job", ref(family, family.make(other_tenant)))]
     elif case == "junk id":
         query = [("job", f"{family.name}:junk")]
     elif case == "unknown family":
@@ -156,34 +225,49 @@ def test_the_asgi_layer_streams_a_cached_job_without_asking_django(
 
     job = family.make(tenant)
     body = warm(family, job, raw_key)
+    monkeypatch.setattr(application, "django", django_refuses)
 
-    def django_asked(*args, **kwargs):
-        raise AssertionError("The view was asked for a stream the cache could open.")
-
-    monkeypatch.setattr(events.EventStreamView, "initial", django_asked)
-    sent: list[dict] = []
-
-    async def converse() -> None:
-        first_frame = asyncio.Event()
-
-        async def receive() -> dict:
-            await first_frame.wait()
-            return {"type": "http.disconnect"}
-
-        async def send(message: dict) -> None:
-            sent.append(message)
-            if message.get("body"):
-                first_frame.set()
-
-        scope = scope_of([("job", ref(family, job))], headers(family, raw_key))
-        await asyncio.wait_for(application(scope, receive, send), 10)
-
-    asyncio.run(converse())
+    sent = converse(application, scope_of([("job", ref(family, job))], headers(family, raw_key)))
 
     assert sent[0]["status"] == HTTPStatus.OK
     assert (b"content-type", b"text/event-stream; charset=utf-8") in sent[0]["headers"]
     assert sent[1]["body"].startswith(f"event: {family.name}\n".encode())
     assert b"data: " + body + b"\n\n" in sent[1]["body"]
+
+
+@pytest.mark.django_db(transaction=True)  # the change commits in a thread of its own
+@pytest.mark.parametrize("outcome", ["changed", "timed out"])
+def test_a_cached_wait_is_held_and_answered_without_asking_django(
+    outcome, family, tenant, raw_key, monkeypatch
+):
+    from config.asgi import application
+
+    job = family.make(tenant)
+    first = read(family, job, raw_key)
+    monkeypatch.setattr(application, "django", django_refuses)
+    seconds = "10" if outcome == "changed" else "0.2"
+    scope = scope_of(
+        [("wait", seconds)],
+        {**headers(family, raw_key), "If-None-Match": first["ETag"]},
+        path=family.poll_path(job),
+    )
+
+    def change() -> None:
+        until(lambda: subscribed(family.name, job.pk), "the wait listens")
+        next(iter(family.writes().values()))(job)
+
+    sent = converse(application, scope, during=change if outcome == "changed" else None)
+
+    answer = {name.decode(): value.decode() for name, value in sent[0]["headers"]}
+    if outcome == "changed":
+        assert sent[0]["status"] == HTTPStatus.OK
+        now = APIClient().get(family.poll_path(job), **family.headers(raw_key))
+        assert sent[1]["body"] == now.content != first.content
+        assert answer["ETag"] == now["ETag"]
+    else:
+        assert sent[0]["status"] == HTTPStatus.NOT_MODIFIED
+        assert answer["ETag"] == first["ETag"]
+        assert sent[1]["body"] == b""
 
 
 def run(coroutine):
