@@ -145,9 +145,14 @@ class EarlyAnswer:
         await self.send({"type": "http.response.body", "body": response.content})
 
 
-def waits(scope: dict) -> bool:
-    """True for a GET that may ask to wait (`?wait=`): a job read this layer holds."""
-    return scope["method"] == "GET" and b"wait=" in scope.get("query_string", b"")
+def may_answer_early(scope: dict) -> bool:
+    """True for a GET without cookies: a job read or a stream the cache may answer.
+
+    (With cookies a session may be what authenticates it: only the full stack decides.)
+    """
+    return scope["method"] == "GET" and not any(
+        name == b"cookie" for name, _ in scope.get("headers", ())
+    )
 
 
 def early_request(scope: dict) -> ASGIRequest | None:
@@ -199,10 +204,12 @@ class JobdeskASGI:
         if scope["type"] != "http":
             await self.django(scope, receive, send)
             return
-        if scope["path"] == self.events_path and await self.stream_early(scope, receive, send):
-            return
-        if waits(scope) and await self.wait_early(scope, receive, send):
-            return
+        if may_answer_early(scope):
+            if scope["path"] == self.events_path:
+                if await self.stream_early(scope, receive, send):
+                    return
+            elif await self.poll_early(scope, receive, send):
+                return
         body = bytearray()
 
         async def recording() -> Message:
@@ -261,9 +268,9 @@ class JobdeskASGI:
             return None
         return events.fast_open(request)
 
-    async def wait_early(self, scope: dict, receive: Receive, send: Send) -> bool:
-        """Answer a `?wait=` read from the cache, and hold it in the event loop, as `hold`
-        does; return False if it is Django's to answer."""
+    async def poll_early(self, scope: dict, receive: Receive, send: Send) -> bool:
+        """Answer a cached job read from the cache, holding a `?wait=` read in the event loop
+        as `hold` does; return False if it is Django's to answer."""
         response = await self.answer_early(scope)
         if response is None:
             return False
@@ -308,7 +315,7 @@ class JobdeskASGI:
             )
             if await client.until_gone(waiting):
                 return
-            response = await self.answer_early(scope) if waits(scope) else None
+            response = await self.answer_early(scope) if may_answer_early(scope) else None
             if response is not None:
                 again = poll_wait(response)
                 handoff = {} if again is None else {"wait": again}

@@ -57,7 +57,7 @@ from jobs.registry import families
 from jobs.snapshots import Snapshot
 from tenancy import caching
 from tenancy.access import Principal, principal_for
-from tenancy.authentication import AUTH_VERSION_KEY, resolve_token
+from tenancy.authentication import AUTH_VERSION_KEY, reload_presented_token, resolve_token
 
 MAX_JOBS = 50
 # The part of a body's ETag that `id:` keeps per job (64 bits of a BLAKE2b digest).
@@ -480,9 +480,12 @@ shared_reads = SharedReads()
 auth_versions = AuthVersions()
 
 
-def resolve_token_again(request: Request):
+def resolve_token_again(request: Request | HttpRequest):
     """Return the request's token as it stands now (raising if it is no longer usable)."""
-    for authenticator in request.authenticators:
+    authenticators = getattr(request, "authenticators", None)
+    if authenticators is None:  # a stream opened without the view (`fast_open`)
+        authenticators = EventStreamView().get_authenticators()
+    for authenticator in authenticators:
         raw_key = getattr(authenticator, "get_raw_key", lambda _: None)(request)
         if raw_key is not None:
             return resolve_token(raw_key)
@@ -521,22 +524,23 @@ def bind_view(view: CachedPollMixin, request: Request | HttpRequest) -> None:
 
 
 def fast_open(request: HttpRequest) -> EventStream | None:
-    """Return the stream `request` asks for if its credential is cached; else None, and
+    """Return the stream `request` asks for, opened without the view; else None, and
     `EventStreamView` decides.
 
-    One cache round trip reads the token and every job's snapshot; a job whose snapshot is
-    missing or past the staleness bound costs one query (unscoped: its tenant is checked
-    next). It checks what the view checks, as a family's cached poll does (`fast_poll`): the
-    token, each family's READ (`poll_permitted`), each id (`watch_key`) and the tenant scope
-    of each job. Anything it does not serve (no cached token, a refusal, junk, a job not
-    found, a resumed stream already up to date) is the view's to answer, with the family's
-    errors.
+    One cache round trip reads the token and every job's snapshot. A token the cache cannot
+    serve now (past the staleness bound) is loaded again, and a job whose snapshot is missing
+    or stale costs its load (unscoped: its tenant is checked next). It checks what the view
+    checks, as a family's cached poll does (`fast_poll`): the token, each family's READ
+    (`poll_permitted`), each id (`watch_key`) and the tenant scope of each job. Anything it
+    does not serve (no token, an unusable one, a refusal, junk, a job not found, a resumed
+    stream already up to date) is the view's to answer, with the family's errors.
     """
     try:
         jobs = parse_refs(request.GET)
     except EventsError:
         return None
-    lookup = CachedPollMixin.presented_credential(EventStreamView(), request)
+    view = EventStreamView()
+    lookup = CachedPollMixin.presented_credential(view, request)
     if lookup is None:
         return None
     keys = [*lookup.keys, AUTH_VERSION_KEY]
@@ -549,6 +553,9 @@ def fast_open(request: HttpRequest) -> EventStream | None:
         keys += job.family.snapshots.keys(job.pk)
     found = caching.read_many(list(dict.fromkeys(keys)))
     token = lookup.resolve(found)
+    if token is None and reload_presented_token(request, view.get_authenticators()):
+        found.update(caching.read_many(lookup.keys))
+        token = lookup.resolve(found)
     if token is None:
         return None
     principal = Principal(token.user, token)

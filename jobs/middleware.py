@@ -31,6 +31,7 @@ from django.utils.module_loading import import_string
 
 from jobs import watch
 from jobs.polling import FAST_PATH_TRIED, WAIT_ATTRIBUTE, CachedPollMixin, PollWait
+from tenancy.authentication import reload_presented_token
 from tenancy.proxies import TrustedProxyMiddleware
 
 # Set in an ASGI scope by `jobs.asgi`: it waits itself; hand the wait over in the scope.
@@ -242,12 +243,28 @@ class EarlyChecks:
     def cached_poll(self, request: HttpRequest) -> HttpResponse | None:
         """Return the full stack's answer to a cached poll (`PollFastPathMiddleware`), or None.
 
-        A `?wait=` read's 304 carries its `PollWait`, as it does for `PollWaitMiddleware`.
+        A `?wait=` read's 304 carries its `PollWait`, as it does for `PollWaitMiddleware`. A
+        token the cache cannot serve now is loaded again first (one query), rather than
+        leaving every read that presents it to the full stack until one of them has.
         """
         if not PollFastPathMiddleware.may_answer(request):
             return None
         self.proxies(request)
-        return self.fast_path.fast_answer(request)
+        response = self.fast_path.fast_answer(request)
+        if response is None and self.token_reloaded(request):
+            response = self.fast_path.fast_answer(request)
+        return response
+
+    @staticmethod
+    def token_reloaded(request: HttpRequest) -> bool:
+        """Cache again the token of a job read if the cache could not serve it (see
+        `tenancy.authentication.reload_presented_token`); True if it did."""
+        try:
+            match = resolve(request.path_info, getattr(request, "urlconf", None))
+        except Resolver404:
+            return False
+        view = poll_view(match, request)
+        return view is not None and reload_presented_token(request, view.get_authenticators())
 
 
 @functools.cache

@@ -18,11 +18,15 @@ from http import HTTPStatus
 from urllib.parse import urlencode
 
 import pytest
+import time_machine
 from django.core.handlers.asgi import ASGIRequest
 from rest_framework.test import APIClient
 
 from jobs import events, watch
+from jobs.asgi import answer_cached_poll
 from tenancy import caching
+from tenancy.models import ApiToken
+from tenancy.services import token_revoke
 from tests.jobs.watch.conftest import subscribed, until
 from tests.jobs.watch.test_events import headers, ref
 
@@ -146,10 +150,52 @@ def test_a_job_whose_snapshot_is_missing_or_stale_costs_only_its_load(
         assert b"data: " + body + b"\n\n" in frames
 
 
+def test_a_token_past_the_staleness_bound_is_loaded_again_and_the_stream_opens(
+    family, tenant, raw_key, settings, django_assert_num_queries
+):
+    job = family.make(tenant)
+    body = warm(family, job, raw_key)
+    later = time.time() + settings.JOBDESK_MAX_STALENESS_SECONDS + 1
+    settings.JOBDESK_TOKEN_LAST_USED_INTERVAL_SECONDS = 10 * 24 * 3600  # no use to record
+
+    with (
+        time_machine.travel(later, tick=False),
+        django_assert_num_queries(
+            family.first_poll_queries  # the token's load, then the job's
+        ),
+    ):
+        stream = open_early([("job", ref(family, job))], headers(family, raw_key))
+
+    assert stream is not None
+    assert b"data: " + body + b"\n\n" in stream.catch_up()
+
+
+def test_a_wait_whose_token_is_past_the_staleness_bound_is_still_answered_early(
+    family, tenant, raw_key, settings
+):
+    job = family.make(tenant)
+    first = read(family, job, raw_key)
+    scope = scope_of(
+        [("wait", "5")],
+        {**headers(family, raw_key), "If-None-Match": first["ETag"]},
+        path=family.poll_path(job),
+    )
+    snapshot = family.family.snapshots.lookup(job.pk)[0]
+    later = time.time() + settings.JOBDESK_MAX_STALENESS_SECONDS + 1
+
+    with time_machine.travel(later, tick=False):
+        # The job's snapshot is fresh then (stored again), its token is not.
+        family.family.snapshots.store(job.pk, dataclasses.replace(snapshot, stored_at=later))
+        response = answer_cached_poll(scope)
+
+    assert response.status_code == HTTPStatus.NOT_MODIFIED
+    assert response["ETag"] == first["ETag"]
+
+
 @pytest.mark.parametrize(
     "case",
     [
-        "token not cached",
+        "revoked token",
         "another tenant's job, not cached",
         "no credential",
         "unknown token",
@@ -166,8 +212,7 @@ def test_what_the_cache_cannot_answer_is_left_to_the_view(
 ):
     job = family.make(tenant)
     query, sent = [("job", ref(family, job))], headers(family, raw_key)
-    if case != "token not cached":
-        warm(family, job, raw_key)
+    warm(family, job, raw_key)
     if case == "no credential":
         sent = {}
     elif case == "unknown token":
@@ -185,6 +230,8 @@ def test_what_the_cache_cannot_answer_is_left_to_the_view(
         )
         warm(family, theirs, their_key)
         query = [("job", ref(family, theirs))]
+    elif case == "revoked token":
+        token_revoke(token=ApiToken.objects.get(prefix=raw_key[:10]))
     elif case == "another tenant's job, not cached":
         query = [("job", ref(family, family.make(other_tenant)))]
     elif case == "junk id":
