@@ -4,12 +4,13 @@ Django's ASGI handler keeps a thread for each request until the request ends (it
 middleware and views run there): a stream or a wait would keep one for as long as it lasts.
 This layer wraps the handler.
 
-What the cache alone can answer never reaches Django's request cycle. A stream
-(`/api/events`) whose token is cached opens from one cache read (`jobs.events.fast_open`); a
-`?wait=` read whose token and job are cached is answered by the poll's fast path
-(`jobs.middleware.EarlyChecks`). Both first pass what the middleware before the view would
-check (trusted proxies, the HTTPS redirect, the Host), and are counted in the request
-metrics. Anything else goes to Django.
+What the cache alone can answer never reaches Django's request cycle (a thread made for the
+request, and the whole middleware stack). A stream (`/api/events`) opens from one cache read
+(`jobs.events.fast_open`); a job read whose token and job are cached, a `?wait=` one
+included, is answered by the poll's fast path (`jobs.middleware.EarlyChecks`). Both first
+pass what the middleware before the view would check (trusted proxies, the HTTPS redirect,
+the Host), load again a token past the staleness bound, and are counted in the request
+metrics. Anything else (cookies, misses, errors) goes to Django.
 
 There, each request gets a handoff (a dict in its scope under
 `jobs.middleware.HANDOFF_SCOPE_KEY`): the events view leaves its prepared stream there, and
