@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gc
 import io
 import resource
 import time
@@ -332,6 +333,10 @@ class JobdeskASGI:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 raise_open_file_limit()
+                # What was loaded at start stays: keep it out of the cyclic collector, whose
+                # full collections then scan only the connections' objects (as gunicorn's
+                # pre_fork does for its workers).
+                gc.freeze()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 watch.get_hub().stop()
