@@ -242,7 +242,8 @@ class JobdeskASGI:
         """Serve a stream whose credential and jobs are cached without Django's request cycle
         (`jobs.events.fast_open`); return False if it is Django's to answer."""
         started = time.perf_counter()
-        stream = await sync_to_async(self.open_early, thread_sensitive=False)(scope)
+        loop = asyncio.get_running_loop()
+        stream = await sync_to_async(self.open_early, thread_sensitive=False)(scope, loop)
         if stream is None:
             return False
         observe_request("GET", self.events_route, HTTPStatus.OK, time.perf_counter() - started)
@@ -253,13 +254,16 @@ class JobdeskASGI:
             pass
         finally:
             client.close()
+            stream.close()
         return True
 
     @functools.cached_property
     def events_route(self) -> str:
         return resolve(self.events_path).route
 
-    def open_early(self, scope: dict) -> events.EventStream | None:
+    def open_early(
+        self, scope: dict, loop: asyncio.AbstractEventLoop | None = None
+    ) -> events.EventStream | None:
         """Return the stream of a GET that needs no more than the cache to open; else None.
 
         The request first passes what the middleware before the view would check of it: who
@@ -268,7 +272,7 @@ class JobdeskASGI:
         request = early_request(scope)
         if request is None or not early_checks().passed(request):
             return None
-        return events.fast_open(request)
+        return events.fast_open(request, loop)
 
     async def poll_early(self, scope: dict, receive: Receive, send: Send) -> bool:
         """Answer a cached job read from the cache, holding a `?wait=` read in the event loop

@@ -57,7 +57,12 @@ from jobs.registry import families
 from jobs.snapshots import Snapshot
 from tenancy import caching
 from tenancy.access import Principal, principal_for
-from tenancy.authentication import AUTH_VERSION_KEY, reload_presented_token, resolve_token
+from tenancy.authentication import (
+    AUTH_VERSION_KEY,
+    FastLookup,
+    reload_presented_token,
+    resolve_token,
+)
 
 MAX_JOBS = 50
 # The part of a body's ETag that `id:` keeps per job (64 bits of a BLAKE2b digest).
@@ -186,6 +191,8 @@ class EventStream:
         self.auth_version = auth_version
         # Every job's snapshot was read just now (`fast_open`): the first frames need no read.
         self.loaded = False
+        # Subscribed already, before the jobs were read (`fast_open` under ASGI).
+        self.subscription: watch.Subscription | None = None
         self.started = time.monotonic()
         self.heartbeat_seconds = float(settings.JOBDESK_EVENTS_HEARTBEAT_SECONDS)
         self.max_seconds = float(settings.JOBDESK_EVENTS_MAX_SECONDS)
@@ -349,7 +356,7 @@ class EventStream:
 
     async def aframes(self) -> AsyncIterator[bytes]:
         """The stream, for an ASGI server: no thread is held between changes."""
-        subscription = await watch.asubscribe(self.keys)
+        subscription = self.subscription or await watch.asubscribe(self.keys)
         in_thread = sync_to_async_unbound
         try:
             yield self.catch_up() if self.loaded else await in_thread(self.catch_up)
@@ -368,6 +375,12 @@ class EventStream:
                     yield chunk
         finally:
             subscription.close()
+
+    def close(self) -> None:
+        """Stop hearing changes, if the stream subscribed before it ran (`aframes` closes its
+        own subscription; this one is the stream's until then)."""
+        if self.subscription is not None:
+            self.subscription.close()
 
     def start_headers(self) -> list[tuple[bytes, bytes]]:
         headers = {"Content-Type": CONTENT_TYPE, **STREAM_HEADERS}
@@ -523,7 +536,9 @@ def bind_view(view: CachedPollMixin, request: Request | HttpRequest) -> None:
     view.action, view.action_map = "retrieve", {"get": "retrieve"}
 
 
-def fast_open(request: HttpRequest) -> EventStream | None:
+def fast_open(
+    request: HttpRequest, loop: asyncio.AbstractEventLoop | None = None
+) -> EventStream | None:
     """Return the stream `request` asks for, opened without the view; else None, and
     `EventStreamView` decides.
 
@@ -534,6 +549,9 @@ def fast_open(request: HttpRequest) -> EventStream | None:
     (`poll_permitted`), each id (`watch_key`) and the tenant scope of each job. Anything it
     does not serve (no token, an unusable one, a refusal, junk, a job not found, a resumed
     stream already up to date) is the view's to answer, with the family's errors.
+
+    With `loop` (the ASGI layer's), the stream subscribes to its jobs' changes before it reads
+    them, so no change between the read and the stream's start goes unheard.
     """
     try:
         jobs = parse_refs(request.GET)
@@ -551,6 +569,27 @@ def fast_open(request: HttpRequest) -> EventStream | None:
         except exceptions.APIException:
             return None
         keys += job.family.snapshots.keys(job.pk)
+    subscription = stream = None
+    if loop is not None:
+        subscription = watch.subscribe_for(loop, [(job.family, job.pk) for job in jobs])
+    try:
+        stream = open_from_cache(request, view, lookup, jobs, keys)
+    finally:
+        if stream is None and subscription is not None:
+            subscription.close()
+    if stream is not None:
+        stream.subscription = subscription
+    return stream
+
+
+def open_from_cache(
+    request: HttpRequest,
+    view: APIView,
+    lookup: FastLookup,
+    jobs: list[WatchedJob],
+    keys: list[str],
+) -> EventStream | None:
+    """`fast_open`'s reads and checks, once the jobs are named: the stream, or None."""
     found = caching.read_many(list(dict.fromkeys(keys)))
     token = lookup.resolve(found)
     if token is None and reload_presented_token(request, view.get_authenticators()):
@@ -603,8 +642,6 @@ class EventStreamView(PrivateResponsesMixin, APIView):
         for job in self.jobs:
             bind_view(job.view, request)
         super().initial(request, *args, **kwargs)
-
-    bind = staticmethod(bind_view)
 
     def get(self, request: Request) -> HttpResponse:
         principal = principal_for(request)

@@ -394,3 +394,31 @@ def test_a_shared_read_another_principal_may_not_read_is_never_shown(
     assert b"forged" not in frame
     assert frame.startswith(f"event: {family.name}\n".encode())
     assert stream.jobs[0].snapshot.tenant_id == tenant.pk
+
+
+@pytest.mark.django_db(transaction=True)  # the change commits in a thread of its own
+def test_a_change_between_an_early_open_and_its_stream_starting_is_heard(family, tenant, raw_key):
+    job = family.make(tenant)
+    before = warm(family, job, raw_key)
+    request = ASGIRequest(
+        scope_of([("job", ref(family, job))], headers(family, raw_key)), io.BytesIO()
+    )
+
+    async def scenario() -> list[bytes]:
+        loop = asyncio.get_running_loop()
+        stream = await asyncio.to_thread(events.fast_open, request, loop)
+        # The job changes after the stream read it, before the stream runs.
+        await asyncio.to_thread(next(iter(family.writes().values())), job)
+        frames = stream.aframes()
+        try:
+            return [await asyncio.wait_for(anext(frames), 10) for _ in range(2)]
+        finally:
+            await frames.aclose()
+
+    first, second = run(scenario())
+
+    assert b"data: " + before + b"\n\n" in first
+    after = APIClient().get(family.poll_path(job), **family.headers(raw_key)).content
+    assert after != before
+    assert b"data: " + after + b"\n\n" in second
+    assert not subscribed(family.name, job.pk)  # the stream's subscription is closed
