@@ -42,7 +42,6 @@ from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.core.handlers.asgi import ASGIRequest, get_script_prefix
 from django.http import HttpResponse
 from django.urls import resolve, reverse, set_script_prefix
@@ -243,7 +242,7 @@ class JobdeskASGI:
         (`jobs.events.fast_open`); return False if it is Django's to answer."""
         started = time.perf_counter()
         loop = asyncio.get_running_loop()
-        stream = await sync_to_async(self.open_early, thread_sensitive=False)(scope, loop)
+        stream = await events.sync_to_async_unbound(self.open_early, scope, loop)
         if stream is None:
             return False
         observe_request("GET", self.events_route, HTTPStatus.OK, time.perf_counter() - started)
@@ -296,7 +295,7 @@ class JobdeskASGI:
 
     async def answer_early(self, scope: dict) -> HttpResponse | None:
         """Return the cached poll's answer, as the full stack gives it; else None."""
-        return await sync_to_async(answer_cached_poll, thread_sensitive=False)(scope)
+        return await events.sync_to_async_unbound(answer_cached_poll, scope)
 
     async def ask(self, scope: dict, receive: Receive, send: Send) -> tuple[dict, HeldResponse]:
         """Let Django answer; return what it handed off, and its held answer."""

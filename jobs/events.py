@@ -433,35 +433,11 @@ class SharedReads:
 
 
 def current_snapshot(family: JobFamily, pk: Any) -> Snapshot | None:
-    """Return job `pk`'s current snapshot, loading (unscoped) and storing it on a miss.
+    """Return job `pk`'s current snapshot (`JobSnapshots.current`: unscoped, None if gone).
 
-    None if the job is gone. Whoever shows it checks first that its principal may read it.
+    Whoever shows it checks first that its principal may read it.
     """
-    snapshot, found = family.snapshots.lookup(pk)
-    return fresh_snapshot(family, pk, snapshot, found)
-
-
-def fresh_snapshot(
-    family: JobFamily, pk: Any, cached: Snapshot | None, found: dict[str, Any]
-) -> Snapshot | None:
-    """Return `cached` if it is fresh; else job `pk` read again (unscoped) and stored.
-
-    `found` holds what the cache read gave (the job's version among it). None if the job is
-    gone. While the database is down, a stale `cached` is the answer, as for a poll.
-    """
-    if cached is not None and caching.fresh(cached.stored_at):
-        return cached
-    snapshots = family.snapshots
-    snapshots.version_before_load(pk, found)
-
-    def load() -> Snapshot | None:
-        row = family.wire_jobs().filter(pk=pk).first()
-        return None if row is None else snapshots.capture(row, found)
-
-    snapshot = caching.load_or_stale(load, stale=cached)
-    if snapshot is not None and snapshot is not cached:
-        snapshots.store(pk, snapshot)
-    return snapshot
+    return family.snapshots.current(pk)
 
 
 class AuthVersions:
@@ -602,7 +578,7 @@ def open_from_cache(
         if not job.view.poll_permitted(principal):
             return None
         cached = job.family.snapshots.cached(job.pk, found)
-        snapshot = fresh_snapshot(job.family, job.pk, cached, found)
+        snapshot = job.family.snapshots.current(job.pk, cached, found)
         if snapshot is None or not CachedPollMixin.poll_matches(job.view, snapshot, principal):
             return None
         job.snapshot, job.tenant_id = snapshot, snapshot.tenant_id

@@ -28,9 +28,11 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, ResolverMatch, resolve
 from django.utils.module_loading import import_string
+from rest_framework.exceptions import APIException
 
 from jobs import watch
 from jobs.polling import FAST_PATH_TRIED, WAIT_ATTRIBUTE, CachedPollMixin, PollWait
+from tenancy import caching
 from tenancy.authentication import reload_presented_token
 from tenancy.proxies import TrustedProxyMiddleware
 
@@ -244,27 +246,38 @@ class EarlyChecks:
         """Return the full stack's answer to a cached poll (`PollFastPathMiddleware`), or None.
 
         A `?wait=` read's 304 carries its `PollWait`, as it does for `PollWaitMiddleware`. A
-        token the cache cannot serve now is loaded again first (one query), rather than
-        leaving every read that presents it to the full stack until one of them has.
+        token or snapshot past the staleness bound is loaded again here (a query each),
+        rather than leaving every read that presents it to the full stack until one has.
         """
         if not PollFastPathMiddleware.may_answer(request):
             return None
         self.proxies(request)
         response = self.fast_path.fast_answer(request)
-        if response is None and self.token_reloaded(request):
+        if response is None and self.reloaded(request):
             response = self.fast_path.fast_answer(request)
         return response
 
     @staticmethod
-    def token_reloaded(request: HttpRequest) -> bool:
-        """Cache again the token of a job read if the cache could not serve it (see
-        `tenancy.authentication.reload_presented_token`); True if it did."""
+    def reloaded(request: HttpRequest) -> bool:
+        """Cache again what a job read needs if the cache could not serve it now: its token
+        (`tenancy.authentication.reload_presented_token`) and its job's snapshot, past the
+        staleness bound (`JobSnapshots.current`); True if it did either."""
         try:
             match = resolve(request.path_info, getattr(request, "urlconf", None))
         except Resolver404:
             return False
         view = poll_view(match, request)
-        return view is not None and reload_presented_token(request, view.get_authenticators())
+        if view is None:
+            return False
+        token = reload_presented_token(request, view.get_authenticators())
+        try:
+            pk = view.poll_key()
+        except APIException:
+            return token
+        cached, found = view.snapshots.lookup(pk)
+        if cached is not None and caching.fresh(cached.stored_at):
+            return token
+        return view.snapshots.current(pk, cached, found) is not None or token
 
 
 @functools.cache

@@ -170,8 +170,9 @@ def test_a_token_past_the_staleness_bound_is_loaded_again_and_the_stream_opens(
     assert b"data: " + body + b"\n\n" in stream.catch_up()
 
 
-def test_a_wait_whose_token_is_past_the_staleness_bound_is_still_answered_early(
-    family, tenant, raw_key, settings
+@pytest.mark.parametrize("stale", ["token", "token and snapshot"])
+def test_a_read_past_the_staleness_bound_is_still_answered_early(
+    stale, family, tenant, raw_key, settings, django_assert_max_num_queries
 ):
     job = family.make(tenant)
     first = read(family, job, raw_key)
@@ -182,14 +183,18 @@ def test_a_wait_whose_token_is_past_the_staleness_bound_is_still_answered_early(
     )
     snapshot = family.family.snapshots.lookup(job.pk)[0]
     later = time.time() + settings.JOBDESK_MAX_STALENESS_SECONDS + 1
+    settings.JOBDESK_TOKEN_LAST_USED_INTERVAL_SECONDS = 10 * 24 * 3600  # no use to record
 
     with time_machine.travel(later, tick=False):
-        # The job's snapshot is fresh then (stored again), its token is not.
-        family.family.snapshots.store(job.pk, dataclasses.replace(snapshot, stored_at=later))
-        response = answer_cached_poll(scope)
+        if stale == "token":  # the job's snapshot is fresh then (stored again)
+            family.family.snapshots.store(job.pk, dataclasses.replace(snapshot, stored_at=later))
+        with django_assert_max_num_queries(family.first_poll_queries):  # loads, no request
+            response = answer_cached_poll(scope)
+        again = answer_cached_poll(scope)
 
     assert response.status_code == HTTPStatus.NOT_MODIFIED
     assert response["ETag"] == first["ETag"]
+    assert again.status_code == HTTPStatus.NOT_MODIFIED  # and now from the cache alone
 
 
 @pytest.mark.parametrize(
@@ -422,3 +427,29 @@ def test_a_change_between_an_early_open_and_its_stream_starting_is_heard(family,
     assert after != before
     assert b"data: " + after + b"\n\n" in second
     assert not subscribed(family.name, job.pk)  # the stream's subscription is closed
+
+
+def test_early_answers_give_back_the_database_connection_their_thread_took(
+    family, tenant, raw_key, monkeypatch
+):
+    # Under ASGI connections are pooled: a thread of the loop's pool that kept one (a token or
+    # a job loaded again) would hold it from every request for good.
+    from config.asgi import application
+
+    job = family.make(tenant)
+    first = read(family, job, raw_key)
+    given_back = []
+    monkeypatch.setattr(events, "close_old_connections", lambda: given_back.append(True))
+    stream_scope = scope_of([("job", ref(family, job))], headers(family, raw_key))
+    read_scope = scope_of(
+        [("wait", "0")],
+        {**headers(family, raw_key), "If-None-Match": first["ETag"]},
+        path=family.poll_path(job),
+    )
+
+    converse(application, stream_scope)
+    opened = len(given_back)
+    converse(application, read_scope)
+
+    assert opened >= 1
+    assert len(given_back) > opened
