@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import re
@@ -402,6 +403,10 @@ async def client(args: argparse.Namespace) -> None:
             task.cancel()  # not connected in time: it does not take part
     connected.set()
     tally.seen.clear()  # what the watchers saw while opening is not a delivery
+    # The client's own garbage collection must not stall its reading: a full collection of
+    # ten thousand connections' objects takes seconds, and would count as delivery latency.
+    gc.freeze()
+    gc.disable()
     print(json.dumps({"connected": tally.connected, "errors": tally.errors}), flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
     for task in tasks:
@@ -552,8 +557,16 @@ def figures(args, mode, written, report, cpu_cores, rss_before, rss_after) -> di
     per_job = args.watchers // args.jobs + (1 if args.watchers % args.jobs else 0)
     due = sum(len(range(n % args.jobs, args.watchers, args.jobs)) for n in range(len(committed)))
     quantiles = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
+    late = sorted(
+        ((seen - committed[seq], seq, number) for number, seq, seen in report["seen"]
+         if seq in committed), reverse=True,
+    )[:200]  # fmt: skip
     return {
         "mode": mode,
+        "slowest": [
+            {"ms": round(latency * 1000), "change": seq - min(committed), "watcher": number}
+            for latency, seq, number in late
+        ],
         "connected": report["connected"],
         "changes": len(committed),
         "delivered": len(latencies),

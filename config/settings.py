@@ -226,6 +226,8 @@ CACHE_KEY_PREFIX = os.environ.get("JOBDESK_CACHE_KEY_PREFIX", "").strip()
 # A Redis that stops answering fails a cache call after this long (the database answers
 # instead), rather than holding every request.
 REDIS_TIMEOUT_SECONDS = float(os.environ.get("JOBDESK_REDIS_TIMEOUT_SECONDS", 0.5))
+# Redis connections a process keeps at most for its cache, all its threads together.
+REDIS_MAX_CONNECTIONS = int(os.environ.get("JOBDESK_REDIS_MAX_CONNECTIONS", "").strip() or 100)
 # Job changes (docs/api/polling.md#waiting-for-a-change) travel on this Redis pub/sub channel
 # when REDIS_URL is set, and inside each process otherwise.
 JOBDESK_EVENTS_CHANNEL = os.environ.get("JOBDESK_EVENTS_CHANNEL", "").strip() or (
@@ -240,6 +242,12 @@ if REDIS_URL:
             "OPTIONS": {
                 "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
                 "socket_timeout": REDIS_TIMEOUT_SECONDS,
+                # One pool per process, shared by its threads (tenancy.cache_backends): past
+                # its size a thread waits for a connection (as long as a call may take), and
+                # a call that still finds none fails soft like any other cache error.
+                "pool_class": "redis.BlockingConnectionPool",
+                "max_connections": REDIS_MAX_CONNECTIONS,
+                "timeout": REDIS_TIMEOUT_SECONDS,
             },
         }
     }

@@ -2,15 +2,26 @@
 
 Django's ASGI handler keeps a thread for each request until the request ends (its sync
 middleware and views run there): a stream or a wait would keep one for as long as it lasts.
-This layer wraps the handler and gives each request a handoff (a dict in its scope under
+This layer wraps the handler.
+
+What the cache alone can answer never reaches Django's request cycle (a thread made for the
+request, and the whole middleware stack). A stream (`/api/events`) opens from one cache read
+(`jobs.events.fast_open`); a job read whose token and job are cached, a `?wait=` one
+included, is answered by the poll's fast path (`jobs.middleware.EarlyChecks`). Both first
+pass what the middleware before the view would check (trusted proxies, the HTTPS redirect,
+the Host), load again a token past the staleness bound, and are counted in the request
+metrics. Anything else (cookies, misses, errors) goes to Django.
+
+There, each request gets a handoff (a dict in its scope under
 `jobs.middleware.HANDOFF_SCOPE_KEY`): the events view leaves its prepared stream there, and
 `jobs.middleware.PollWaitMiddleware` its `PollWait`, instead of blocking. Once Django has
 answered (the response of a handed-off request is held back, not sent), the layer:
 
 - runs the stream in the event loop (`jobs.events.run_async`), which only borrows a thread to
-  read a job that changed;
-- or waits for the job's change (`jobs.watch.await_change`) and asks Django again, until the
-  job's body changes (200) or the time is up (the last 304), as the middleware would.
+  read a job that changed (once per change for all the streams of the process);
+- or waits for the job's change (`jobs.watch.await_change`) and asks again (the cache, else
+  Django), until the job's body changes (200) or the time is up (the last 304), as the
+  middleware would.
 
 At start it raises its soft open-file limit to the hard one (a connection is a file). A
 client that goes away ends its stream or wait at once; one that stops reading its stream
@@ -22,14 +33,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import gc
+import io
 import resource
 import time
 from collections.abc import Awaitable, Callable
+from http import HTTPStatus
 from typing import Any
 
+from django.core.handlers.asgi import ASGIRequest, get_script_prefix
+from django.http import HttpResponse
+from django.urls import resolve, reverse, set_script_prefix
+
 from jobs import events, watch
-from jobs.middleware import HANDOFF_SCOPE_KEY
+from jobs.middleware import HANDOFF_SCOPE_KEY, early_checks, poll_wait
 from jobs.polling import PollWait
+from ops.middleware import RequestMetricsMiddleware
 
 Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -109,6 +129,57 @@ class Client:
         self.listener.cancel()
 
 
+class EarlyAnswer:
+    """An answer given without Django's request cycle, sent when `flush`ed."""
+
+    def __init__(self, response: HttpResponse, send: Send) -> None:
+        self.response, self.send = response, send
+
+    async def flush(self) -> None:
+        response = self.response
+        headers = [
+            (name.encode("ascii"), value.encode("latin-1")) for name, value in response.items()
+        ]
+        await self.send(
+            {"type": "http.response.start", "status": response.status_code, "headers": headers}
+        )
+        await self.send({"type": "http.response.body", "body": response.content})
+
+
+def may_answer_early(scope: dict) -> bool:
+    """True for a GET without cookies: a job read or a stream the cache may answer.
+
+    (With cookies a session may be what authenticates it: only the full stack decides.)
+    """
+    return scope["method"] == "GET" and not any(
+        name == b"cookie" for name, _ in scope.get("headers", ())
+    )
+
+
+def early_request(scope: dict) -> ASGIRequest | None:
+    """Return the Django request of a GET to answer without Django's request cycle."""
+    if scope["method"] != "GET":
+        return None
+    set_script_prefix(get_script_prefix(scope))
+    return ASGIRequest(scope, io.BytesIO())
+
+
+def answer_cached_poll(scope: dict) -> HttpResponse | None:
+    """Return the full stack's answer to a cached poll (see `EarlyChecks`), or None."""
+    started = time.perf_counter()
+    request = early_request(scope)
+    response = None if request is None else early_checks().cached_poll(request)
+    if response is not None:
+        route = request.resolver_match.route
+        observe_request("GET", route, response.status_code, time.perf_counter() - started)
+    return response
+
+
+def observe_request(method: str, route: str, status: int, seconds: float) -> None:
+    """Count a request answered here, as `ops.middleware.RequestMetricsMiddleware` would."""
+    RequestMetricsMiddleware.child(method, route, status).observe(seconds)
+
+
 class ClientGone(Exception):
     """The client left, or stopped reading."""
 
@@ -134,6 +205,12 @@ class JobdeskASGI:
         if scope["type"] != "http":
             await self.django(scope, receive, send)
             return
+        if may_answer_early(scope):
+            if scope["path"] == self.events_path:
+                if await self.stream_early(scope, receive, send):
+                    return
+            elif await self.poll_early(scope, receive, send):
+                return
         body = bytearray()
 
         async def recording() -> Message:
@@ -156,6 +233,70 @@ class JobdeskASGI:
         finally:
             client.close()
 
+    @functools.cached_property
+    def events_path(self) -> str:
+        return reverse("events")
+
+    async def stream_early(self, scope: dict, receive: Receive, send: Send) -> bool:
+        """Serve a stream whose credential and jobs are cached without Django's request cycle
+        (`jobs.events.fast_open`); return False if it is Django's to answer."""
+        started = time.perf_counter()
+        loop = asyncio.get_running_loop()
+        stream = await events.sync_to_async_unbound(self.open_early, scope, loop)
+        if stream is None:
+            return False
+        observe_request("GET", self.events_route, HTTPStatus.OK, time.perf_counter() - started)
+        client = Client(receive, send, b"")
+        try:
+            await events.run_async(stream, client.send, client.disconnected)
+        except ClientGone:
+            pass
+        finally:
+            client.close()
+            stream.close()
+        return True
+
+    @functools.cached_property
+    def events_route(self) -> str:
+        return resolve(self.events_path).route
+
+    def open_early(
+        self, scope: dict, loop: asyncio.AbstractEventLoop | None = None
+    ) -> events.EventStream | None:
+        """Return the stream of a GET that needs no more than the cache to open; else None.
+
+        The request first passes what the middleware before the view would check of it: who
+        the client is (trusted proxies), then the Host and HTTPS checks (see `early_checks`).
+        """
+        request = early_request(scope)
+        if request is None or not early_checks().passed(request):
+            return None
+        return events.fast_open(request, loop)
+
+    async def poll_early(self, scope: dict, receive: Receive, send: Send) -> bool:
+        """Answer a cached job read from the cache, holding a `?wait=` read in the event loop
+        as `hold` does; return False if it is Django's to answer."""
+        response = await self.answer_early(scope)
+        if response is None:
+            return False
+        client = Client(receive, send, b"")
+        try:
+            wait = poll_wait(response)
+            held = EarlyAnswer(response, client.send)
+            if wait is None:
+                await held.flush()
+            else:
+                await self.hold(scope, client, held, {"wait": wait})
+        except ClientGone:
+            pass
+        finally:
+            client.close()
+        return True
+
+    async def answer_early(self, scope: dict) -> HttpResponse | None:
+        """Return the cached poll's answer, as the full stack gives it; else None."""
+        return await events.sync_to_async_unbound(answer_cached_poll, scope)
+
     async def ask(self, scope: dict, receive: Receive, send: Send) -> tuple[dict, HeldResponse]:
         """Let Django answer; return what it handed off, and its held answer."""
         handoff: dict = {}
@@ -163,8 +304,14 @@ class JobdeskASGI:
         await self.django({**scope, HANDOFF_SCOPE_KEY: handoff}, receive, held)
         return handoff, held
 
-    async def hold(self, scope: dict, client: Client, held: HeldResponse, handoff: dict) -> None:
-        """Wait for a `?wait=` read's job to change, and answer as the middleware would."""
+    async def hold(
+        self, scope: dict, client: Client, held: HeldResponse | EarlyAnswer, handoff: dict
+    ) -> None:
+        """Wait for a `?wait=` read's job to change, and answer as the middleware would.
+
+        Each time the job changes the read is asked again: from the cache when it can answer
+        (`answer_cached_poll`), from Django otherwise.
+        """
         wait: PollWait = handoff["wait"]
         deadline = time.monotonic() + wait.seconds
         while "wait" in handoff and (remaining := deadline - time.monotonic()) > 0:
@@ -173,7 +320,13 @@ class JobdeskASGI:
             )
             if await client.until_gone(waiting):
                 return
-            handoff, held = await self.ask(scope, client.replay(), client.send)
+            response = await self.answer_early(scope) if may_answer_early(scope) else None
+            if response is not None:
+                again = poll_wait(response)
+                handoff = {} if again is None else {"wait": again}
+                held = EarlyAnswer(response, client.send)
+            else:
+                handoff, held = await self.ask(scope, client.replay(), client.send)
             wait = handoff.get("wait", wait)
         await held.flush()
 
@@ -183,6 +336,10 @@ class JobdeskASGI:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 raise_open_file_limit()
+                # What was loaded at start stays: keep it out of the cyclic collector, whose
+                # full collections then scan only the connections' objects (as gunicorn's
+                # pre_fork does for its workers).
+                gc.freeze()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 watch.get_hub().stop()

@@ -38,7 +38,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.utils.module_loading import import_string
 from rest_framework import exceptions
 from rest_framework.permissions import IsAuthenticated
@@ -57,7 +57,12 @@ from jobs.registry import families
 from jobs.snapshots import Snapshot
 from tenancy import caching
 from tenancy.access import Principal, principal_for
-from tenancy.authentication import AUTH_VERSION_KEY, resolve_token
+from tenancy.authentication import (
+    AUTH_VERSION_KEY,
+    FastLookup,
+    reload_presented_token,
+    resolve_token,
+)
 
 MAX_JOBS = 50
 # The part of a body's ETag that `id:` keeps per job (64 bits of a BLAKE2b digest).
@@ -112,9 +117,9 @@ class WatchedJob:
         return (self.family.name, str(self.pk))
 
 
-def parse_refs(request: Request) -> list[WatchedJob]:
+def parse_refs(query: QueryDict) -> list[WatchedJob]:
     """Return the jobs named by `job` parameters (no access checked yet); raise EventsError."""
-    refs = list(dict.fromkeys(request.query_params.getlist("job")))
+    refs = list(dict.fromkeys(query.getlist("job")))
     if not refs:
         raise EventsError("Name at least one job to watch: ?job=<family>:<id>.")
     if len(refs) > MAX_JOBS:
@@ -169,12 +174,25 @@ def frame(event: str, event_id: str, data: bytes) -> bytes:
 class EventStream:
     """The jobs of one stream, what the client has of each, and the frames it still needs."""
 
-    def __init__(self, request: Request, jobs: list[WatchedJob], principal: Principal) -> None:
+    def __init__(
+        self,
+        request: Request | HttpRequest,
+        jobs: list[WatchedJob],
+        principal: Principal,
+        *,
+        auth_version: int | None = None,
+    ) -> None:
         self.request = request
         self.jobs = jobs
         self.principal = principal
         self.by_key = {job.key: job for job in jobs}
-        self.auth_version = caching.read_many([AUTH_VERSION_KEY]).get(AUTH_VERSION_KEY)
+        if auth_version is None:
+            auth_version = caching.read_many([AUTH_VERSION_KEY]).get(AUTH_VERSION_KEY)
+        self.auth_version = auth_version
+        # Every job's snapshot was read just now (`fast_open`): the first frames need no read.
+        self.loaded = False
+        # Subscribed already, before the jobs were read (`fast_open` under ASGI).
+        self.subscription: watch.Subscription | None = None
         self.started = time.monotonic()
         self.heartbeat_seconds = float(settings.JOBDESK_EVENTS_HEARTBEAT_SECONDS)
         self.max_seconds = float(settings.JOBDESK_EVENTS_MAX_SECONDS)
@@ -227,7 +245,10 @@ class EventStream:
         """Read the job again; return its frame if its body changed (b"" otherwise)."""
         if job.ended and job.snapshot is None:
             return b""
-        snapshot = self.load(job)
+        return self.show(job, self.load(job))
+
+    def show(self, job: WatchedJob, snapshot: Snapshot | None) -> bytes:
+        """Take `snapshot` as the job's current one; return its frame if its body changed."""
         if snapshot is None:  # deleted by retention, or no longer readable
             job.ended, job.snapshot = True, None
             return b"event: gone\ndata: %s\n\n" % json.dumps({"job": job.ref}).encode()
@@ -241,6 +262,9 @@ class EventStream:
 
     def catch_up(self) -> bytes:
         """Return the frames of every job whose body the client does not have yet."""
+        if self.loaded:
+            self.loaded = False
+            return b"".join(self.show(job, job.snapshot) for job in self.jobs) + self.ending()
         return b"".join(self.refresh(job) for job in self.jobs) + self.ending()
 
     def on_change(self, change: watch.JobChange) -> bytes:
@@ -249,10 +273,39 @@ class EventStream:
             return b""  # never another job's (or another tenant's) change
         return self.refresh(job) + self.ending()
 
+    async def aon_change(self, change: watch.JobChange) -> bytes:
+        """`on_change` in the event loop: the job is read once for every stream of the process.
+
+        The shared read is unscoped; this stream shows it only if its principal may read it
+        (the check of a cached snapshot), and otherwise reads the job itself, scoped.
+        """
+        job = self.by_key.get(change.key)
+        if job is None or change.tenant_id not in (None, job.tenant_id):
+            return b""  # never another job's (or another tenant's) change
+        if job.ended and job.snapshot is None:
+            return b""
+        snapshot = await shared_reads.read(job.family, job.pk, change)
+        if snapshot is not None and self.readable(job, snapshot):
+            return self.show(job, snapshot) + self.ending()
+        return await sync_to_async_unbound(self.refresh, job) + self.ending()
+
+    def readable(self, job: WatchedJob, snapshot: Snapshot) -> bool:
+        """Return True if the principal may read `snapshot` (the read of a cached snapshot)."""
+        return CachedPollMixin.poll_matches(job.view, snapshot, self.principal)
+
     def on_quiet(self) -> bytes:
         """Return a heartbeat, or raise StreamOver if the stream must end."""
         if self.remaining() <= 0 or not self.permitted():
             raise StreamOver
+        return HEARTBEAT
+
+    async def aon_quiet(self) -> bytes:
+        """`on_quiet` in the event loop: the access version is read once for every stream."""
+        if self.remaining() <= 0:
+            raise StreamOver
+        version = await auth_versions.read()
+        if version is None or version != self.auth_version:
+            return await sync_to_async_unbound(self.on_quiet)
         return HEARTBEAT
 
     def ending(self) -> bytes:
@@ -303,25 +356,31 @@ class EventStream:
 
     async def aframes(self) -> AsyncIterator[bytes]:
         """The stream, for an ASGI server: no thread is held between changes."""
-        subscription = await watch.asubscribe(self.keys)
+        subscription = self.subscription or await watch.asubscribe(self.keys)
         in_thread = sync_to_async_unbound
         try:
-            yield await in_thread(self.catch_up)
+            yield self.catch_up() if self.loaded else await in_thread(self.catch_up)
             while not self.done:
                 change = await subscription.aget(
                     min(self.heartbeat_seconds, max(self.remaining(), 0))
                 )
                 try:
                     if change is None:
-                        chunk = await in_thread(self.on_quiet)
+                        chunk = await self.aon_quiet()
                     else:
-                        chunk = await in_thread(self.on_change, change)
+                        chunk = await self.aon_change(change)
                 except StreamOver:
                     return
                 if chunk:
                     yield chunk
         finally:
             subscription.close()
+
+    def close(self) -> None:
+        """Stop hearing changes, if the stream subscribed before it ran (`aframes` closes its
+        own subscription; this one is the stream's until then)."""
+        if self.subscription is not None:
+            self.subscription.close()
 
     def start_headers(self) -> list[tuple[bytes, bytes]]:
         headers = {"Content-Type": CONTENT_TYPE, **STREAM_HEADERS}
@@ -348,9 +407,74 @@ def sync_to_async_unbound(function: Callable, *args: Any) -> Any:
     return sync_to_async(run, thread_sensitive=False)()
 
 
-def resolve_token_again(request: Request):
+class SharedReads:
+    """Reads of a changed job's snapshot, one for every stream of this process that heard it.
+
+    Every stream watching a job hears each of its changes; the first to ask reads the job (its
+    snapshot: one cache read, or one query when the cache has none), and the others await the
+    same read. A read is kept for `KEEP_SECONDS` after it ends, for streams slower to ask.
+    """
+
+    KEEP_SECONDS = 1.0
+
+    def __init__(self) -> None:
+        self.reads: dict[watch.JobChange, asyncio.Future] = {}
+
+    async def read(self, family: JobFamily, pk: Any, change: watch.JobChange) -> Snapshot | None:
+        future = self.reads.get(change)
+        if future is None:
+            future = asyncio.ensure_future(sync_to_async_unbound(current_snapshot, family, pk))
+            self.reads[change] = future
+            loop = asyncio.get_running_loop()
+            future.add_done_callback(
+                lambda _: loop.call_later(self.KEEP_SECONDS, self.reads.pop, change, None)
+            )
+        return await asyncio.shield(future)
+
+
+def current_snapshot(family: JobFamily, pk: Any) -> Snapshot | None:
+    """Return job `pk`'s current snapshot (`JobSnapshots.current`: unscoped, None if gone).
+
+    Whoever shows it checks first that its principal may read it.
+    """
+    return family.snapshots.current(pk)
+
+
+class AuthVersions:
+    """The access version (`AUTH_VERSION_KEY`), read at most once a second for every stream.
+
+    A stream's heartbeat checks whether access changed since it opened; with thousands of
+    streams, each reading it for itself would cost a cache read per heartbeat.
+    """
+
+    KEEP_SECONDS = 1.0
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.latest: tuple[float, asyncio.Future] | None = None
+
+    async def read(self) -> int | None:
+        now = self.clock()
+        if self.latest is None or now - self.latest[0] > self.KEEP_SECONDS:
+            future = asyncio.ensure_future(sync_to_async_unbound(read_auth_version))
+            self.latest = (now, future)
+        return await asyncio.shield(self.latest[1])
+
+
+def read_auth_version() -> int | None:
+    return caching.read_many([AUTH_VERSION_KEY]).get(AUTH_VERSION_KEY)
+
+
+shared_reads = SharedReads()
+auth_versions = AuthVersions()
+
+
+def resolve_token_again(request: Request | HttpRequest):
     """Return the request's token as it stands now (raising if it is no longer usable)."""
-    for authenticator in request.authenticators:
+    authenticators = getattr(request, "authenticators", None)
+    if authenticators is None:  # a stream opened without the view (`fast_open`)
+        authenticators = EventStreamView().get_authenticators()
+    for authenticator in authenticators:
         raw_key = getattr(authenticator, "get_raw_key", lambda _: None)(request)
         if raw_key is not None:
             return resolve_token(raw_key)
@@ -381,6 +505,93 @@ async def run_async(stream: EventStream, send: Callable, disconnected: asyncio.E
         await frames.aclose()
 
 
+def bind_view(view: CachedPollMixin, request: Request | HttpRequest) -> None:
+    """Set up a family's read view as DRF would for this request."""
+    view.request, view.args, view.kwargs = request, (), {}
+    view.format_kwarg, view.headers = None, {}
+    view.action, view.action_map = "retrieve", {"get": "retrieve"}
+
+
+def fast_open(
+    request: HttpRequest, loop: asyncio.AbstractEventLoop | None = None
+) -> EventStream | None:
+    """Return the stream `request` asks for, opened without the view; else None, and
+    `EventStreamView` decides.
+
+    One cache round trip reads the token and every job's snapshot. A token the cache cannot
+    serve now (past the staleness bound) is loaded again, and a job whose snapshot is missing
+    or stale costs its load (unscoped: its tenant is checked next). It checks what the view
+    checks, as a family's cached poll does (`fast_poll`): the token, each family's READ
+    (`poll_permitted`), each id (`watch_key`) and the tenant scope of each job. Anything it
+    does not serve (no token, an unusable one, a refusal, junk, a job not found, a resumed
+    stream already up to date) is the view's to answer, with the family's errors.
+
+    With `loop` (the ASGI layer's), the stream subscribes to its jobs' changes before it reads
+    them, so no change between the read and the stream's start goes unheard.
+    """
+    try:
+        jobs = parse_refs(request.GET)
+    except EventsError:
+        return None
+    view = EventStreamView()
+    lookup = CachedPollMixin.presented_credential(view, request)
+    if lookup is None:
+        return None
+    keys = [*lookup.keys, AUTH_VERSION_KEY]
+    for job in jobs:
+        bind_view(job.view, request)
+        try:
+            job.pk = job.view.watch_key(job.raw_id)
+        except exceptions.APIException:
+            return None
+        keys += job.family.snapshots.keys(job.pk)
+    subscription = stream = None
+    if loop is not None:
+        subscription = watch.subscribe_for(loop, [(job.family, job.pk) for job in jobs])
+    try:
+        stream = open_from_cache(request, view, lookup, jobs, keys)
+    finally:
+        if stream is None and subscription is not None:
+            subscription.close()
+    if stream is not None:
+        stream.subscription = subscription
+    return stream
+
+
+def open_from_cache(
+    request: HttpRequest,
+    view: APIView,
+    lookup: FastLookup,
+    jobs: list[WatchedJob],
+    keys: list[str],
+) -> EventStream | None:
+    """`fast_open`'s reads and checks, once the jobs are named: the stream, or None."""
+    found = caching.read_many(list(dict.fromkeys(keys)))
+    token = lookup.resolve(found)
+    if token is None and reload_presented_token(request, view.get_authenticators()):
+        found.update(caching.read_many(lookup.keys))
+        token = lookup.resolve(found)
+    if token is None:
+        return None
+    principal = Principal(token.user, token)
+    for job in jobs:
+        if not job.view.poll_permitted(principal):
+            return None
+        cached = job.family.snapshots.cached(job.pk, found)
+        snapshot = job.family.snapshots.current(job.pk, cached, found)
+        if snapshot is None or not CachedPollMixin.poll_matches(job.view, snapshot, principal):
+            return None
+        job.snapshot, job.tenant_id = snapshot, snapshot.tenant_id
+        job.ended = snapshot.retry_after is None
+    stream = EventStream(request, jobs, principal, auth_version=found.get(AUTH_VERSION_KEY))
+    last_event_id = request.META.get("HTTP_LAST_EVENT_ID")
+    stream.resume(last_event_id)
+    if last_event_id and stream.up_to_date():
+        return None  # the view answers 204
+    stream.loaded = True
+    return stream
+
+
 class EventStreamView(PrivateResponsesMixin, APIView):
     """`GET /api/events?job=<family>:<id>`: server-sent events of jobs (see the module)."""
 
@@ -402,17 +613,11 @@ class EventStreamView(PrivateResponsesMixin, APIView):
         return self.error_view.required_permission if self.error_view is not None else None
 
     def initial(self, request, *args, **kwargs) -> None:
-        self.jobs = parse_refs(request)
+        self.jobs = parse_refs(request.query_params)
         self.error_view = self.jobs[0].view
         for job in self.jobs:
-            self.bind(job.view, request)
+            bind_view(job.view, request)
         super().initial(request, *args, **kwargs)
-
-    def bind(self, view: CachedPollMixin, request: Request) -> None:
-        """Set up a family's read view as DRF would for this request."""
-        view.request, view.args, view.kwargs = request, (), {}
-        view.format_kwarg, view.headers = None, {}
-        view.action, view.action_map = "retrieve", {"get": "retrieve"}
 
     def get(self, request: Request) -> HttpResponse:
         principal = principal_for(request)

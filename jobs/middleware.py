@@ -19,6 +19,7 @@ and holds no thread; anywhere else the wait holds the request's thread.
 
 from __future__ import annotations
 
+import functools
 import time
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
@@ -27,9 +28,13 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, ResolverMatch, resolve
 from django.utils.module_loading import import_string
+from rest_framework.exceptions import APIException
 
 from jobs import watch
 from jobs.polling import FAST_PATH_TRIED, WAIT_ATTRIBUTE, CachedPollMixin, PollWait
+from tenancy import caching
+from tenancy.authentication import reload_presented_token
+from tenancy.proxies import TrustedProxyMiddleware
 
 # Set in an ASGI scope by `jobs.asgi`: it waits itself; hand the wait over in the scope.
 HANDOFF_SCOPE_KEY = "jobdesk.handoff"
@@ -211,3 +216,70 @@ class PollFastPathMiddleware:
         for step in self.response_steps:
             response = step(request, response)
         return response
+
+
+class EarlyChecks:
+    """What the middleware checks of a request before its view, for a GET answered early.
+
+    `jobs.asgi` opens a cached event stream, and answers a cached `?wait=` read, without
+    Django's request cycle: the request must first pass what the stack would do to it before
+    the view. That is who the client is (`TrustedProxyMiddleware`), then the request steps
+    `PollFastPathMiddleware` replays: the HTTPS redirect, the Host and user-agent checks. The
+    rest leave a GET without cookies alone (see `UNTOUCHED`).
+    """
+
+    def __init__(self) -> None:
+        self.proxies = TrustedProxyMiddleware(lambda request: None)
+        self.fast_path = PollFastPathMiddleware(lambda request: None)
+
+    def passed(self, request: HttpRequest) -> bool:
+        """Return True if no middleware would answer `request` before its view."""
+        if not PollFastPathMiddleware.may_answer(request):
+            return False
+        self.proxies(request)
+        try:
+            return not any(step(request) is not None for step in self.fast_path.request_steps)
+        except Exception:  # a bad Host: the full stack answers it
+            return False
+
+    def cached_poll(self, request: HttpRequest) -> HttpResponse | None:
+        """Return the full stack's answer to a cached poll (`PollFastPathMiddleware`), or None.
+
+        A `?wait=` read's 304 carries its `PollWait`, as it does for `PollWaitMiddleware`. A
+        token or snapshot past the staleness bound is loaded again here (a query each),
+        rather than leaving every read that presents it to the full stack until one has.
+        """
+        if not PollFastPathMiddleware.may_answer(request):
+            return None
+        self.proxies(request)
+        response = self.fast_path.fast_answer(request)
+        if response is None and self.reloaded(request):
+            response = self.fast_path.fast_answer(request)
+        return response
+
+    @staticmethod
+    def reloaded(request: HttpRequest) -> bool:
+        """Cache again what a job read needs if the cache could not serve it now: its token
+        (`tenancy.authentication.reload_presented_token`) and its job's snapshot, past the
+        staleness bound (`JobSnapshots.current`); True if it did either."""
+        try:
+            match = resolve(request.path_info, getattr(request, "urlconf", None))
+        except Resolver404:
+            return False
+        view = poll_view(match, request)
+        if view is None:
+            return False
+        token = reload_presented_token(request, view.get_authenticators())
+        try:
+            pk = view.poll_key()
+        except APIException:
+            return token
+        cached, found = view.snapshots.lookup(pk)
+        if cached is not None and caching.fresh(cached.stored_at):
+            return token
+        return view.snapshots.current(pk, cached, found) is not None or token
+
+
+@functools.cache
+def early_checks() -> EarlyChecks:
+    return EarlyChecks()

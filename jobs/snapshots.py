@@ -81,6 +81,31 @@ class JobSnapshots:
         found = caching.read_many(self.keys(pk))
         return self.cached(pk, found), found
 
+    def current(
+        self, pk: Hashable, cached: Snapshot | None = None, found: dict[str, Any] | None = None
+    ) -> Snapshot | None:
+        """Return job `pk`'s snapshot within the staleness bound, read again if it must be.
+
+        `cached` and `found` are what a cache read already gave (`lookup`), if there was one.
+        A missing or stale snapshot is replaced by the job read again and stored: unscoped, so
+        whoever serves it checks access first (as for a cached one). None if the job is gone.
+        While the database is down, a stale snapshot is the answer, as for a poll.
+        """
+        if found is None:
+            cached, found = self.lookup(pk)
+        if cached is not None and caching.fresh(cached.stored_at):
+            return cached
+        self.version_before_load(pk, found)
+
+        def load() -> Snapshot | None:
+            job = self.family.wire_jobs().filter(pk=pk).first()
+            return None if job is None else self.capture(job, found)
+
+        snapshot = caching.load_or_stale(load, stale=cached)
+        if snapshot is not None and snapshot is not cached:
+            self.store(pk, snapshot)
+        return snapshot
+
     def capture(self, job: TrackedJob, found: dict[str, Any]) -> Snapshot:
         """Return a snapshot of `job`, stamped with the version read before it was loaded.
 

@@ -27,8 +27,9 @@ The API (stable; extend it, do not break it):
   had already moved. No database query while waiting.
 - `await_change(...)`: the same, for async code (ASGI views, event streams).
 - `subscribe(keys) -> Subscription`: every change of the jobs `(family, job id)`, in order,
-  for a stream (`get(timeout)`; `asubscribe(keys)` and `aget(timeout)` in async code). Use it
-  as a context manager, or `close()` it.
+  for a stream (`get(timeout)`; `asubscribe(keys)` and `aget(timeout)` in async code, and
+  `subscribe_for(loop, keys)` from a thread for code that goes on in `loop`). Use it as a
+  context manager, or `close()` it.
 
 A returned change is a wake-up call, not the new state: read the job again (its snapshot:
 one cache read, no query) and decide. Without Redis a process hears only its own changes, so
@@ -209,9 +210,9 @@ class Subscription:
         self.async_queue: asyncio.Queue[JobChange] | None = None
         self.sync_queue: queue.SimpleQueue[JobChange] = queue.SimpleQueue()
 
-    def bind(self) -> None:
-        """Deliver to the running event loop from now on (call from async code)."""
-        self.loop = asyncio.get_running_loop()
+    def bind(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """Deliver to event loop `loop` from now on (the running one by default)."""
+        self.loop = loop or asyncio.get_running_loop()
         self.async_queue = asyncio.Queue()
 
     def deliver(self, change: JobChange) -> None:
@@ -261,7 +262,20 @@ async def asubscribe(keys: Iterable[tuple[str | JobFamily, Hashable]]) -> Subscr
     subscription = Subscription(hub, (key_of(family, pk) for family, pk in keys))
     subscription.bind()
     hub.add(subscription)
-    await sync_to_async(hub.listen, thread_sensitive=False)()
+    if not hub.listening():  # the first subscriber of the process starts the listener
+        await sync_to_async(hub.listen, thread_sensitive=False)()
+    return subscription
+
+
+def subscribe_for(
+    loop: asyncio.AbstractEventLoop, keys: Iterable[tuple[str | JobFamily, Hashable]]
+) -> Subscription:
+    """`asubscribe` from another thread: changes arrive in `loop` (`aget` there)."""
+    hub = get_hub()
+    subscription = Subscription(hub, (key_of(family, pk) for family, pk in keys))
+    subscription.bind(loop)
+    hub.add(subscription)
+    hub.listen()
     return subscription
 
 
@@ -346,6 +360,10 @@ class Hub:
     def listen(self) -> None:
         """Make sure changes published elsewhere reach this process (nothing to do here)."""
 
+    def listening(self) -> bool:
+        """True if changes published elsewhere reach this process now (`listen` is done)."""
+        return True
+
     def recheck_seconds(self) -> float | None:
         # Other processes' writes reach this one's cache only when its snapshot expires.
         return max(float(settings.JOBDESK_SNAPSHOT_SECONDS), 1.0)
@@ -392,6 +410,9 @@ class RedisHub(Hub):
                     )
                     self.listener.start()
         self.subscribed.wait(SUBSCRIBE_SECONDS)
+
+    def listening(self) -> bool:
+        return self.listener is not None and self.subscribed.is_set()
 
     def recheck_seconds(self) -> float | None:
         return None if self.subscribed.is_set() else DISCONNECTED_RECHECK_SECONDS

@@ -372,6 +372,36 @@ def touch_last_used(token: ApiToken | AccessKey) -> None:
     remember(token)
 
 
+def reload_presented_token(request: HttpRequest, authenticators: list) -> bool:
+    """Cache again the API token `request` presents, if the cache cannot serve it now.
+
+    For answers given from the cache alone (`jobs.asgi`): once a cached token passes the
+    staleness bound, or its use is due to be recorded, the cache cannot serve it; this loads
+    it (one query), records its use if due, and stores it, so the cache serves it again.
+    Returns True if it did; False if the cache serves it already, or the request presents no
+    token the `authenticators` (a view's, in order) would take, or an unusable one (the full
+    path answers those).
+    """
+    for authenticator in authenticators:
+        if not isinstance(authenticator, TokenAuthentication):
+            return False  # a session, or a credential only the full path judges
+        try:
+            lookup = authenticator.fast_lookup(request)
+        except FastPathDeclined:
+            return False
+        if lookup is None:
+            continue
+        if lookup.resolve(caching.read_many(lookup.keys)) is not None:
+            return False
+        try:
+            token = resolve_token(authenticator.get_raw_key(request))
+        except exceptions.AuthenticationFailed:
+            return False
+        touch_last_used(token)
+        return True
+    return False
+
+
 def use_due(token: ApiToken | AccessKey) -> bool:
     """Return True if the fast path must leave `token` to the full path to record its use."""
     return last_use_due(token) and not outage.database_down()

@@ -1,11 +1,15 @@
 """Django's Redis cache, made cheap enough for the poll hot path.
 
-Four costs of `django.core.cache.backends.redis.RedisCache` weigh on a request that makes one
+Five costs of `django.core.cache.backends.redis.RedisCache` weigh on a request that makes one
 cache round trip and nothing else:
 
 - `RedisCacheClient.get_client` builds a new `redis.Redis` for every call (registering a few
   hundred response callbacks), which costs more CPU than the round trip it serves. The client
   is thread-safe and shares its connection pool, so one per pool is kept.
+- Django makes a cache object, and so a connection pool, per thread; under ASGI a request
+  that runs sync code gets a thread of its own. Every thread's object here shares one pool
+  per server (and the clients and decoded values below), so connections are reused instead
+  of opened per request and left open until the object is collected.
 - Every key is checked character by character for memcached's limits, which Redis does not
   have.
 - Each `redis.Redis` command goes through retries and instrumentation that cost a third of
@@ -18,6 +22,7 @@ cache round trip and nothing else:
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
@@ -29,18 +34,57 @@ MAX_SHARED_VALUE_BYTES = 16 * 1024
 MAX_SHARED_VALUES = 20_000
 
 
+class Shared:
+    """What every thread's cache client of one process shares: pools, clients, decoded values.
+
+    With a pool per cache object, thousands of held streams or waits opened under ASGI ran
+    Redis out of connections and the process out of files.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.pools: dict[str, Any] = {}
+        self.clients: dict[str, Any] = {}
+        self.decoded: dict[bytes, Any] = {}
+
+
+shared = Shared()
+
+
 class ReusingRedisCacheClient(RedisCacheClient):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self._clients: dict[int, Any] = {}
-        self._decoded: dict[bytes, Any] = {}
+        self._clients = shared.clients
+        self._decoded = shared.decoded
+        self._pool_keys: dict[int, str] = {}
+
+    def _pool_key(self, write: bool) -> str:
+        """Name the pool of the server to use, the same in every thread."""
+        index = self._get_connection_pool_index(write)
+        key = self._pool_keys.get(index)
+        if key is None:
+            options = sorted(self._pool_options.items())
+            key = self._pool_keys[index] = f"{self._servers[index]} {options!r}"
+        return key
+
+    def _get_connection_pool(self, write):
+        key = self._pool_key(write)
+        pool = shared.pools.get(key)
+        if pool is None:
+            with shared.lock:
+                pool = shared.pools.get(key)
+                if pool is None:
+                    index = self._get_connection_pool_index(write)
+                    pool = self._pool_class.from_url(self._servers[index], **self._pool_options)
+                    shared.pools[key] = pool
+        return pool
 
     def get_client(self, key=None, *, write=False):
-        index = self._get_connection_pool_index(write)
-        client = self._clients.get(index)
+        pool_key = self._pool_key(write)
+        client = self._clients.get(pool_key)
         if client is None:
             pool = self._get_connection_pool(write)
-            client = self._clients[index] = self._client(connection_pool=pool)
+            client = self._clients[pool_key] = self._client(connection_pool=pool)
         return client
 
     def get_many_shared(self, keys: list[str]) -> dict[str, Any]:

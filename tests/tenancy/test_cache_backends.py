@@ -1,6 +1,7 @@
 """jobdesk's Redis cache backend: Django's, with a reused client and values decoded once."""
 
 import os
+import threading
 import uuid
 
 import pytest
@@ -83,3 +84,25 @@ def test_a_connection_closed_by_redis_is_replaced(cache):
     Redis.from_url(REDIS_URL).client_kill_filter(_id=client_id)
 
     assert cache.get_many_shared(["key"]) == {"key": 1}
+
+
+def test_the_cache_objects_of_many_threads_share_one_pool_and_its_connections(cache):
+    # Django makes a cache object per thread; under ASGI a request may get a thread of its own.
+    pool = cache._cache._get_connection_pool(write=True)
+    cache.set("warm", 1, 60)
+    created = pool._created_connections
+    others = []
+
+    def request_in_a_thread_of_its_own() -> None:
+        other = RedisCache(REDIS_URL, {"KEY_PREFIX": cache.key_prefix})
+        other.set("seen", 1, 60)
+        others.append(other)
+
+    for _ in range(50):
+        thread = threading.Thread(target=request_in_a_thread_of_its_own)
+        thread.start()
+        thread.join()
+
+    pools = {id(each._cache._get_connection_pool(write=True)) for each in [cache, *others]}
+    assert pools == {id(pool)}
+    assert pool._created_connections == created  # one at a time: a pooled connection, reused
