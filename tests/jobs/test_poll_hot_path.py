@@ -16,6 +16,8 @@ from asgiref.sync import async_to_sync
 from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.test import AsyncClient, RequestFactory
 from django.urls import resolve, set_script_prefix
 from django.utils import timezone
@@ -418,7 +420,10 @@ def call_wsgi(application, path: str, **extra) -> tuple[str, dict[str, str], byt
 
 @pytest.fixture
 def wsgi_application(settings):
-    """Return a function making the served application (config.wsgi) with a counted handler."""
+    """Return a function making the served application (config.wsgi) with a counted handler.
+
+    As Django's test client does, the handlers keep the test's database connection open.
+    """
 
     def make():
         handler = WSGIHandler()
@@ -432,7 +437,11 @@ def wsgi_application(settings):
         handler.get_response = counted
         return CachedPollApplication(handler), handler
 
-    return make
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield make
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 def test_under_wsgi_a_cached_poll_is_answered_before_django_as_the_full_stack_answers_it(
