@@ -7,7 +7,12 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
+# A cached poll is answered before Django's handler, as the handler would answer it (jobs.wsgi).
 application = get_wsgi_application()
+
+from jobs.wsgi import CachedPollApplication  # noqa: E402 - needs Django set up
+
+application = CachedPollApplication(application)
 
 # Fail at start, naming `collectstatic`, rather than answer 500 on every page that names a
 # static file (the admin, the API docs).

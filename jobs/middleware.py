@@ -178,6 +178,9 @@ class PollFastPathMiddleware:
     def __call__(self, request: HttpRequest):
         if self.is_async:
             return self.acall(request)
+        if request.META.get(FAST_PATH_TRIED):  # tried before Django, by `jobs.wsgi`
+            setattr(request, FAST_PATH_TRIED, True)
+            return self.get_response(request)
         response = self.fast_answer(request) if self.may_answer(request) else None
         return self.get_response(request) if response is None else response
 

@@ -25,13 +25,17 @@ class RequestMetricsMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
         response = self.get_response(request)
+        self.observe(request, response, started)
+        return response
+
+    def observe(self, request: HttpRequest, response: HttpResponse, started: float) -> None:
+        """Record `request`'s answer, begun at `started` (`time.perf_counter()`)."""
         match = getattr(request, "resolver_match", None)
         key = (request.method, match.route if match is not None else None, response.status_code)
         child = self.children.get(key)
         if child is None:
             child = self.children[key] = self.child(*key)
         child.observe(time.perf_counter() - started)
-        return response
 
     @staticmethod
     def child(method: str | None, route: str | None, status: int) -> Histogram:

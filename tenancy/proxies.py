@@ -69,6 +69,12 @@ class TrustedProxyMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest):
+        self.believe_proxies(request)
+        return self.get_response(request)
+
+    @staticmethod
+    def believe_proxies(request: HttpRequest) -> None:
+        """Take the scheme and client address from a trusted proxy's headers into META."""
         trusted = networks(tuple(settings.JOBDESK_TRUSTED_PROXIES))
         meta = request.META
         if is_trusted(meta.get("REMOTE_ADDR", ""), trusted):
@@ -77,4 +83,3 @@ class TrustedProxyMiddleware:
             client = forwarded_client(meta.get("HTTP_X_FORWARDED_FOR", ""), trusted)
             if client is not None:
                 meta["REMOTE_ADDR"] = client
-        return self.get_response(request)

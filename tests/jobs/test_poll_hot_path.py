@@ -15,12 +15,17 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
-from django.test import AsyncClient
-from django.urls import set_script_prefix
+from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from django.test import AsyncClient, RequestFactory
+from django.urls import resolve, set_script_prefix
 from django.utils import timezone
+from prometheus_client import REGISTRY
 
 from jobs.middleware import PollFastPathMiddleware
 from jobs.polling import CachedPollMixin
+from jobs.wsgi import CachedPollApplication
 from progress import services as progresses
 from tenancy import caching
 from tenancy.authentication import digest_key, token_cache_key
@@ -28,6 +33,8 @@ from tenancy.models import ApiToken, Role
 from tenancy.services import membership_grant, membership_revoke, token_revoke
 from tests.conftest import clear_cache
 from tests.jobs.drivers import FamilyDriver, driver, drivers
+
+METRIC_COUNT = "jobdesk_http_request_duration_seconds_count"
 
 pytestmark = pytest.mark.django_db
 
@@ -400,6 +407,145 @@ def test_under_asgi_a_cached_poll_is_answered_early_too(
     assert len(views_dispatched) == reached_the_view
     assert response.content == expected.content
     assert without_request_id(response) == without_request_id(expected)
+
+
+def call_wsgi(application, path: str, **extra) -> tuple[str, dict[str, str], bytes]:
+    """Return the status line, headers and body `application` answers a GET of `path` with."""
+    environ = RequestFactory().get(path, **extra).environ
+    started = []
+    body = b"".join(application(environ, lambda status, headers: started.append((status, headers))))
+    ((status, headers),) = started
+    return status, dict(headers), body
+
+
+@pytest.fixture
+def wsgi_application(settings):
+    """Return a function making the served application (config.wsgi) with a counted handler.
+
+    As Django's test client does, the handlers keep the test's database connection open.
+    """
+
+    def make():
+        handler = WSGIHandler()
+        full_stack = handler.get_response
+        handler.answered = []
+
+        def counted(request):
+            handler.answered.append(request.path)
+            return full_stack(request)
+
+        handler.get_response = counted
+        return CachedPollApplication(handler), handler
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield make
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+def test_under_wsgi_a_cached_poll_is_answered_before_django_as_the_full_stack_answers_it(
+    settings, family, job, raw_key, wsgi_application
+):
+    # Production's transport security, over HTTPS: every header the stack adds is present.
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_HSTS_SECONDS = 31536000
+    settings.SECURE_HSTS_INCLUDE_SUBDOMAINS = settings.SECURE_HSTS_PRELOAD = True
+    application, handler = wsgi_application()
+    path = family.poll_path(job)
+    extra = {**family.headers(raw_key), "secure": True}
+    call_wsgi(WSGIHandler(), path, **extra)  # the token's first use is written
+    for accept in family.accepts:
+        clear_cache()
+        sent = {**extra} if accept is None else {**extra, "HTTP_ACCEPT": accept}
+        full_status, full_headers, full_body = call_wsgi(WSGIHandler(), path, **sent)
+        handler.answered.clear()
+
+        status, headers, body = call_wsgi(application, path, **sent)
+
+        assert handler.answered == [], accept
+        assert status == full_status == "200 OK", accept
+        assert body == full_body, accept
+        full_headers.pop("X-Request-Id", None)
+        headers.pop("X-Request-Id", None)
+        assert headers == full_headers, accept
+        assert {"Strict-Transport-Security", "X-Frame-Options", "Content-Length"} <= set(headers)
+
+
+def test_under_wsgi_a_cached_304_is_answered_before_django_too(
+    family, job, raw_key, wsgi_application
+):
+    application, handler = wsgi_application()
+    path = family.poll_path(job)
+    call_wsgi(WSGIHandler(), path, **family.headers(raw_key))  # the token's first use
+    _, first, _ = call_wsgi(WSGIHandler(), path, **family.headers(raw_key))
+    conditional = {**family.headers(raw_key), "HTTP_IF_NONE_MATCH": first["ETag"]}
+    full_status, full_headers, full_body = call_wsgi(WSGIHandler(), path, **conditional)
+
+    status, headers, body = call_wsgi(application, path, **conditional)
+
+    assert handler.answered == []
+    assert status == full_status == "304 Not Modified"
+    assert body == full_body == b""
+    full_headers.pop("X-Request-Id", None)
+    headers.pop("X-Request-Id", None)
+    assert headers == full_headers
+
+
+def test_under_wsgi_a_cached_poll_is_counted_in_the_request_metrics(
+    family, job, raw_key, wsgi_application
+):
+    application, handler = wsgi_application()
+    path = family.poll_path(job)
+    call_wsgi(application, path, **family.headers(raw_key))  # the token's first use
+    labels = {"method": "GET", "route": resolve(path).route, "status": "200"}
+    before = REGISTRY.get_sample_value(METRIC_COUNT, labels)
+
+    call_wsgi(application, path, **family.headers(raw_key))
+
+    after = REGISTRY.get_sample_value(METRIC_COUNT, labels)
+    assert handler.answered == [path]  # only the first poll, which wrote the token's use
+    assert after == before + 1
+
+
+def test_under_wsgi_what_is_not_cached_goes_to_django_which_does_not_try_again(
+    family, job, raw_key, wsgi_application, monkeypatch
+):
+    application, handler = wsgi_application()
+    path = family.poll_path(job)
+    tries = []
+    original = CachedPollMixin.fast_poll
+
+    def counting(self, request):
+        tries.append(request.path)
+        return original(self, request)
+
+    monkeypatch.setattr(CachedPollMixin, "fast_poll", counting)
+    clear_cache()
+
+    status, _, _ = call_wsgi(application, path, **family.headers(raw_key))
+
+    assert status == "200 OK"
+    assert handler.answered == [path]
+    assert tries == [path]  # once, before Django; the middleware and the view did not retry
+
+
+def test_under_wsgi_a_poll_with_a_cookie_goes_to_django(family, job, raw_key, wsgi_application):
+    application, handler = wsgi_application()
+    path = family.poll_path(job)
+    call_wsgi(application, path, **family.headers(raw_key))  # the token's first use
+    handler.answered.clear()
+
+    call_wsgi(application, path, HTTP_COOKIE="sessionid=x", **family.headers(raw_key))
+
+    assert handler.answered == [path]
+
+
+def test_the_wsgi_early_answer_refuses_to_start_before_middleware_it_does_not_know(settings):
+    settings.MIDDLEWARE = ["django.middleware.gzip.GZipMiddleware", *settings.MIDDLEWARE]
+
+    with pytest.raises(ImproperlyConfigured, match="MIDDLEWARE beginning with"):
+        CachedPollApplication(WSGIHandler())
 
 
 @pytest.mark.parametrize(
