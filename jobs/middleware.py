@@ -232,14 +232,13 @@ class EarlyChecks:
     """
 
     def __init__(self) -> None:
-        self.proxies = TrustedProxyMiddleware(lambda request: None)
         self.fast_path = PollFastPathMiddleware(lambda request: None)
 
     def passed(self, request: HttpRequest) -> bool:
         """Return True if no middleware would answer `request` before its view."""
         if not PollFastPathMiddleware.may_answer(request):
             return False
-        self.proxies(request)
+        TrustedProxyMiddleware.believe_proxies(request)
         try:
             return not any(step(request) is not None for step in self.fast_path.request_steps)
         except Exception:  # a bad Host: the full stack answers it
@@ -254,7 +253,7 @@ class EarlyChecks:
         """
         if not PollFastPathMiddleware.may_answer(request):
             return None
-        self.proxies(request)
+        TrustedProxyMiddleware.believe_proxies(request)
         response = self.fast_path.fast_answer(request)
         if response is None and self.reloaded(request):
             response = self.fast_path.fast_answer(request)
