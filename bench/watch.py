@@ -6,11 +6,12 @@ Usage: DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
 The script creates a scratch database (`jobdesk_watch_bench` by default, dropped and created
 afresh), makes `--jobs` running Canvas progresses over a few tenants through the services,
 and stores a PROGRESS result per job in Celery's Redis result backend. It serves jobdesk as
-production does (`bench.settings`, Redis at `--redis-url`): gunicorn with sync workers (`web`)
-and uvicorn with `config.asgi` (`events`). Then, one mode after the other, a client process
-(asyncio, raw streams, uvloop) opens `--watchers` watchers, watcher `n` watching job
-`n % jobs`, while a writer process changes the jobs round-robin at `--rate` changes a
-second for `--seconds`, each change naming its sequence number in the job's body:
+production does (`bench.settings`, Redis at `--redis-url`): gunicorn with the threaded workers
+of config/gunicorn.py (`web`) and uvicorn with `config.asgi` (`events`). Then, one mode after
+the other, a client process (asyncio, raw streams, uvloop) opens `--watchers` watchers,
+watcher `n` watching job `n % jobs`, while a writer process changes the jobs round-robin at
+`--rate` changes a second for `--seconds`, each change naming its sequence number in the
+job's body:
 
 - `sse`: `GET /api/events?job=progress:<id>` on `events`, one stream per watcher;
 - `wait`: `?wait=30` reads with `If-None-Match` on `events`, asked again once answered;
@@ -94,7 +95,7 @@ def parse_args() -> argparse.Namespace:
     add("--rate", type=float, default=20, help="changes a second (default 20)")
     add("--interval", type=float, default=1.0, help="seconds between polls (default 1)")
     add("--modes", default=",".join(MODES), help=f"which modes (default {','.join(MODES)})")
-    add("--web-workers", type=int, default=4, help="gunicorn sync workers (default 4)")
+    add("--web-workers", type=int, default=4, help="gunicorn workers (default 4)")
     add("--wrk-seconds", type=float, default=10, help="each cached-poll wrk run (0: skip)")
     add("--open-seconds", type=float, default=300, help="time the watchers get to connect")
     add(
@@ -215,7 +216,7 @@ class Tally:
 
 
 class Connection:
-    """One HTTP/1.1 connection, reopened when the server closes it (gunicorn's sync workers)."""
+    """One HTTP/1.1 connection, reopened when the server closes it (its keep-alive timeout)."""
 
     def __init__(self, port: int) -> None:
         self.port = port
@@ -699,7 +700,7 @@ def main() -> None:
             "web": (web.port, lambda: web_pids(web)),
             "events": (events.port, events.pids),
         }
-        print(f"web: gunicorn, {args.web_workers} sync workers; events: uvicorn, 1 process")
+        print(f"web: gunicorn, {args.web_workers} workers; events: uvicorn, 1 process")
         throughput = {}
         if args.wrk_seconds > 0:
             throughput = cached_poll_throughput(args, plan, servers)
