@@ -60,7 +60,8 @@ from tenancy.access import Principal, principal_for
 from tenancy.authentication import (
     AUTH_VERSION_KEY,
     FastLookup,
-    reload_presented_token,
+    PresentedToken,
+    refresh_presented_token,
     resolve_token,
 )
 
@@ -568,7 +569,10 @@ def open_from_cache(
     """`fast_open`'s reads and checks, once the jobs are named: the stream, or None."""
     found = caching.read_many(list(dict.fromkeys(keys)))
     token = lookup.resolve(found)
-    if token is None and reload_presented_token(request, view.get_authenticators()):
+    refreshed = (
+        None if token is not None else refresh_presented_token(request, view.get_authenticators())
+    )
+    if refreshed is PresentedToken.RELOADED:
         found.update(caching.read_many(lookup.keys))
         token = lookup.resolve(found)
     if token is None:

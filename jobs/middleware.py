@@ -33,7 +33,7 @@ from rest_framework.exceptions import APIException
 from jobs import watch
 from jobs.polling import FAST_PATH_TRIED, WAIT_ATTRIBUTE, CachedPollMixin, PollWait
 from tenancy import caching
-from tenancy.authentication import reload_presented_token
+from tenancy.authentication import PresentedToken, refresh_presented_token
 from tenancy.proxies import TrustedProxyMiddleware
 
 # Set in an ASGI scope by `jobs.asgi`: it waits itself; hand the wait over in the scope.
@@ -262,8 +262,9 @@ class EarlyChecks:
     @staticmethod
     def reloaded(request: HttpRequest) -> bool:
         """Cache again what a job read needs if the cache could not serve it now: its token
-        (`tenancy.authentication.reload_presented_token`) and its job's snapshot, past the
-        staleness bound (`JobSnapshots.current`); True if it did either."""
+        (`tenancy.authentication.refresh_presented_token`), then, for a usable token only,
+        its job's snapshot past the staleness bound (`JobSnapshots.current`); True if it did
+        either."""
         try:
             match = resolve(request.path_info, getattr(request, "urlconf", None))
         except Resolver404:
@@ -271,15 +272,18 @@ class EarlyChecks:
         view = poll_view(match, request)
         if view is None:
             return False
-        token = reload_presented_token(request, view.get_authenticators())
+        token = refresh_presented_token(request, view.get_authenticators())
+        if token is None:  # no token, or an unusable one: reads nothing more for it
+            return False
+        reloaded = token is PresentedToken.RELOADED
         try:
             pk = view.poll_key()
         except APIException:
-            return token
+            return reloaded
         cached, found = view.snapshots.lookup(pk)
         if cached is not None and caching.fresh(cached.stored_at):
-            return token
-        return view.snapshots.current(pk, cached, found) is not None or token
+            return reloaded
+        return view.snapshots.current(pk, cached, found) is not None or reloaded
 
 
 @functools.cache

@@ -22,6 +22,7 @@ only a credential the full path would accept; anything else is left to the full 
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import logging
 import time
@@ -372,34 +373,40 @@ def touch_last_used(token: ApiToken | AccessKey) -> None:
     remember(token)
 
 
-def reload_presented_token(request: HttpRequest, authenticators: list) -> bool:
+class PresentedToken(enum.Enum):
+    """What `refresh_presented_token` found of a request's token."""
+
+    CACHED = "served by the cache already"
+    RELOADED = "loaded again, and cached"
+
+
+def refresh_presented_token(request: HttpRequest, authenticators: list) -> PresentedToken | None:
     """Cache again the API token `request` presents, if the cache cannot serve it now.
 
     For answers given from the cache alone (`jobs.asgi`): once a cached token passes the
     staleness bound, or its use is due to be recorded, the cache cannot serve it; this loads
     it (one query), records its use if due, and stores it, so the cache serves it again.
-    Returns True if it did; False if the cache serves it already, or the request presents no
-    token the `authenticators` (a view's, in order) would take, or an unusable one (the full
-    path answers those).
+    None if the request presents no token the `authenticators` (a view's, in order) would
+    take, or an unusable one: the full path answers those.
     """
     for authenticator in authenticators:
         if not isinstance(authenticator, TokenAuthentication):
-            return False  # a session, or a credential only the full path judges
+            return None  # a session, or a credential only the full path judges
         try:
             lookup = authenticator.fast_lookup(request)
         except FastPathDeclined:
-            return False
+            return None
         if lookup is None:
             continue
         if lookup.resolve(caching.read_many(lookup.keys)) is not None:
-            return False
+            return PresentedToken.CACHED
         try:
             token = resolve_token(authenticator.get_raw_key(request))
         except exceptions.AuthenticationFailed:
-            return False
+            return None
         touch_last_used(token)
-        return True
-    return False
+        return PresentedToken.RELOADED
+    return None
 
 
 def use_due(token: ApiToken | AccessKey) -> bool:

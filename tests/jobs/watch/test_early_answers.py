@@ -453,3 +453,17 @@ def test_early_answers_give_back_the_database_connection_their_thread_took(
 
     assert opened >= 1
     assert len(given_back) > opened
+
+
+def test_a_read_with_an_unusable_token_reads_no_job_before_the_view_refuses_it(
+    family, tenant, raw_key, django_assert_num_queries
+):
+    job = family.make(tenant)
+    snapshots = family.family.snapshots
+    caching.forget(snapshots.snapshot_key(job.pk))
+    scope = scope_of([], headers(family, raw_key[:-4] + "AAAA"), path=family.poll_path(job))
+
+    with django_assert_num_queries(1):  # the token's lookup, which finds none
+        assert answer_cached_poll(scope) is None
+
+    assert snapshots.lookup(job.pk)[0] is None  # nothing read for it, nothing stored
