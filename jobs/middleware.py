@@ -146,6 +146,17 @@ def poll_view(match: ResolverMatch, request: HttpRequest) -> CachedPollMixin | N
     return view
 
 
+def resolved_poll_view(request: HttpRequest) -> tuple[ResolverMatch, CachedPollMixin] | None:
+    """Resolve `request`'s URL and return its match and poll view (`poll_view`), or None
+    if the URL names no view that answers polls."""
+    try:
+        match = resolve(request.path_info, getattr(request, "urlconf", None))
+    except Resolver404:
+        return None
+    view = poll_view(match, request)
+    return None if view is None else (match, view)
+
+
 class PollFastPathMiddleware:
     """Answer a GET job read from the cache before the middleware after it (see the module).
 
@@ -198,13 +209,10 @@ class PollFastPathMiddleware:
 
     def fast_answer(self, request: HttpRequest) -> HttpResponse | None:
         """Return the cached poll's answer as the full stack would give it; else None."""
-        try:
-            match = resolve(request.path_info, getattr(request, "urlconf", None))
-        except Resolver404:
+        resolved = resolved_poll_view(request)
+        if resolved is None:
             return None
-        view = poll_view(match, request)
-        if view is None:
-            return None
+        match, view = resolved
         # Errors (a bad Host, a forbidden agent) and redirects are the full stack's to answer.
         try:
             if any(step(request) is not None for step in self.request_steps):
@@ -265,13 +273,10 @@ class EarlyChecks:
         (`tenancy.authentication.refresh_presented_token`), then, for a usable token only,
         its job's snapshot past the staleness bound (`JobSnapshots.current`); True if it did
         either."""
-        try:
-            match = resolve(request.path_info, getattr(request, "urlconf", None))
-        except Resolver404:
+        resolved = resolved_poll_view(request)
+        if resolved is None:
             return False
-        view = poll_view(match, request)
-        if view is None:
-            return False
+        _, view = resolved
         token = refresh_presented_token(request, view.get_authenticators())
         if token is None:  # no token, or an unusable one: reads nothing more for it
             return False
