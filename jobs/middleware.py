@@ -25,13 +25,20 @@ import time
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, ResolverMatch, resolve
 from django.utils.module_loading import import_string
 from rest_framework.exceptions import APIException
 
 from jobs import watch
-from jobs.polling import FAST_PATH_TRIED, WAIT_ATTRIBUTE, CachedPollMixin, PollWait
+from jobs.polling import (
+    FAST_PATH_TRIED,
+    SNAPSHOT_LOADED,
+    WAIT_ATTRIBUTE,
+    CachedPollMixin,
+    PollWait,
+)
 from tenancy import caching
 from tenancy.authentication import PresentedToken, refresh_presented_token
 from tenancy.proxies import TrustedProxyMiddleware
@@ -272,11 +279,20 @@ class EarlyChecks:
         """Cache again what a job read needs if the cache could not serve it now: its token
         (`tenancy.authentication.refresh_presented_token`), then, for a usable token only,
         its job's snapshot past the staleness bound (`JobSnapshots.current`); True if it did
-        either."""
+        either. It gives back the database connection it used."""
         resolved = resolved_poll_view(request)
         if resolved is None:
             return False
         _, view = resolved
+        try:
+            return EarlyChecks.reload(request, view)
+        finally:
+            # No request ends around this to give back the connection (a pooled one) or to
+            # close one past its age or broken.
+            close_old_connections()
+
+    @staticmethod
+    def reload(request: HttpRequest, view: CachedPollMixin) -> bool:
         token = refresh_presented_token(request, view.get_authenticators())
         if token is None:  # no token, or an unusable one: reads nothing more for it
             return False
@@ -288,7 +304,12 @@ class EarlyChecks:
         cached, found = view.snapshots.lookup(pk)
         if cached is not None and caching.fresh(cached.stored_at):
             return reloaded
-        return view.snapshots.current(pk, cached, found) is not None or reloaded
+        snapshot = view.snapshots.current(pk, cached, found)
+        if snapshot is None:
+            return reloaded
+        if snapshot is not cached:  # read from the database: the read counts as a miss
+            setattr(request, SNAPSHOT_LOADED, True)
+        return True
 
 
 @functools.cache

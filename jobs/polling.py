@@ -42,6 +42,9 @@ MAX_WAIT_SECONDS = 60
 WAIT_ATTRIBUTE = "jobdesk_poll_wait"
 # Set on a request whose fast path `jobs.middleware.PollFastPathMiddleware` tried already.
 FAST_PATH_TRIED = "jobdesk_fast_path_tried"
+# Set on a request whose job snapshot was read from the database just before its fast path
+# (`jobs.middleware.EarlyChecks`): its answer counts as a miss of the snapshot cache.
+SNAPSHOT_LOADED = "jobdesk_snapshot_loaded"
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,7 +270,7 @@ class CachedPollMixin:
         if choice is None:
             return None
         response = self.poll_answer(request, pk, snapshot, *choice)
-        poll_lookups.count(self.family.name, hit=True)
+        poll_lookups.count(self.family.name, hit=not getattr(request, SNAPSHOT_LOADED, False))
         self.headers = self.default_response_headers
         return self.finalize_response(request, response)
 

@@ -10,11 +10,13 @@ itself, doing what the stack would do to it and no more:
   proxies' headers (`tenancy.proxies`) and `?wait=` (a 304 that asks to wait goes to the
   handler, whose `PollWaitMiddleware` holds it);
 - the fast path's own answer, with the security, common and X-Frame-Options middleware
-  replayed on it, then the handler's status line and headers.
+  replayed on it, then the handler's status line and headers (`EarlyChecks.cached_poll`, as
+  under ASGI). A token or snapshot past the staleness bound, or a snapshot not cached, is
+  loaded here (a query each) and the poll answered from it, rather than by the whole stack.
 
 A request it does not answer goes to the handler untouched, marked so that the fast path is
-not tried twice. Its answer skips `request_finished`: it opened no database connection, and
-an old one is closed by the next request that goes through the handler.
+not tried twice. Its answer skips `request_finished`: a load gives its database connection
+back itself (`EarlyChecks.reloaded`).
 """
 
 from __future__ import annotations
@@ -28,10 +30,9 @@ from django.core.handlers.wsgi import WSGIHandler, get_script_name
 from django.urls import set_script_prefix, set_urlconf
 from django.utils.log import log_response
 
-from jobs.middleware import PollFastPathMiddleware, poll_wait
+from jobs.middleware import EarlyChecks, PollFastPathMiddleware, poll_wait
 from jobs.polling import FAST_PATH_TRIED
 from ops.middleware import RequestMetricsMiddleware
-from tenancy.proxies import TrustedProxyMiddleware
 
 # The middleware before the fast path, in order, whose effect on a cached poll is replayed.
 BEFORE_FAST_PATH = (
@@ -54,7 +55,7 @@ class CachedPollApplication:
             )
         self.handler = handler
         self.metrics = RequestMetricsMiddleware(handler.get_response)
-        self.fast_path = PollFastPathMiddleware(handler.get_response)
+        self.early = EarlyChecks()
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") != "GET" or environ.get("HTTP_COOKIE"):
@@ -64,8 +65,7 @@ class CachedPollApplication:
         set_urlconf(settings.ROOT_URLCONF)
         # A copy: the proxies' step rewrites META, and the handler may get this request next.
         request = self.handler.request_class(environ.copy())
-        TrustedProxyMiddleware.believe_proxies(request)
-        response = self.fast_path.fast_answer(request)
+        response = self.early.cached_poll(request)
         if response is None or poll_wait(response) is not None:
             if getattr(request, FAST_PATH_TRIED, False):
                 environ[FAST_PATH_TRIED] = True

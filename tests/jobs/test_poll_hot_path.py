@@ -8,10 +8,13 @@ the database itself: after a write, a poll must equal the poll made with an empt
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from datetime import timedelta
 from http import HTTPStatus
 
 import pytest
+import time_machine
 from asgiref.sync import async_to_sync
 from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
@@ -23,6 +26,7 @@ from django.urls import resolve, set_script_prefix
 from django.utils import timezone
 from prometheus_client import REGISTRY
 
+from jobs import middleware
 from jobs.middleware import PollFastPathMiddleware
 from jobs.polling import CachedPollMixin
 from jobs.wsgi import CachedPollApplication
@@ -409,6 +413,12 @@ def test_under_asgi_a_cached_poll_is_answered_early_too(
     assert without_request_id(response) == without_request_id(expected)
 
 
+def lookups(family: FamilyDriver, result: str) -> float:
+    """Return how many of the family's job reads the metrics count as a cache `result`."""
+    labels = {"family": family.name, "result": result}
+    return REGISTRY.get_sample_value("jobdesk_poll_snapshot_lookups_total", labels) or 0
+
+
 def call_wsgi(application, path: str, **extra) -> tuple[str, dict[str, str], bytes]:
     """Return the status line, headers and body `application` answers a GET of `path` with."""
     environ = RequestFactory().get(path, **extra).environ
@@ -504,30 +514,82 @@ def test_under_wsgi_a_cached_poll_is_counted_in_the_request_metrics(
     call_wsgi(application, path, **family.headers(raw_key))
 
     after = REGISTRY.get_sample_value(METRIC_COUNT, labels)
-    assert handler.answered == [path]  # only the first poll, which wrote the token's use
+    assert handler.answered == []
     assert after == before + 1
 
 
-def test_under_wsgi_what_is_not_cached_goes_to_django_which_does_not_try_again(
+def test_under_wsgi_what_the_fast_path_leaves_goes_to_django_which_does_not_try_again(
     family, job, raw_key, wsgi_application, monkeypatch
 ):
     application, handler = wsgi_application()
     path = family.poll_path(job)
+    call_wsgi(application, path, **family.headers(raw_key))  # the token's first use
+    handler.answered.clear()
     tries = []
-    original = CachedPollMixin.fast_poll
+    view_class = resolve(path).func.cls
+    original = view_class.fast_poll
 
     def counting(self, request):
         tries.append(request.path)
         return original(self, request)
 
-    monkeypatch.setattr(CachedPollMixin, "fast_poll", counting)
-    clear_cache()
+    monkeypatch.setattr(view_class, "fast_poll", counting)
+
+    # `?format=` is the full path's to read; the token and snapshot are cached and fresh.
+    call_wsgi(application, f"{path}?format=json", **family.headers(raw_key))
+
+    assert handler.answered == [path]
+    assert tries == [path]  # once, before Django; the middleware and the view did not retry
+
+
+@pytest.mark.parametrize("missing", ["snapshot", "stale snapshot", "stale token"])
+def test_under_wsgi_a_poll_the_cache_cannot_serve_is_loaded_and_answered_before_django(
+    missing, settings, family, job, raw_key, wsgi_application, django_assert_max_num_queries
+):
+    application, handler = wsgi_application()
+    path = family.poll_path(job)
+    call_wsgi(application, path, **family.headers(raw_key))  # the token's first use
+    full_status, full_headers, full_body = call_wsgi(WSGIHandler(), path, **family.headers(raw_key))
+    snapshots = family.family.snapshots
+    snapshot = snapshots.lookup(job.pk)[0]
+    bound = settings.JOBDESK_MAX_STALENESS_SECONDS
+    now = time.time() + (bound + 1 if missing == "stale token" else 0)
+    settings.JOBDESK_TOKEN_LAST_USED_INTERVAL_SECONDS = 10 * 24 * 3600  # no use to record
+    handler.answered.clear()
+    misses = lookups(family, "miss")
+
+    with time_machine.travel(now, tick=False):
+        if missing == "snapshot":
+            caching.forget(snapshots.snapshot_key(job.pk))
+        else:  # past the bound, or (for the token) fresh then
+            stored_at = now - bound - 1 if missing == "stale snapshot" else now
+            snapshots.store(job.pk, dataclasses.replace(snapshot, stored_at=stored_at))
+        with django_assert_max_num_queries(family.first_poll_queries):  # the loads only
+            status, headers, body = call_wsgi(application, path, **family.headers(raw_key))
+
+    assert handler.answered == []
+    assert (status, body) == (full_status, full_body)
+    assert headers["ETag"] == full_headers["ETag"]
+    assert lookups(family, "miss") == misses + (missing != "stale token")
+
+
+def test_under_wsgi_a_load_before_django_gives_back_its_database_connection(
+    family, job, raw_key, wsgi_application, monkeypatch
+):
+    # No request ends around it: a pooled connection would stay with the worker's thread.
+    application, handler = wsgi_application()
+    path = family.poll_path(job)
+    call_wsgi(application, path, **family.headers(raw_key))  # the token's first use
+    given_back = []
+    monkeypatch.setattr(middleware, "close_old_connections", lambda: given_back.append(True))
+    caching.forget(family.family.snapshots.snapshot_key(job.pk))
+    handler.answered.clear()
 
     status, _, _ = call_wsgi(application, path, **family.headers(raw_key))
 
     assert status == "200 OK"
-    assert handler.answered == [path]
-    assert tries == [path]  # once, before Django; the middleware and the view did not retry
+    assert handler.answered == []
+    assert given_back == [True]
 
 
 def test_under_wsgi_a_poll_with_a_cookie_goes_to_django(family, job, raw_key, wsgi_application):
