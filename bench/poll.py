@@ -482,7 +482,7 @@ class Server:
         self.workers = workers
         self.worker_class, self.threads = worker_class, threads
         self.log = log.open("w")
-        metrics = Path(env["PROMETHEUS_MULTIPROC_DIR"])
+        self.metrics = metrics = Path(env["PROMETHEUS_MULTIPROC_DIR"])
         shutil.rmtree(metrics, ignore_errors=True)
         metrics.mkdir(parents=True)
         command = [
@@ -559,6 +559,7 @@ def run_wrk(args, server: Server, scenario: Scenario, data: Path, seconds: float
         "--", str(data),
     ]  # fmt: skip
     workers = server.worker_pids()
+    lookups_before = snapshot_lookups(server.metrics)
     server_before = cpu_ticks([server.pid, *workers], reaped_of=server.pid)
     pg_before = cpu_ticks(processes_named("postgres"))
     redis_before = cpu_ticks(processes_named("redis-server"))
@@ -571,6 +572,10 @@ def run_wrk(args, server: Server, scenario: Scenario, data: Path, seconds: float
     workers_after = server.worker_pids()
     server_after = cpu_ticks([server.pid, *workers_after], reaped_of=server.pid)
     server_ticks = ticks_spent(server_before, server_after)
+    hits, misses = (
+        after - before
+        for after, before in zip(snapshot_lookups(server.metrics), lookups_before, strict=True)
+    )
     pg_ticks = ticks_spent(pg_before, cpu_ticks(processes_named("postgres")))
     redis_ticks = ticks_spent(redis_before, cpu_ticks(processes_named("redis-server")))
     found = [text for text in done.stdout.splitlines() if text.startswith("WRK_JSON ")]
@@ -589,6 +594,7 @@ def run_wrk(args, server: Server, scenario: Scenario, data: Path, seconds: float
         p50_ms=result["latency_us"]["p50"] / 1000,
         p99_ms=result["latency_us"]["p99"] / 1000,
         server_cpu_ms_per_request=server_ticks / CLOCK_TICKS * 1000 / max(requests, 1),
+        loaded_percent=100 * misses / (hits + misses) if hits + misses else None,
         **{
             f"{kind}_mib": statistics.median(memory_mib(pid)[kind] for pid in workers_after)
             for kind in ("rss", "pss", "uss")
@@ -607,6 +613,23 @@ def run_wrk(args, server: Server, scenario: Scenario, data: Path, seconds: float
     cpu["other"] = max(0.0, cpu["machine"] - sum(v for k, v in cpu.items() if k != "machine"))
     check_statuses(scenario, result)
     return result
+
+
+def snapshot_lookups(metrics: Path) -> tuple[float, float]:
+    """Return the job reads gunicorn's workers have counted (`jobs.metrics`): answered from a
+    cached snapshot, and from the job read from the database (past the staleness bound, or
+    not cached)."""
+    from prometheus_client import CollectorRegistry
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=str(metrics))
+    counts = {"hit": 0.0, "miss": 0.0}
+    for metric in registry.collect():
+        for sample in metric.samples:
+            if sample.name == "jobdesk_poll_snapshot_lookups_total":
+                counts[sample.labels["result"]] += sample.value
+    return counts["hit"], counts["miss"]
 
 
 def check_statuses(scenario: Scenario, result: dict) -> None:
@@ -669,6 +692,11 @@ def summarise(all_scenarios: list[Scenario]) -> dict[str, dict]:
             "p50_ms": median("p50_ms"),
             "p99_ms": median("p99_ms"),
             "server_cpu_ms_per_request": median("server_cpu_ms_per_request"),
+            "loaded_percent": (
+                None
+                if runs[0]["loaded_percent"] is None
+                else statistics.median(run["loaded_percent"] or 0.0 for run in runs)
+            ),
             "rss_mib": median("rss_mib"),
             "pss_mib": median("pss_mib"),
             "uss_mib": median("uss_mib"),
@@ -698,14 +726,17 @@ def paired_ratio(runs: list[dict], reference: list[dict], key: str = "rps") -> f
 
 def table(summary: dict[str, dict]) -> str:
     rows = [
-        "| scenario | req/s (median) | p50 ms | p99 ms | CPU ms/req | RSS MiB | PSS MiB "
-        "| USS MiB | ratio to bare | ratio to celery-progress | CPU ratio to celery-progress |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| scenario | req/s (median) | p50 ms | p99 ms | CPU ms/req | loaded % | RSS MiB "
+        "| PSS MiB | USS MiB | ratio to bare | ratio to celery-progress "
+        "| CPU ratio to celery-progress |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, row in summary.items():
+        loaded = row["loaded_percent"]
         rows.append(
             f"| {name} | {row['rps']:,.0f} | {row['p50_ms']:.2f} | {row['p99_ms']:.2f} "
-            f"| {row['server_cpu_ms_per_request']:.2f} | {row['rss_mib']:.0f} "
+            f"| {row['server_cpu_ms_per_request']:.2f} "
+            f"| {'—' if loaded is None else f'{loaded:.1f}'} | {row['rss_mib']:.0f} "
             f"| {row['pss_mib']:.0f} | {row['uss_mib']:.0f} "
             f"| {row['ratio_to_bare']:.2f} | {row['ratio_to_celery_progress']:.2f} "
             f"| {row['cpu_ratio_to_celery_progress']:.2f} |"
