@@ -5,11 +5,13 @@ import uuid
 from collections.abc import Callable
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import connection
 from django.test import override_settings
 from rest_framework.test import APIClient
+from whitenoise.middleware import WhiteNoiseMiddleware
 
 from tenancy import outage
 from tenancy.models import Role
@@ -59,6 +61,49 @@ def clear_cache() -> None:
 def fast_password_hashing():
     """Hash test passwords with MD5: PBKDF2's 0.3 s per user was most of the suite's time."""
     with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
+# The settings WhiteNoise's middleware derives the apps' static files and their headers from
+# (with every WHITENOISE_* setting).
+STATIC_FILES_SETTINGS = (
+    "DEBUG",
+    "FORCE_SCRIPT_NAME",
+    "INSTALLED_APPS",
+    "STATIC_URL",
+    "STATICFILES_DIRS",
+    "STATICFILES_FINDERS",
+    "STORAGES",
+)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def static_files_listed_once():
+    """List the apps' static files once per set of settings, not once per test client.
+
+    Every test client loads the middleware again, and WhiteNoise's lists, stats and describes
+    each of the apps' ~170 static files (WHITENOISE_USE_FINDERS) when it is made: 30 ms for
+    every test that sends a request. Those files do not change while the suite runs, so each
+    middleware adds the files listed by the first one made under the same settings.
+    STATIC_ROOT is still read by each one.
+    """
+    listed: dict[str, dict] = {}
+    add_files_from_finders = WhiteNoiseMiddleware.add_files_from_finders
+
+    def add_files_from_finders_once(middleware: WhiteNoiseMiddleware) -> None:
+        names = [
+            *STATIC_FILES_SETTINGS,
+            *(n for n in dir(django_settings) if n.startswith("WHITENOISE_")),
+        ]
+        key = repr([(name, getattr(django_settings, name, None)) for name in sorted(names)])
+        if key not in listed:
+            root_files, middleware.files = middleware.files, {}
+            add_files_from_finders(middleware)
+            listed[key], middleware.files = middleware.files, root_files
+        middleware.files.update(listed[key])
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(WhiteNoiseMiddleware, "add_files_from_finders", add_files_from_finders_once)
         yield
 
 
