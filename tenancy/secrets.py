@@ -4,14 +4,20 @@
 (`cryptography`'s MultiFernet). To rotate, put a new key first, run `manage.py
 rotate_credentials_keys` (every stored secret is then encrypted with it), then drop the old
 key. Nothing here logs a secret or puts one in an exception message.
+
+`cryptography` is imported on first use, not with this module: its bindings take about 8 MiB,
+and a web worker that only answers token-authenticated polls never reads a secret.
 """
 
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
+
+if TYPE_CHECKING:
+    from cryptography.fernet import MultiFernet
 
 
 class SecretUnreadable(Exception):
@@ -20,6 +26,8 @@ class SecretUnreadable(Exception):
 
 @functools.lru_cache(maxsize=4)
 def _cipher(keys: tuple[str, ...]) -> MultiFernet:
+    from cryptography.fernet import Fernet, MultiFernet
+
     return MultiFernet([Fernet(key) for key in keys])
 
 
@@ -35,6 +43,8 @@ def encrypt(secret: str) -> str:
 
 def decrypt(stored: str) -> str:
     """Return the secret `stored` holds, decrypted with whichever configured key made it."""
+    from cryptography.fernet import InvalidToken
+
     try:
         return cipher().decrypt(stored.encode("ascii")).decode("utf-8")
     except (InvalidToken, UnicodeError):
@@ -45,6 +55,8 @@ def decrypt(stored: str) -> str:
 
 def reencrypt(stored: str) -> str:
     """Return `stored` encrypted again with the first configured key (for key rotation)."""
+    from cryptography.fernet import InvalidToken
+
     try:
         return cipher().rotate(stored.encode("ascii")).decode("ascii")
     except (InvalidToken, UnicodeError):
