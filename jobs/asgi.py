@@ -24,8 +24,8 @@ answered (the response of a handed-off request is held back, not sent), the laye
   middleware would.
 
 At start it raises its soft open-file limit to the hard one (a connection is a file), and
-keeps what it loaded out of the cyclic garbage collector's scans; the objects of the streams
-that open after are kept out of them too, within a second (`Freezer`). A client that goes
+keeps what it loaded out of the cyclic garbage collector's scans; the objects of open streams
+are kept out of them too, a second at a time (`Freezer`). A client that goes
 away ends its stream or wait at once; one that stops reading its stream is dropped after
 `SEND_TIMEOUT_SECONDS` (a send that the socket cannot take). Anything else passes through to
 Django unchanged. `config.asgi.application` is this layer around Django.
@@ -198,53 +198,68 @@ class Freezer:
     """Keeps the objects of open streams out of the cyclic garbage collector's scans.
 
     A full (generation 2) collection scans every object the collector tracks, and stops the
-    event loop while it does: the few kilobytes of objects each open stream keeps (its
-    request, views, tasks, uvicorn's protocol) made it a pause of about a second at 10,000
-    streams, in which no change was delivered, and it freed nothing. So, within
-    `DELAY_SECONDS` of a stream opening (once for all the streams opened meanwhile),
-    `freeze` collects what is not frozen yet (little: what came since the last freeze) and
-    moves what survives to the permanent generation (`gc.freeze`), which no collection
-    scans. A frozen object is still freed when its last reference goes: a stream that ends
-    gives its memory back.
+    event loop while it does: the objects each open stream keeps (its request, views, tasks,
+    uvicorn's protocol, the futures of its next frame) made it a pause of about a second at
+    10,000 streams, in which no change was delivered, and it freed nothing. So every
+    `DELAY_SECONDS` while streams are open, `freeze` collects the young generations and moves
+    what survives, with what reached the old one since the last freeze, to the permanent
+    generation (`gc.freeze`), which no collection scans: full collections then scan about a
+    second's worth of objects. Both steps cost in proportion to those objects alone. A
+    frozen object is still freed when its last reference goes: a stream that ends, or a frame
+    sent, gives its objects back.
 
     Except for cycles: a cycle of frozen objects that becomes garbage is never collected
     while frozen. So that an events process serving streams for days cannot grow without
-    bound, once the frozen generation holds more than `GROWTH` times the objects it held
-    after the last full collection, everything is unfrozen, collected and frozen again.
-    Frozen garbage is thereby bounded by about the live objects of the last full
-    collection (the frozen generation at most `GROWTH` times them), and full collections
-    come at most once for each such growth, as a process's streams open, or as enough
-    cycles are left by streams that ended.
+    bound, once the permanent generation holds more than `GROWTH` times the objects it held
+    after the last full collection, everything is unfrozen, collected and frozen again
+    (`collect_all`: the one pause left, in proportion to all the objects). Frozen garbage is
+    thereby bounded by about the live objects of the last full collection, and full
+    collections come once for each such growth: as the streams open, or as enough cycles
+    are left frozen. Counting the permanent generation walks all of it, so it is counted
+    only when what was frozen since it last was could have made it grow that much.
     """
 
     DELAY_SECONDS = 1.0
     GROWTH = 2
 
     def __init__(self) -> None:
+        self.open = 0
         self.scheduled: asyncio.TimerHandle | None = None
-        self.kept = 0  # the frozen generation's size after the last full collection
+        self.kept = 0  # the permanent generation's size after the last full collection
+        self.at_most = 0  # its size when last counted, plus what was frozen since
 
     def opened(self) -> None:
-        """Note that a stream opened: freeze within `DELAY_SECONDS`."""
+        """Note that a stream opened: freeze every `DELAY_SECONDS` until no stream is open."""
+        self.open += 1
         if self.scheduled is None:
             loop = asyncio.get_running_loop()
             self.scheduled = loop.call_later(self.DELAY_SECONDS, self.freeze)
 
+    def closed(self) -> None:
+        self.open -= 1
+
     def freeze(self) -> None:
-        """Collect what is not frozen yet and freeze what survives; collect the frozen
-        generation too once it has grown `GROWTH` times since it last was."""
+        """Freeze what survives a collection of the young generations, and what reached the
+        old one; collect everything once the permanent generation may have grown `GROWTH`
+        times since it last was; do it again in `DELAY_SECONDS` if streams are still open."""
         self.scheduled = None
-        gc.collect()
+        gc.collect(1)
+        self.at_most += len(gc.get_objects(generation=2))
         gc.freeze()
-        if gc.get_freeze_count() > self.GROWTH * self.kept:
-            self.collect_all()
+        if self.at_most > self.GROWTH * self.kept:
+            self.at_most = gc.get_freeze_count()
+            if self.at_most > self.GROWTH * self.kept:
+                self.collect_all()
+        if self.open:
+            loop = asyncio.get_running_loop()
+            self.scheduled = loop.call_later(self.DELAY_SECONDS, self.freeze)
 
     def collect_all(self) -> None:
         """Collect every object, frozen or not, and freeze what survives."""
         gc.unfreeze()
         gc.collect()
         gc.freeze()
-        self.kept = gc.get_freeze_count()
+        self.kept = self.at_most = gc.get_freeze_count()
 
 
 class JobdeskASGI:
@@ -313,9 +328,12 @@ class JobdeskASGI:
         return True
 
     async def run_stream(self, stream: events.EventStream, client: Client) -> None:
-        """Send `stream` to `client`, its objects soon kept out of the collector's scans."""
+        """Send `stream` to `client`, its objects kept out of the collector's scans."""
         self.freezer.opened()
-        await events.run_async(stream, client.send, client.disconnected)
+        try:
+            await events.run_async(stream, client.send, client.disconnected)
+        finally:
+            self.freezer.closed()
 
     @functools.cached_property
     def events_route(self) -> str:

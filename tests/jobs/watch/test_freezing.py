@@ -1,8 +1,9 @@
 """Open streams kept out of the cyclic garbage collector's scans, with frozen garbage bounded.
 
-`jobs.asgi.Freezer` freezes (`gc.freeze`) what the streams opened keep, so that a full
-collection no longer scans it; a stream that ends still gives its objects back, and cycles
-left frozen are collected once the frozen generation has grown `Freezer.GROWTH` times.
+`jobs.asgi.Freezer` freezes (`gc.freeze`) what open streams keep, a second at a time, so
+that a full collection no longer scans it; a stream that ends still gives its objects back,
+and cycles left frozen are collected once the frozen generation has grown `Freezer.GROWTH`
+times.
 """
 
 from __future__ import annotations
@@ -89,17 +90,23 @@ def test_open_streams_are_frozen_and_their_objects_freed_once_they_end(
             return task
 
         tasks = [await open_one() for _ in range(STREAMS)]
-        while application.freezer.scheduled is not None:
-            await asyncio.sleep(0)  # the freeze, due at once
-        tracked = {id(thing) for thing in gc.get_objects()}
         assert len(streams) == STREAMS
-        assert not any(id(stream()) in tracked for stream in streams)
+        while not frozen([stream() for stream in streams]):
+            await asyncio.sleep(0)  # the next freeze, due at once
         leave.set()
         await asyncio.gather(*tasks)
+        while application.freezer.scheduled is not None:
+            await asyncio.sleep(0)  # the last freeze: no stream is open
 
     asyncio.run(asyncio.wait_for(conversation(), 30))
 
     assert all(stream() is None for stream in streams)  # gone without scanning what is frozen
+
+
+def frozen(things: list) -> bool:
+    """True if the collector's generations hold none of `things` (they are frozen)."""
+    tracked = {id(thing) for thing in gc.get_objects()}
+    return not any(id(thing) in tracked for thing in things)
 
 
 def test_cycles_left_frozen_are_collected_once_the_frozen_generation_has_doubled():
