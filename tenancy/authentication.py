@@ -383,9 +383,10 @@ class PresentedToken(enum.Enum):
 def refresh_presented_token(request: HttpRequest, authenticators: list) -> PresentedToken | None:
     """Cache again the API token `request` presents, if the cache cannot serve it now.
 
-    For answers given before Django's request cycle (`jobs.asgi`, `jobs.wsgi`): once a cached token passes the
-    staleness bound, or its use is due to be recorded, the cache cannot serve it; this loads
-    it (one query), records its use if due, and stores it, so the cache serves it again.
+    For answers given before Django's request cycle (`jobs.asgi`, `jobs.wsgi`): once a cached
+    token passes the staleness bound, or its use is due to be recorded, the cache cannot serve
+    it; this loads it (one query), records its use if due, and stores it, so the cache serves
+    it again.
     None if the request presents no token the `authenticators` (a view's, in order) would
     take, or an unusable one: the full path answers those.
     """
