@@ -429,11 +429,13 @@ def call_wsgi(application, path: str, **extra) -> tuple[str, dict[str, str], byt
 
 
 @pytest.fixture
-def wsgi_application(settings):
+def wsgi_application(settings, monkeypatch):
     """Return a function making the served application (config.wsgi) with a counted handler.
 
-    As Django's test client does, the handlers keep the test's database connection open.
+    As Django's test client does, the handlers keep the test's database connection open, and
+    so does a load before the handler (which gives its connection back).
     """
+    monkeypatch.setattr(middleware, "close_old_connections", lambda: None)
 
     def make():
         handler = WSGIHandler()
