@@ -293,6 +293,7 @@ class EarlyChecks:
 
     @staticmethod
     def reload(request: HttpRequest, view: CachedPollMixin) -> bool:
+        """`reloaded`'s loads, for the poll `view` of `request`."""
         token = refresh_presented_token(request, view.get_authenticators())
         if token is None:  # no token, or an unusable one: reads nothing more for it
             return False

@@ -34,6 +34,16 @@ def job(family, tenant):
     return family.make(tenant)
 
 
+@pytest.fixture
+def raw_key(make_member, make_token, tenant, family) -> str:
+    """An API token of a member who may read the family's jobs, and do nothing else.
+
+    The role is its own: a transactional test starts with no seeded roles.
+    """
+    user = make_member(tenant, "reader", permissions=[family.family.read_permission])
+    return make_token(user, tenant)
+
+
 def watched_version(family: FamilyDriver, job) -> int:
     """Start the job's snapshot version, as a poll does, and return it."""
     return caching.current_version(family.family.snapshots.version_key(job.pk))

@@ -42,12 +42,6 @@ def family():
     return drivers()[0]
 
 
-@pytest.fixture
-def raw_key(make_member, make_token, tenant, family) -> str:
-    user = make_member(tenant, "reader", permissions=[family.family.read_permission])
-    return make_token(user, tenant)
-
-
 class RawClient:
     """One HTTP/1.1 request on a socket of its own, read a piece at a time."""
 

@@ -33,12 +33,6 @@ from tests.jobs.watch.test_events import headers, ref
 pytestmark = [pytest.mark.django_db]
 
 
-@pytest.fixture
-def raw_key(make_member, make_token, tenant, family) -> str:
-    user = make_member(tenant, "reader", permissions=[family.family.read_permission])
-    return make_token(user, tenant)
-
-
 def scope_of(
     query: list[tuple[str, str]],
     sent: dict[str, str],

@@ -30,13 +30,6 @@ def server(request, live_server):
 
 
 @pytest.fixture
-def raw_key(make_member, make_token, tenant, family) -> str:
-    # A role of its own: a transactional test starts with no seeded roles.
-    user = make_member(tenant, "reader", permissions=[family.family.read_permission])
-    return make_token(user, tenant)
-
-
-@pytest.fixture
 def their_key(make_member, make_token, other_tenant, family) -> str:
     user = make_member(other_tenant, "reader", permissions=[family.family.read_permission])
     return make_token(user, other_tenant)

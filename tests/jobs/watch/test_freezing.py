@@ -31,12 +31,6 @@ def family():
     return drivers()[0]
 
 
-@pytest.fixture
-def raw_key(make_member, make_token, tenant, family) -> str:
-    user = make_member(tenant, "reader", permissions=[family.family.read_permission])
-    return make_token(user, tenant)
-
-
 @pytest.fixture(autouse=True)
 def unfrozen():
     """Give the test process back a collector that scans everything."""
