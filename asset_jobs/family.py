@@ -16,7 +16,7 @@ from django.core.files import File
 from asset_jobs import services
 from asset_jobs.models import REASON_FIELD_MAX_LENGTH, AssetJob, AssetJobReason
 from asset_jobs.serializers import AssetJobSerializer
-from jobs.family import JobFamily
+from jobs.family import JobFamily, wire_data
 from jobs.models import JobQuerySet
 from jobs.registry import register
 
@@ -56,7 +56,7 @@ class AssetJobFamily(JobFamily):
 
     def describe(self, job: AssetJob) -> tuple[dict, str]:
         """Return the job's body and the id of the instance its URL must name."""
-        data = dict(AssetJobSerializer(job).data)
+        data = wire_data(AssetJobSerializer, job)
         data["reasons"] = [dict(reason) for reason in data["reasons"]]
         return data, job.instance.instance_id
 

@@ -11,7 +11,7 @@ from typing import Any
 from async_status import services
 from async_status.models import AsyncStatus
 from async_status.serializers import AsyncStatusSerializer
-from jobs.family import JobFamily
+from jobs.family import JobFamily, wire_data
 from jobs.registry import register
 
 State = AsyncStatus.State
@@ -45,7 +45,7 @@ class AsyncStatusFamily(JobFamily):
 
     def describe(self, job: AsyncStatus) -> tuple[dict, None]:
         """Return the job's `{"response": ...}` body."""
-        return {"response": dict(AsyncStatusSerializer(job).data)}, None
+        return {"response": wire_data(AsyncStatusSerializer, job)}, None
 
     def create(self, *, tenant, tag, user, message: str | None = None) -> str:
         message = message or f"{tag} queued."

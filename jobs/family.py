@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from functools import cached_property
+from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.conf import settings
@@ -26,11 +26,30 @@ from django.db.models.functions import Coalesce
 from tenancy.models import Tenant
 
 if TYPE_CHECKING:
+    from rest_framework.serializers import BaseSerializer
+
     from jobs.models import JobQuerySet, TrackedJob
     from jobs.snapshots import JobSnapshots
 
 # The reaper looks at this many overdue jobs per family and run.
 STUCK_SCAN_LIMIT = 1000
+
+
+def wire_data(serializer_class: type[BaseSerializer], job: TrackedJob) -> dict:
+    """Return `serializer_class(job).data` as a dict, for a family's `describe`.
+
+    A serializer builds its fields on every instance, and a ModelSerializer builds them from
+    the model's fields: most of what serializing one job costs. One serializer per class,
+    never bound to a job and with an empty context, builds them once; its `to_representation`
+    only reads them, so every thread may share it. Only for a body that depends on the job
+    alone (`describe` leaves the request's parts to the view).
+    """
+    return dict(unbound_serializer(serializer_class).to_representation(job))
+
+
+@cache
+def unbound_serializer(serializer_class: type[BaseSerializer]) -> BaseSerializer:
+    return serializer_class(context={})
 
 
 class JobFamily:

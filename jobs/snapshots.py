@@ -98,13 +98,19 @@ class JobSnapshots:
         self.version_before_load(pk, found)
 
         def load() -> Snapshot | None:
-            job = self.family.wire_jobs().filter(pk=pk).first()
+            job = self.load(pk)
             return None if job is None else self.capture(job, found)
 
         snapshot = caching.load_or_stale(load, stale=cached)
         if snapshot is not None and snapshot is not cached:
             self.store(pk, snapshot)
         return snapshot
+
+    def load(self, pk: Hashable) -> TrackedJob | None:
+        """Return job `pk` with what `describe` reads, or None if there is no such job."""
+        # The primary key matches one row at most: no ORDER BY (as first() or the model's
+        # ordering would add), which Django would build for every load.
+        return next(iter(self.family.wire_jobs().filter(pk=pk).order_by()[:1]), None)
 
     def capture(self, job: TrackedJob, found: dict[str, Any]) -> Snapshot:
         """Return a snapshot of `job`, stamped with the version read before it was loaded.
@@ -154,7 +160,7 @@ class JobSnapshots:
     def replace(self, pk: Hashable, version: int) -> None:
         """Store a snapshot of job `pk` read from the database after `version` was set."""
         try:
-            job = self.family.wire_jobs().filter(pk=pk).first()
+            job = self.load(pk)
             if job is not None:
                 self.store(pk, self.capture(job, {self.version_key(pk): version}))
         except Exception:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jobs.family import JobFamily
+from jobs.family import JobFamily, wire_data
 from jobs.models import JobQuerySet
 from jobs.registry import register
 from lro import services
@@ -57,7 +57,7 @@ class OperationFamily(JobFamily):
 
     def describe(self, op: Operation) -> tuple[dict, str]:
         """Return the Operation JSON and the project its URL must name."""
-        return dict(OperationSerializer(op).data), op.tenant.project_id
+        return wire_data(OperationSerializer, op), op.tenant.project_id
 
     def create(self, *, tenant, tag, user, metadata: dict | None = None) -> str:
         return str(services.operation_create(tenant=tenant, user=user, metadata=metadata).pk)

@@ -6,7 +6,7 @@ from typing import Any, NamedTuple
 
 from django.urls import get_script_prefix, reverse
 
-from jobs.family import JobFamily
+from jobs.family import JobFamily, wire_data
 from jobs.registry import register
 from progress import services
 from progress.models import Progress
@@ -64,7 +64,7 @@ class ProgressFamily(JobFamily):
         snapshot replaced by a worker has none).
         """
         prefix = get_script_prefix()
-        data = dict(ProgressSerializer(progress, context={}).data)
+        data = wire_data(ProgressSerializer, progress)
         data["url"] = data["url"].removeprefix(prefix)
         lti_path = None
         if progress.course_id is not None:
