@@ -33,6 +33,7 @@ from rest_framework.exceptions import APIException
 
 from jobs import watch
 from jobs.polling import (
+    CACHE_READ,
     FAST_PATH_TRIED,
     SNAPSHOT_LOADED,
     WAIT_ATTRIBUTE,
@@ -217,9 +218,12 @@ class PollFastPathMiddleware:
     def fast_answer(self, request: HttpRequest) -> HttpResponse | None:
         """Return the cached poll's answer as the full stack would give it; else None."""
         resolved = resolved_poll_view(request)
-        if resolved is None:
-            return None
-        match, view = resolved
+        return None if resolved is None else self.answer(request, *resolved)
+
+    def answer(
+        self, request: HttpRequest, match: ResolverMatch, view: CachedPollMixin
+    ) -> HttpResponse | None:
+        """`fast_answer` for the poll `view` that `request`'s URL resolved to (`match`)."""
         # Errors (a bad Host, a forbidden agent) and redirects are the full stack's to answer.
         try:
             if any(step(request) is not None for step in self.request_steps):
@@ -269,21 +273,20 @@ class EarlyChecks:
         if not PollFastPathMiddleware.may_answer(request):
             return None
         TrustedProxyMiddleware.believe_proxies(request)
-        response = self.fast_path.fast_answer(request)
-        if response is None and self.reloaded(request):
-            response = self.fast_path.fast_answer(request)
+        resolved = resolved_poll_view(request)
+        if resolved is None:
+            return None
+        response = self.fast_path.answer(request, *resolved)
+        if response is None and self.reloaded(request, resolved[1]):
+            response = self.fast_path.answer(request, *resolved)
         return response
 
     @staticmethod
-    def reloaded(request: HttpRequest) -> bool:
-        """Cache again what a job read needs if the cache could not serve it now: its token
-        (`tenancy.authentication.refresh_presented_token`), then, for a usable token only,
-        its job's snapshot past the staleness bound (`JobSnapshots.current`); True if it did
-        either. It gives back the database connection it used."""
-        resolved = resolved_poll_view(request)
-        if resolved is None:
-            return False
-        _, view = resolved
+    def reloaded(request: HttpRequest, view: CachedPollMixin) -> bool:
+        """Cache again what the job read `view` needs if the cache could not serve it now:
+        its token (`tenancy.authentication.refresh_presented_token`), then, for a usable
+        token only, its job's snapshot past the staleness bound (`JobSnapshots.current`);
+        True if it did either. It gives back the database connection it used."""
         try:
             return EarlyChecks.reload(request, view)
         finally:
@@ -293,16 +296,28 @@ class EarlyChecks:
 
     @staticmethod
     def reload(request: HttpRequest, view: CachedPollMixin) -> bool:
-        """`reloaded`'s loads, for the poll `view` of `request`."""
-        token = refresh_presented_token(request, view.get_authenticators())
-        if token is None:  # no token, or an unusable one: reads nothing more for it
-            return False
-        reloaded = token is PresentedToken.RELOADED
+        """`reloaded`'s loads, for the poll `view` of `request`.
+
+        Where the fast path found the token in the cache but no snapshot it could serve, it
+        left what the cache gave on the request (`CACHE_READ`): the job is loaded from that,
+        and the snapshot stored is added to it, so the fast path answers with no second read.
+        """
+        found = getattr(request, CACHE_READ, None)
+        if found is None:
+            token = refresh_presented_token(request, view.get_authenticators())
+            if token is None:  # no token, or an unusable one: reads nothing more for it
+                return False
+            reloaded = token is PresentedToken.RELOADED
+        else:
+            reloaded = False
         try:
             pk = view.poll_key()
         except APIException:
             return reloaded
-        cached, found = view.snapshots.lookup(pk)
+        if found is None:
+            cached, found = view.snapshots.lookup(pk)
+        else:
+            cached = view.snapshots.cached(pk, found)
         if cached is not None and caching.fresh(cached.stored_at):
             return reloaded
         snapshot = view.snapshots.current(pk, cached, found)
@@ -310,6 +325,7 @@ class EarlyChecks:
             return reloaded
         if snapshot is not cached:  # read from the database: the read counts as a miss
             setattr(request, SNAPSHOT_LOADED, True)
+            found[view.snapshots.snapshot_key(pk)] = snapshot
         return True
 
 

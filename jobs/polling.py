@@ -45,6 +45,10 @@ FAST_PATH_TRIED = "jobdesk_fast_path_tried"
 # Set on a request whose job snapshot was read from the database just before its fast path
 # (`jobs.middleware.EarlyChecks`): its answer counts as a miss of the snapshot cache.
 SNAPSHOT_LOADED = "jobdesk_snapshot_loaded"
+# Set on a request whose fast path found its credential in the cache but no snapshot it could
+# serve: the values the cache gave. `jobs.middleware.EarlyChecks` adds the snapshot it loads,
+# and the fast path's next try answers from them instead of reading the cache again.
+CACHE_READ = "jobdesk_poll_cache_read"
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,18 +257,18 @@ class CachedPollMixin:
             pk = self.poll_key()
         except APIException:
             return None
-        found = caching.read_many([*lookup.keys, *self.snapshots.keys(pk)])
+        found = getattr(request, CACHE_READ, None)
+        if found is None:
+            found = caching.read_many([*lookup.keys, *self.snapshots.keys(pk)])
         token = lookup.resolve(found)
         if token is None:
             return None
         principal = Principal(token.user, token)
         snapshot = self.snapshots.cached(pk, found)
-        if (
-            snapshot is None
-            or not caching.usable(snapshot.stored_at)
-            or not self.poll_permitted(principal)
-            or not self.poll_matches(snapshot, principal)
-        ):
+        if snapshot is None or not caching.usable(snapshot.stored_at):
+            setattr(request, CACHE_READ, found)
+            return None
+        if not self.poll_permitted(principal) or not self.poll_matches(snapshot, principal):
             return None
         choice = negotiated(type(self), request.META.get("HTTP_ACCEPT"))
         if choice is None:

@@ -25,8 +25,10 @@ from django.test import AsyncClient, RequestFactory
 from django.urls import resolve, set_script_prefix
 from django.utils import timezone
 from prometheus_client import REGISTRY
+from rest_framework.serializers import BaseSerializer
 
 from jobs import middleware
+from jobs.family import unbound_serializer
 from jobs.middleware import PollFastPathMiddleware
 from jobs.polling import CachedPollMixin
 from jobs.wsgi import CachedPollApplication
@@ -359,6 +361,33 @@ def test_a_cached_answer_is_the_uncached_answer_byte_for_byte(family, job, poll)
         }, accept
 
 
+def test_a_warm_family_describes_a_job_without_building_a_serializer(
+    family, job, tenant, monkeypatch
+):
+    # One serializer per class, its fields built once (jobs.family.wire_data), whose output
+    # is the job's alone: a second job, or a serializer made afresh, describes it the same.
+    second = family.make(tenant)
+    family.with_child_rows(second)
+    loaded = family.family.snapshots.load
+    first = family.family.describe(loaded(job.pk))
+    made = []
+    original = BaseSerializer.__init__
+
+    def counted(self, *args, **kwargs):
+        made.append(type(self))
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(BaseSerializer, "__init__", counted)
+    again = family.family.describe(loaded(job.pk))
+    other = family.family.describe(loaded(second.pk))
+    monkeypatch.undo()
+    unbound_serializer.cache_clear()
+
+    assert made == []
+    assert again == first == family.family.describe(loaded(job.pk))
+    assert other == family.family.describe(loaded(second.pk)) != first
+
+
 def without_request_id(response) -> dict[str, str]:
     return {k: v for k, v in response.items() if k != "X-Request-Id"}
 
@@ -573,6 +602,41 @@ def test_under_wsgi_a_poll_the_cache_cannot_serve_is_loaded_and_answered_before_
     assert (status, body) == (full_status, full_body)
     assert headers["ETag"] == full_headers["ETag"]
     assert lookups(family, "miss") == misses + (missing != "stale token")
+
+
+@pytest.mark.parametrize("missing", ["snapshot", "stale snapshot"])
+def test_a_load_before_django_reads_the_cache_and_resolves_the_url_once(
+    missing, settings, family, job, raw_key, wsgi_application, monkeypatch
+):
+    # The fast path's first try found the token but no snapshot to serve: the load starts
+    # from what that try read, and the answer from what the load stored.
+    application, handler = wsgi_application()
+    path = family.poll_path(job)
+    call_wsgi(application, path, **family.headers(raw_key))  # the token's first use
+    settings.JOBDESK_TOKEN_LAST_USED_INTERVAL_SECONDS = 10 * 24 * 3600  # no use to record
+    full_status, full_headers, full_body = call_wsgi(WSGIHandler(), path, **family.headers(raw_key))
+    snapshots = family.family.snapshots
+    if missing == "snapshot":
+        caching.forget(snapshots.snapshot_key(job.pk))
+    else:
+        stored_at = time.time() - settings.JOBDESK_MAX_STALENESS_SECONDS - 1
+        snapshot = snapshots.lookup(job.pk)[0]
+        snapshots.store(job.pk, dataclasses.replace(snapshot, stored_at=stored_at))
+    reads, resolved = [], []
+    read_many, resolve_url = caching.read_many, middleware.resolve
+    monkeypatch.setattr(caching, "read_many", lambda keys: reads.append(keys) or read_many(keys))
+    monkeypatch.setattr(
+        middleware, "resolve", lambda *args: resolved.append(args) or resolve_url(*args)
+    )
+    handler.answered.clear()
+
+    status, headers, body = call_wsgi(application, path, **family.headers(raw_key))
+
+    assert handler.answered == []
+    assert (status, body, headers["ETag"]) == (full_status, full_body, full_headers["ETag"])
+    assert len(reads) == 1
+    assert len(resolved) == 1
+    assert caching.fresh(snapshots.lookup(job.pk)[0].stored_at)  # stored for the next polls
 
 
 def test_under_wsgi_a_load_before_django_gives_back_its_database_connection(
