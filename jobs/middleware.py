@@ -27,7 +27,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponse
-from django.urls import Resolver404, ResolverMatch, resolve
+from django.urls import Resolver404, ResolverMatch, get_resolver, get_urlconf
+from django.urls.resolvers import URLResolver
 from django.utils.module_loading import import_string
 from rest_framework.exceptions import APIException
 
@@ -46,6 +47,9 @@ from tenancy.proxies import TrustedProxyMiddleware
 
 # Set in an ASGI scope by `jobs.asgi`: it waits itself; hand the wait over in the scope.
 HANDOFF_SCOPE_KEY = "jobdesk.handoff"
+# How many resolved URLs each process keeps for the fast path (`resolved_poll_view`): the
+# paths of the jobs it is polled for, about a kilobyte each.
+RESOLVED_URLS = 2048
 
 
 def poll_wait(response: HttpResponse) -> PollWait | None:
@@ -157,12 +161,24 @@ def poll_view(match: ResolverMatch, request: HttpRequest) -> CachedPollMixin | N
 def resolved_poll_view(request: HttpRequest) -> tuple[ResolverMatch, CachedPollMixin] | None:
     """Resolve `request`'s URL and return its match and poll view (`poll_view`), or None
     if the URL names no view that answers polls."""
+    urlconf = getattr(request, "urlconf", None)
     try:
-        match = resolve(request.path_info, getattr(request, "urlconf", None))
+        match = resolved(
+            get_resolver(get_urlconf() if urlconf is None else urlconf), request.path_info
+        )
     except Resolver404:
         return None
     view = poll_view(match, request)
     return None if view is None else (match, view)
+
+
+@functools.lru_cache(maxsize=RESOLVED_URLS)
+def resolved(resolver: URLResolver, path: str) -> ResolverMatch:
+    """`resolver.resolve(path)`, as `django.urls.resolve` does, remembered: a job is polled
+    again and again, and resolving its URL was the fast path's largest cost. A URL that
+    resolves to nothing raises each time, and is not kept. The match is shared: never change
+    it. A new URLconf (`clear_url_caches`) is a new resolver, so its URLs resolve afresh."""
+    return resolver.resolve(path)
 
 
 class PollFastPathMiddleware:

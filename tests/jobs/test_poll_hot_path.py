@@ -22,7 +22,7 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.test import AsyncClient, RequestFactory
-from django.urls import resolve, set_script_prefix
+from django.urls import clear_url_caches, get_resolver, resolve, set_script_prefix
 from django.utils import timezone
 from prometheus_client import REGISTRY
 from rest_framework.serializers import BaseSerializer
@@ -623,10 +623,10 @@ def test_a_load_before_django_reads_the_cache_and_resolves_the_url_once(
         snapshot = snapshots.lookup(job.pk)[0]
         snapshots.store(job.pk, dataclasses.replace(snapshot, stored_at=stored_at))
     reads, resolved = [], []
-    read_many, resolve_url = caching.read_many, middleware.resolve
+    read_many, resolve_view = caching.read_many, middleware.resolved_poll_view
     monkeypatch.setattr(caching, "read_many", lambda keys: reads.append(keys) or read_many(keys))
     monkeypatch.setattr(
-        middleware, "resolve", lambda *args: resolved.append(args) or resolve_url(*args)
+        middleware, "resolved_poll_view", lambda r: resolved.append(r) or resolve_view(r)
     )
     handler.answered.clear()
 
@@ -637,6 +637,22 @@ def test_a_load_before_django_reads_the_cache_and_resolves_the_url_once(
     assert len(reads) == 1
     assert len(resolved) == 1
     assert caching.fresh(snapshots.lookup(job.pk)[0].stored_at)  # stored for the next polls
+
+
+def test_the_fast_path_resolves_a_polled_url_once_per_urlconf(family, job, poll):
+    path = family.poll_path(job)
+    resolver = get_resolver()
+    poll(job)  # the token's first use, then the snapshot, are cached
+    poll(job)
+    before = middleware.resolved.cache_info()
+
+    assert poll(job).status_code == HTTPStatus.OK
+    assert middleware.resolved.cache_info().hits == before.hits + 1
+    assert middleware.resolved(resolver, path) is middleware.resolved(resolver, path)
+
+    clear_url_caches()  # a new URLconf: its URLs resolve afresh
+    assert poll(job).status_code == HTTPStatus.OK
+    assert middleware.resolved.cache_info().misses == before.misses + 1
 
 
 def test_under_wsgi_a_load_before_django_gives_back_its_database_connection(
