@@ -8,7 +8,8 @@ afresh) next to the one DATABASE_URL names, migrates it and loads 100,000 jobs p
 100 tenants, each tenant with an `admin` member and an API token. It stores a few thousand
 PROGRESS results in Celery's Redis result backend (its own Redis database number, flushed),
 then serves jobdesk with gunicorn in production settings (`bench.settings`: jobdesk's own plus
-the reference views under /bench/) and runs `wrk` with `bench/wrk/poll.lua` against:
+the reference views under /bench/; `--server granian` serves the same application with
+Granian instead, to measure another server) and runs `wrk` with `bench/wrk/poll.lua` against:
 
 - each family's poll of a random sampled job, with the job's tenant's token;
 - the same polls sending `If-None-Match` with the ETag the job had (the 304 path);
@@ -19,7 +20,7 @@ Each scenario is warmed up once, then the timed runs are interleaved (every scen
 repetition). It prints a Markdown table of medians over the repetitions (req/s, latency
 percentiles, server CPU per request, worker RSS, ratios to the references) and writes every
 run to `artifacts/bench/poll.json`. It fails if any response had another status than the
-scenario expects. It stops gunicorn and drops the database at the end (unless `--keep`).
+scenario expects. It stops the server and drops the database at the end (unless `--keep`).
 This is a measurement, not a test: nothing here asserts a budget.
 """
 
@@ -83,12 +84,23 @@ def parse_args() -> argparse.Namespace:
     add("--tenants", type=int, default=100, help="tenants (default 100)")
     add("--sample", type=int, default=2_000, help="jobs polled per family (default 2,000)")
     add("--celery-tasks", type=int, default=2_000, help="task results in Redis (default 2,000)")
-    add("--workers", type=int, default=4, help="gunicorn workers (default 4)")
+    add(
+        "--server",
+        choices=["gunicorn", "granian"],
+        default="gunicorn",
+        help="gunicorn with config/gunicorn.py, as production serves (default), or Granian's "
+        "WSGI server with as many workers and threads, for comparison",
+    )
+    add("--workers", type=int, default=4, help="server worker processes (default 4)")
     add(
         "--worker-class",
         help="gunicorn worker class (default: config/gunicorn.py's, as production serves)",
     )
-    add("--server-threads", type=int, help="threads per gthread worker (default: gunicorn's)")
+    add(
+        "--server-threads",
+        type=int,
+        help="threads per worker (default: config/gunicorn.py's, for Granian too)",
+    )
     add("--threads", type=int, default=2, help="wrk threads (default 2)")
     add("--connections", type=int, default=16, help="wrk connections (default 16)")
     add(
@@ -467,7 +479,8 @@ def rss_mib(pid: int) -> float:
 class Server:
     """jobdesk under gunicorn, configured as production serves it (config/gunicorn.py), in its
     own process group. Only the port, the number of workers and, if asked, the worker class
-    and threads come from the benchmark's options; every scenario is served alike."""
+    and threads come from the benchmark's options; every scenario is served alike. Or, with
+    `server="granian"`, the same application under Granian's WSGI server."""
 
     def __init__(
         self,
@@ -477,33 +490,56 @@ class Server:
         workers: int,
         worker_class: str | None = None,
         threads: int | None = None,
+        server: str = "gunicorn",
     ) -> None:
         self.port = free_port()
-        self.workers = workers
+        self.workers, self.server = workers, server
         self.worker_class, self.threads = worker_class, threads
         self.log = log.open("w")
         self.metrics = metrics = Path(env["PROMETHEUS_MULTIPROC_DIR"])
         shutil.rmtree(metrics, ignore_errors=True)
         metrics.mkdir(parents=True)
-        command = [
-            sys.executable, "-m", "gunicorn", "--config", "config/gunicorn.py",
-            "config.wsgi:application", "--workers", str(workers),
-            "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning",
-        ]  # fmt: skip
-        if worker_class:
-            command += ["--worker-class", worker_class]
-        if threads:
-            command += ["--threads", str(threads)]
+        if server == "granian":
+            if worker_class:
+                raise BenchError("--worker-class is gunicorn's: Granian has one WSGI worker kind.")
+            # As gunicorn serves it: the threads of config/gunicorn.py, an access log line per
+            # request; Granian has no preloading, so each worker imports jobdesk itself.
+            command = [
+                sys.executable, "-m", "granian", "--interface", "wsgi", "--no-ws",
+                "--workers", str(workers), "--blocking-threads", str(self.thread_count),
+                "--host", "127.0.0.1", "--port", str(self.port), "--access-log",
+                "--log-level", "warning", "config.wsgi:application",
+            ]  # fmt: skip
+        else:
+            command = [
+                sys.executable, "-m", "gunicorn", "--config", "config/gunicorn.py",
+                "config.wsgi:application", "--workers", str(workers),
+                "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning",
+            ]  # fmt: skip
+            if worker_class:
+                command += ["--worker-class", worker_class]
+            if threads:
+                command += ["--threads", str(threads)]
         self.process = subprocess.Popen(  # noqa: S603 - our own command line
             command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
 
+    @property
+    def thread_count(self) -> int:
+        """Threads per worker: the option given, else config/gunicorn.py's."""
+        return self.threads or runpy.run_path(str(ROOT / "config" / "gunicorn.py")).get(
+            "threads", 1
+        )
+
     def describe(self) -> str:
         """Return the workers served with: the options given, else config/gunicorn.py's."""
-        config = runpy.run_path(str(ROOT / "config" / "gunicorn.py"))
-        worker_class = self.worker_class or config.get("worker_class", "sync")
-        threads = self.threads or config.get("threads", 1)
+        if self.server == "granian":
+            worker_class = "Granian WSGI"
+        else:
+            config = runpy.run_path(str(ROOT / "config" / "gunicorn.py"))
+            worker_class = self.worker_class or config.get("worker_class", "sync")
+        threads = self.thread_count
         return f"{self.workers} {worker_class} workers" + (
             f" of {threads} threads" if threads > 1 else ""
         )
@@ -520,7 +556,7 @@ class Server:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise BenchError(
-                    f"gunicorn exited with {self.process.returncode}: see {self.log.name}"
+                    f"{self.server} exited with {self.process.returncode}: see {self.log.name}"
                 )
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
@@ -532,7 +568,9 @@ class Server:
             except OSError:
                 pass
             time.sleep(0.2)
-        raise BenchError(f"gunicorn did not answer within {timeout:.0f} s: see {self.log.name}")
+        raise BenchError(
+            f"{self.server} did not answer within {timeout:.0f} s: see {self.log.name}"
+        )
 
     def stop(self) -> None:
         """Stop the master and its workers (their process group), waiting for them."""
@@ -602,7 +640,7 @@ def run_wrk(args, server: Server, scenario: Scenario, data: Path, seconds: float
         workers_restarted=sorted(set(workers) ^ set(workers_after)),
         cpu_percent_of_one_core={
             "machine": 100 * busy / total * os.cpu_count() if total else 0.0,
-            "gunicorn": 100 * server_ticks / CLOCK_TICKS / wall,
+            "server": 100 * server_ticks / CLOCK_TICKS / wall,
             "wrk": 100 * wrk_cpu / wall,
             "postgres": 100 * pg_ticks / CLOCK_TICKS / wall,
             "redis": 100 * redis_ticks / CLOCK_TICKS / wall,
@@ -616,7 +654,7 @@ def run_wrk(args, server: Server, scenario: Scenario, data: Path, seconds: float
 
 
 def snapshot_lookups(metrics: Path) -> tuple[float, float]:
-    """Return the job reads gunicorn's workers have counted (`jobs.metrics`): answered from a
+    """Return the job reads the server's workers have counted (`jobs.metrics`): answered from a
     cached snapshot, and from the job read from the database (past the staleness bound, or
     not cached)."""
     from prometheus_client import CollectorRegistry
@@ -665,7 +703,7 @@ def measure(args, server: Server, all_scenarios: list[Scenario], data_dir: Path)
             print(
                 f"  run {rep}/{args.reps} {scenario.name:<18} {result['rps']:8,.0f} req/s"
                 f"  p50 {result['p50_ms']:6.2f} ms  p99 {result['p99_ms']:6.2f} ms"
-                f"  CPU % of a core: gunicorn {cpu['gunicorn']:3.0f}, wrk {cpu['wrk']:3.0f},"
+                f"  CPU % of a core: server {cpu['server']:3.0f}, wrk {cpu['wrk']:3.0f},"
                 f" postgres {cpu['postgres']:3.0f}, other {cpu['other']:3.0f},"
                 f" machine {cpu['machine']:3.0f}/"
                 f"{100 * os.cpu_count()}"
@@ -747,13 +785,13 @@ def table(summary: dict[str, dict]) -> str:
 
 def load_table(summary: dict[str, dict]) -> str:
     rows = [
-        "| scenario | machine | gunicorn | wrk | postgres | redis | other processes |",
+        "| scenario | machine | server | wrk | postgres | redis | other processes |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for name, row in summary.items():
         cpu = row["cpu_percent_of_one_core"]
         rows.append(
-            f"| {name} | {cpu['machine']:.0f} | {cpu['gunicorn']:.0f} | {cpu['wrk']:.0f} "
+            f"| {name} | {cpu['machine']:.0f} | {cpu['server']:.0f} | {cpu['wrk']:.0f} "
             f"| {cpu['postgres']:.0f} | {cpu['redis']:.0f} | {cpu['other']:.0f} |"
         )
     busiest = max(row["cpu_percent_of_one_core"]["other"] for row in summary.values())
@@ -822,13 +860,14 @@ def main() -> None:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         server = Server(
             env,
-            ARTIFACTS / "poll-gunicorn.log",
+            ARTIFACTS / f"poll-{args.server}.log",
             workers=args.workers,
             worker_class=args.worker_class,
             threads=args.server_threads,
+            server=args.server,
         )
         server.wait_ready()
-        print(f"gunicorn: {server.describe()} on 127.0.0.1:{server.port}; learning ETags")
+        print(f"{args.server}: {server.describe()} on 127.0.0.1:{server.port}; learning ETags")
         all_scenarios = scenarios(loaded, server.port)
         print(
             f"wrk -t{args.threads} -c{args.connections}: {len(all_scenarios)} scenarios,"
