@@ -649,6 +649,7 @@ def test_the_fast_path_resolves_a_polled_url_once_per_urlconf(family, job, poll)
     assert poll(job).status_code == HTTPStatus.OK
     assert middleware.resolved.cache_info().hits == before.hits + 1
     assert middleware.resolved(resolver, path) is middleware.resolved(resolver, path)
+    assert middleware.resolved(resolver, path).tried is None  # kept small
 
     clear_url_caches()  # a new URLconf: its URLs resolve afresh
     assert poll(job).status_code == HTTPStatus.OK
