@@ -48,7 +48,7 @@ from tenancy.proxies import TrustedProxyMiddleware
 # Set in an ASGI scope by `jobs.asgi`: it waits itself; hand the wait over in the scope.
 HANDOFF_SCOPE_KEY = "jobdesk.handoff"
 # How many resolved URLs each process keeps for the fast path (`resolved_poll_view`): the
-# paths of the jobs it is polled for, about 1.6 KB each.
+# paths of the jobs it is polled for, about 1.2 KB each.
 RESOLVED_URLS = 2048
 
 
