@@ -87,12 +87,18 @@ system-deps:
 		echo "      Install it with: sudo apt-get install chromium"; \
 	fi
 
+# The suite runs in one pytest-xdist worker process per core, at most TEST_MAX_WORKERS of them
+# (each runs its own servers and browser beside the tests); TEST_WORKERS=0 runs it in one.
+TEST_WORKERS ?= auto
+TEST_MAX_WORKERS ?= 8
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --maxprocesses=$(TEST_MAX_WORKERS)
+
 test: install system-deps
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 # The suite without the end-to-end tests (browser, live servers, generated client, fuzzing).
 test-quick: install
-	$(PY) -m pytest -m "not e2e" $(PYTEST_ARGS)
+	$(PY) -m pytest $(PYTEST_PARALLEL) -m "not e2e" $(PYTEST_ARGS)
 
 schema: install
 	DJANGO_DEBUG=1 $(PY) manage.py spectacular --validate --fail-on-warn --file schema.yml

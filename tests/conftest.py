@@ -18,6 +18,7 @@ from tenancy.models import Role
 from tenancy.services import access_key_issue, membership_grant, token_issue
 from tests.factories import TenantFactory, UserFactory
 from tests.helpers import reseed_roles
+from tests.workers import redis_database_url, worker_environment
 
 
 def pytest_collection_modifyitems(config, items):
@@ -28,6 +29,14 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_setupnodes(config, specs) -> None:
+    """Start each pytest-xdist worker with a cache key prefix, Redis database and ports of its
+    own (tests/workers.py)."""
+    for index, spec in enumerate(specs):
+        spec.env.update(worker_environment(spec.id, index, len(specs), os.environ))
 
 
 def require_redis(url: str) -> None:
@@ -61,6 +70,26 @@ def clear_cache() -> None:
 def fast_password_hashing():
     """Hash test passwords with MD5: PBKDF2's 0.3 s per user was most of the suite's time."""
     with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def rq_database_of_this_worker():
+    """Give each pytest-xdist worker's RQ queues a Redis database of their own (gw0: 0).
+
+    With REDIS_URL set each worker has its own (tests/workers.py); without it RQ's queues
+    default to Redis database 0, where one worker would run or empty another's jobs.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker or django_settings.REDIS_URL:
+        yield
+        return
+    index = int(worker.removeprefix("gw"))
+    queues = {
+        name: {**queue, "URL": redis_database_url(queue["URL"], offset=index)}
+        for name, queue in django_settings.RQ_QUEUES.items()
+    }
+    with override_settings(RQ_QUEUES=queues):
         yield
 
 

@@ -17,6 +17,7 @@ from django.db import connection
 from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
+import config.settings
 from jobs.models import JobEvent, TrackedRun
 from jobs.tasks import enqueue_tracked
 from progress.models import Progress
@@ -56,6 +57,11 @@ def start_worker(backend: str) -> subprocess.Popen:
         "JOBDESK_TASKS_BACKEND": backend,
         "JOBDESK_WORKER_BEAT_SECONDS": "0.1",
     }
+    queues_url = settings.RQ_QUEUES["default"]["URL"]
+    if backend == "rq" and queues_url != config.settings.RQ_QUEUES["default"]["URL"]:
+        # Without REDIS_URL, each worker of a parallel run keeps its RQ queues in a Redis
+        # database of its own (tests/conftest.py): REDIS_URL is how the subprocess finds them.
+        env["REDIS_URL"] = queues_url
     command = [sys.executable, "manage.py", *WORKER_COMMANDS[backend]]
     return subprocess.Popen(  # noqa: S603 - a fixed command line
         command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
