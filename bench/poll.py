@@ -115,7 +115,10 @@ def parse_args() -> argparse.Namespace:
     )
     add("--output", type=Path, default=ARTIFACTS / "poll.json", help="where the JSON goes")
     add("--keep", action="store_true", help="keep the database and Redis data afterwards")
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.server == "granian" and args.worker_class:
+        parser.error("--worker-class is gunicorn's: Granian has one kind of WSGI worker")
+    return args
 
 
 # --- Loading ------------------------------------------------------------------------------
@@ -494,19 +497,21 @@ class Server:
     ) -> None:
         self.port = free_port()
         self.workers, self.server = workers, server
-        self.worker_class, self.threads = worker_class, threads
+        config = runpy.run_path(str(ROOT / "config" / "gunicorn.py"))
+        self.threads = threads or config.get("threads", 1)
+        self.worker_class = (
+            "Granian WSGI" if server == "granian" else worker_class or config.get("worker_class")
+        )
         self.log = log.open("w")
         self.metrics = metrics = Path(env["PROMETHEUS_MULTIPROC_DIR"])
         shutil.rmtree(metrics, ignore_errors=True)
         metrics.mkdir(parents=True)
         if server == "granian":
-            if worker_class:
-                raise BenchError("--worker-class is gunicorn's: Granian has one WSGI worker kind.")
             # As gunicorn serves it: the threads of config/gunicorn.py, an access log line per
             # request; Granian has no preloading, so each worker imports jobdesk itself.
             command = [
                 sys.executable, "-m", "granian", "--interface", "wsgi", "--no-ws",
-                "--workers", str(workers), "--blocking-threads", str(self.thread_count),
+                "--workers", str(workers), "--blocking-threads", str(self.threads),
                 "--host", "127.0.0.1", "--port", str(self.port), "--access-log",
                 "--log-level", "warning", "config.wsgi:application",
             ]  # fmt: skip
@@ -525,23 +530,11 @@ class Server:
             start_new_session=True,
         )  # fmt: skip
 
-    @property
-    def thread_count(self) -> int:
-        """Threads per worker: the option given, else config/gunicorn.py's."""
-        return self.threads or runpy.run_path(str(ROOT / "config" / "gunicorn.py")).get(
-            "threads", 1
-        )
-
     def describe(self) -> str:
         """Return the workers served with: the options given, else config/gunicorn.py's."""
-        if self.server == "granian":
-            worker_class = "Granian WSGI"
-        else:
-            config = runpy.run_path(str(ROOT / "config" / "gunicorn.py"))
-            worker_class = self.worker_class or config.get("worker_class", "sync")
-        threads = self.thread_count
+        worker_class = self.worker_class or "sync"
         return f"{self.workers} {worker_class} workers" + (
-            f" of {threads} threads" if threads > 1 else ""
+            f" of {self.threads} threads" if self.threads > 1 else ""
         )
 
     @property
