@@ -22,17 +22,35 @@ def test_each_worker_gets_a_prefix_redis_database_and_ports_of_its_own():
         "REDIS_URL": "redis://127.0.0.1:6379/2",
         "JOBDESK_TEST_PORTS": "18300-18349",
         "JOBDESK_TEST_PROXY_PORT": "18400",
+        "JOBDESK_ASGI_TEST_PORTS": "18400-18449",
     }
     assert second == {
         "JOBDESK_CACHE_KEY_PREFIX": "jobdesk-ci-7-gw1",
         "REDIS_URL": "redis://127.0.0.1:6379/3",
         "JOBDESK_TEST_PORTS": "18350-18399",
         "JOBDESK_TEST_PROXY_PORT": "18402",
+        "JOBDESK_ASGI_TEST_PORTS": "18450-18499",
     }
 
 
-def test_without_settings_a_worker_gets_only_a_prefix_of_the_suites_default():
-    assert worker_environment("gw3", 3, 4, {}) == {"JOBDESK_CACHE_KEY_PREFIX": "jobdesk-test-gw3"}
+def test_without_settings_a_worker_gets_a_prefix_and_asgi_ports_of_the_suites_defaults():
+    # The ASGI tests' servers take the first free port of their range: two workers starting
+    # one at once in the same range would take the same port.
+    assert worker_environment("gw3", 3, 4, {}) == {
+        "JOBDESK_CACHE_KEY_PREFIX": "jobdesk-test-gw3",
+        "JOBDESK_ASGI_TEST_PORTS": "18475-18499",
+    }
+
+
+def test_the_asgi_ports_given_are_cut_in_one_slice_per_worker():
+    ranges = [
+        worker_environment(f"gw{i}", i, 2, {"JOBDESK_ASGI_TEST_PORTS": "19000-19099"})[
+            "JOBDESK_ASGI_TEST_PORTS"
+        ]
+        for i in range(2)
+    ]
+
+    assert ranges == ["19000-19049", "19050-19099"]
 
 
 def test_a_redis_url_naming_no_database_counts_from_database_0():

@@ -13,7 +13,9 @@ in a subprocess) follow them as they would in a run on one process:
   given): RQ's queues live there under names no prefix changes (`rq:queue:default`), and one
   worker's RQ worker must not run, nor its tests empty, the jobs of another's;
 - `JOBDESK_TEST_PORTS`, when set, is cut in one slice per worker, and
-  `JOBDESK_TEST_PROXY_PORT` moves up by two ports (its proxies' two) per worker.
+  `JOBDESK_TEST_PROXY_PORT` moves up by two ports (its proxies' two) per worker;
+- `JOBDESK_ASGI_TEST_PORTS` (the ASGI tests' servers pick the first free port of it, so two
+  workers starting one at once would pick the same) is always cut in one slice per worker.
 
 Without `REDIS_URL`, RQ's queues are in Redis database 0: `rq_database_of_this_worker` in
 `tests/conftest.py` moves each worker's to a database of its own.
@@ -28,6 +30,8 @@ from urllib.parse import urlsplit, urlunsplit
 DEFAULT_CACHE_KEY_PREFIX = "jobdesk-test"
 # Ports of JOBDESK_TEST_PROXY_PORT on that the fault tests' proxies take (database, cache).
 PROXY_PORTS = 2
+# Where the ASGI tests' servers listen when JOBDESK_ASGI_TEST_PORTS names no range.
+ASGI_TEST_PORTS = "18400-18499"
 
 
 def worker_environment(
@@ -42,6 +46,8 @@ def worker_environment(
         env["JOBDESK_TEST_PORTS"] = port_range_slice(ports, index, count)
     if proxy_port := environ.get("JOBDESK_TEST_PROXY_PORT", "").strip():
         env["JOBDESK_TEST_PROXY_PORT"] = str(int(proxy_port) + PROXY_PORTS * index)
+    asgi_ports = environ.get("JOBDESK_ASGI_TEST_PORTS", "").strip() or ASGI_TEST_PORTS
+    env["JOBDESK_ASGI_TEST_PORTS"] = port_range_slice(asgi_ports, index, count)
     return env
 
 

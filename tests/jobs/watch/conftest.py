@@ -17,6 +17,7 @@ from django.db import connection
 from jobs import watch
 from tenancy import caching
 from tests.jobs.drivers import FamilyDriver, drivers
+from tests.workers import ASGI_TEST_PORTS as DEFAULT_ASGI_PORTS
 
 # Generous: a waiter that is woken returns in milliseconds; these only bound a broken test.
 DEADLINE_SECONDS = 10
@@ -214,10 +215,10 @@ def free_port() -> int:
     pytest.fail(f"No free port in {ASGI_TEST_PORTS}.")
 
 
-# Where the ASGI tests listen (overridable for parallel checkouts).
-ASGI_TEST_PORTS = tuple(
-    int(each) for each in os.environ.get("JOBDESK_ASGI_TEST_PORTS", "18400-18499").split("-")
-)
+# Where the ASGI tests listen (overridable for parallel checkouts; each worker of a parallel
+# run has a slice of its own, tests/workers.py).
+ASGI_TEST_RANGE = os.environ.get("JOBDESK_ASGI_TEST_PORTS", "").strip() or DEFAULT_ASGI_PORTS
+ASGI_TEST_PORTS = tuple(int(each) for each in ASGI_TEST_RANGE.split("-"))
 
 
 class ThreadedAsgiServer(AsgiServer):
