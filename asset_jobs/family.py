@@ -51,6 +51,9 @@ class AssetJobFamily(JobFamily):
     refused_message = "Cannot {event} asset job {job_id}: its status is {state}."
     read_view = "asset_jobs.views.AssetJobViewSet"
 
+    # The body spells its status as its instance says; its reasons come with the failure.
+    revision_fields = (*JobFamily.revision_fields, "instance__status_spelling")
+
     def wire_jobs(self) -> JobQuerySet:
         return self.jobs().select_related("instance").prefetch_related("reasons")
 

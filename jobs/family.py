@@ -94,6 +94,12 @@ class JobFamily:
 
     unshown_fields: ClassVar[frozenset[str]] = frozenset({"heartbeat_at", "updated_at"})
     """Fields the wire body does not show: changing only these keeps the poll snapshot."""
+    revision_fields: ClassVar[tuple[str, ...]] = ("updated_at", "user_id")
+    """What tells whether a job's wire body may have changed since its snapshot was taken
+    (`JobSnapshots.current`), as lookups from the job: its `updated_at`, which every change
+    of its row sets (`jobs.transitions`, `auto_now`), its `user_id`, which a user's deletion
+    nulls without it, and each field of another row that the body shows (a ROMA instance's
+    status spelling, a Google project id)."""
     refused_message: ClassVar[str] = "Cannot {event} job {job_id}: it is {state}."
     """The text of a refused transition (`TransitionRefused`), as the family's API says it."""
     openapi_enums: ClassVar[dict[str, str]] = {}
@@ -119,6 +125,10 @@ class JobFamily:
     def wire_jobs(self) -> JobQuerySet:
         """Return every tenant's jobs, loading what `describe` reads (related rows)."""
         return self.jobs()
+
+    def revision(self, job: TrackedJob) -> tuple[Any, ...]:
+        """Return the values of `revision_fields` of `job` (loaded by `wire_jobs`)."""
+        return tuple(lookup_value(job, field) for field in self.revision_fields)
 
     def describe(self, job: TrackedJob) -> tuple[Any, Any]:
         """Return the job's wire body as its read returns it, and what its URL must match.
@@ -312,3 +322,10 @@ class JobFamily:
         self.snapshots.changed(*pks)
         watch.jobs_gone(self, rows)
         return deleted or 0
+
+
+def lookup_value(obj: Any, lookup: str) -> Any:
+    """Return what the ORM lookup `lookup` ("instance__status_spelling") names from `obj`."""
+    for name in lookup.split("__"):
+        obj = getattr(obj, name)
+    return obj

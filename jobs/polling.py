@@ -227,9 +227,13 @@ class CachedPollMixin:
         if hit:
             return pk, cached
         self.snapshots.version_before_load(pk, found)
-        snapshot = caching.load_or_stale(
-            lambda: self.snapshots.capture(self.poll_object(), found), stale=cached
-        )
+
+        def load() -> Snapshot:
+            if cached is not None and (again := self.snapshots.revalidated(pk, cached)):
+                return again
+            return self.snapshots.capture(self.poll_object(), found)
+
+        snapshot = caching.load_or_stale(load, stale=cached)
         if snapshot is not cached:
             self.snapshots.store(pk, snapshot)
         return pk, snapshot

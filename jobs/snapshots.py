@@ -6,6 +6,11 @@ the URL must match, and the `Retry-After` hint while the job is pending. Every t
 calls `changed()`; that bumps the job's version (now and after the commit, see
 `tenancy.caching`) and then replaces the snapshot from the committed row, so the next poll is
 a hit and no poll ever sees a body older than the last commit.
+
+A snapshot past the staleness bound (a bump may have been lost) is checked against the
+database before it is served again: one query for the job's revision (its family's
+`revision_fields`), which every change of the body changes. The same revision makes the
+snapshot fresh again; another one, or no row, means a full load.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Hashable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -33,7 +38,9 @@ class Snapshot:
 
     `scope` is what the job's URL must match besides its id (the family's `describe` says
     what: a ROMA instance id, a Canvas course and LTI path), None when only the id matters.
-    `stored_at` (time.time()) bounds how long it is served (`tenancy.caching.fresh`).
+    `revision` is the job's revision when it was taken (`JobFamily.revision`). `stored_at`
+    (time.time()) bounds how long it is served without a look at the database
+    (`tenancy.caching.fresh`), `loaded_at` how long it is served without a full load.
     """
 
     version: int | None
@@ -41,7 +48,9 @@ class Snapshot:
     data: Any
     retry_after: int | None
     scope: Any = None
+    revision: tuple[Any, ...] | None = None
     stored_at: float = field(default_factory=time.time)
+    loaded_at: float = field(default_factory=time.time)
 
 
 class JobSnapshots:
@@ -87,9 +96,11 @@ class JobSnapshots:
         """Return job `pk`'s snapshot within the staleness bound, read again if it must be.
 
         `cached` and `found` are what a cache read already gave (`lookup`), if there was one.
-        A missing or stale snapshot is replaced by the job read again and stored: unscoped, so
-        whoever serves it checks access first (as for a cached one). None if the job is gone.
-        While the database is down, a stale snapshot is the answer, as for a poll.
+        A stale snapshot whose job has not changed is made fresh again (`revalidated`); a
+        missing one, or one whose job changed, is replaced by the job read again. Either is
+        stored: unscoped, so whoever serves it checks access first (as for a cached one). None
+        if the job is gone. While the database is down, a stale snapshot is the answer, as for
+        a poll.
         """
         if found is None:
             cached, found = self.lookup(pk)
@@ -98,6 +109,8 @@ class JobSnapshots:
         self.version_before_load(pk, found)
 
         def load() -> Snapshot | None:
+            if cached is not None and (again := self.revalidated(pk, cached)) is not None:
+                return again
             job = self.load(pk)
             return None if job is None else self.capture(job, found)
 
@@ -112,6 +125,26 @@ class JobSnapshots:
         # ordering would add), which Django would build for every load.
         return next(iter(self.family.wire_jobs().filter(pk=pk).order_by()[:1]), None)
 
+    def revalidated(self, pk: Hashable, stale: Snapshot) -> Snapshot | None:
+        """Return `stale` stored now if job `pk`'s revision is still the one it was taken at.
+
+        One query of the job's row (and the rows its revision names), in place of the load,
+        the description and the rendering of a job that has not changed. None if it changed
+        or is gone, or if `stale` was loaded longer ago than a snapshot's lifetime: a change
+        made around jobdesk's services (SQL that leaves `updated_at`) still shows within it.
+        `stale` must be stamped with the version read before this query, as
+        `version_before_load` reads it: a change committed since bumps that version, so the
+        snapshot stored again is a miss, and a change whose bump was lost changed the revision.
+        """
+        if stale.revision is None or time.time() - stale.loaded_at > self.timeout:
+            return None
+        fields = self.family.revision_fields
+        rows = self.family.jobs().filter(pk=pk).order_by().values_list(*fields)[:1]
+        revision = next(iter(rows), None)
+        if revision is None or tuple(revision) != stale.revision:
+            return None
+        return replace(stale, stored_at=time.time())
+
     def capture(self, job: TrackedJob, found: dict[str, Any]) -> Snapshot:
         """Return a snapshot of `job`, stamped with the version read before it was loaded.
 
@@ -119,7 +152,8 @@ class JobSnapshots:
         """
         data, scope = self.family.describe(job)
         version = found.get(self.version_key(job.pk))
-        return Snapshot(version, job.tenant_id, data, self.family.retry_after(job), scope)
+        retry_after, revision = self.family.retry_after(job), self.family.revision(job)
+        return Snapshot(version, job.tenant_id, data, retry_after, scope, revision)
 
     def version_before_load(self, pk: Hashable, found: dict[str, Any]) -> None:
         """Make sure `found` holds job `pk`'s version, read before the job is loaded."""

@@ -52,6 +52,9 @@ class OperationFamily(JobFamily):
         "StructAnyType": "lro.serializers.STRUCT_TYPES",
     }
 
+    # The operation's name holds its tenant's project id.
+    revision_fields = (*JobFamily.revision_fields, "tenant__project_id")
+
     def wire_jobs(self) -> JobQuerySet:
         return self.jobs().select_related("tenant")
 

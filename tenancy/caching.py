@@ -15,7 +15,8 @@ Every cache call fails soft: if the cache is unreachable a read is a miss (the d
 answers) and a write is skipped, with a warning in the log. A bump lost that way leaves the
 values it should have invalidated current, so each value also carries when it was stored and
 is served at most `JOBDESK_MAX_STALENESS_SECONDS` after that (`fresh`); an older one is read
-again from the database. Only while the database itself is down is an older value, still
+again from the database (a job snapshot is only checked against its job's revision, see
+`jobs.snapshots`). Only while the database itself is down is an older value, still
 stamped with the current version, the answer (`usable`, `load_or_stale`): see docs/faults.md.
 """
 
@@ -38,7 +39,7 @@ logger = logging.getLogger(__name__)
 CACHE_ALIAS = "default"
 # Part of every key: bump it when the shape of a cached value changes, so processes running
 # old and new code side by side (a rolling deploy) never read each other's values.
-SCHEMA = "s3"
+SCHEMA = "s4"
 # Versions outlive the values stamped with them; an evicted version only costs a miss.
 VERSION_TIMEOUT = 24 * 60 * 60
 

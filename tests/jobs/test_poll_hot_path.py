@@ -27,6 +27,8 @@ from django.utils import timezone
 from prometheus_client import REGISTRY
 from rest_framework.serializers import BaseSerializer
 
+from asset_jobs.models import Instance
+from asset_jobs.services import instance_set_status_spelling
 from jobs import middleware
 from jobs.family import unbound_serializer
 from jobs.middleware import PollFastPathMiddleware
@@ -35,7 +37,7 @@ from jobs.wsgi import CachedPollApplication
 from progress import services as progresses
 from tenancy import caching
 from tenancy.authentication import digest_key, token_cache_key
-from tenancy.models import ApiToken, Role
+from tenancy.models import ApiToken, Role, new_project_id
 from tenancy.services import membership_grant, membership_revoke, token_revoke
 from tests.conftest import clear_cache
 from tests.jobs.drivers import FamilyDriver, driver, drivers
@@ -67,8 +69,9 @@ def raw_key(operator, tenant, make_token) -> str:
 def poll(api_client, family, raw_key):
     """Return a function polling a job (with extra headers) as the tenant's operator."""
 
-    def get(job, *, key: str | None = None, **extra):
-        return api_client.get(family.poll_path(job), **family.headers(key or raw_key), **extra)
+    def get(job, *, key: str | None = None, path: str | None = None, **extra):
+        path = path or family.poll_path(job)
+        return api_client.get(path, **family.headers(key or raw_key), **extra)
 
     return get
 
@@ -78,10 +81,10 @@ def job(family, tenant, operator):
     return family.make(tenant)
 
 
-def fresh_poll(poll, job):
+def fresh_poll(poll, job, **extra):
     """Return the poll as the database alone answers it (nothing cached)."""
     clear_cache()
-    return poll(job)
+    return poll(job, **extra)
 
 
 # Query budgets -------------------------------------------------------------------------------
@@ -876,6 +879,142 @@ def test_a_snapshot_left_stale_by_a_lost_bump_is_healed_when_it_expires(
     monkeypatch.undo()
     assert healed.content != before
     assert again.content == healed.content == fresh_poll(poll, job).content
+
+
+@pytest.fixture
+def lasting_snapshots(settings):
+    """Snapshots that live an hour, and a staleness bound well within that (as in production),
+    both long enough for a slow test."""
+    settings.JOBDESK_SNAPSHOT_SECONDS = 3600
+    settings.JOBDESK_MAX_STALENESS_SECONDS = 60
+
+
+def past_the_bound(family: FamilyDriver, job, settings, *, loaded_ago: float = 0) -> None:
+    """Make `job`'s cached snapshot older than the staleness bound, as if stored back then
+    (and loaded `loaded_ago` seconds before that)."""
+    snapshots = family.family.snapshots
+    snapshot = snapshots.lookup(job.pk)[0]
+    assert snapshot is not None
+    stored_at = time.time() - settings.JOBDESK_MAX_STALENESS_SECONDS - 1
+    loaded_at = time.time() - loaded_ago
+    old = dataclasses.replace(snapshot, stored_at=stored_at, loaded_at=min(stored_at, loaded_at))
+    snapshots.store(job.pk, old)
+
+
+def test_a_snapshot_past_the_bound_of_an_unchanged_job_costs_one_query_and_no_description(
+    lasting_snapshots, family, job, poll, settings, monkeypatch, django_assert_num_queries
+):
+    family.with_child_rows(job)
+    before = fresh_poll(poll, job)
+    past_the_bound(family, job, settings)
+
+    def describe(job):
+        raise AssertionError("the job was described again")
+
+    monkeypatch.setattr(family.family, "describe", describe)
+    with django_assert_num_queries(1):  # its revision
+        again = poll(job)
+    with django_assert_num_queries(0):
+        then = poll(job)
+
+    assert again.content == then.content == before.content
+    assert again["ETag"] == before["ETag"]
+    assert caching.fresh(family.family.snapshots.lookup(job.pk)[0].stored_at)
+
+
+def test_a_write_whose_bump_was_lost_shows_once_its_snapshot_is_past_the_bound(
+    lasting_snapshots, family, job, poll, settings, monkeypatch
+):
+    before = poll(job).content
+    lose_bumps(monkeypatch)
+    family.finish(job)
+    assert poll(job).content == before  # the price of the lost bump, within the bound
+
+    past_the_bound(family, job, settings)
+    healed = poll(job)
+    again = poll(job)
+
+    monkeypatch.undo()
+    assert healed.content != before
+    assert again.content == healed.content == fresh_poll(poll, job).content
+
+
+def set_another_status_spelling(job, tenant) -> None:
+    instance = Instance.objects.across_tenants().get(pk=job.instance_id)
+    spelling = next(each for each in Instance.StatusSpelling if each != instance.status_spelling)
+    instance_set_status_spelling(instance=instance, status_spelling=spelling)
+
+
+def move_to_another_project(job, tenant) -> None:
+    tenant.project_id = new_project_id()
+    tenant.save()
+
+
+def delete_its_user(job, tenant) -> None:
+    job.user.delete()
+
+
+@pytest.mark.parametrize(
+    ("family", "change"),
+    [
+        (driver("asset_jobs"), set_another_status_spelling),
+        (driver("lro"), move_to_another_project),
+        (driver("progress"), delete_its_user),
+    ],
+    indirect=["family"],
+    ids=["asset_jobs-status-spelling", "lro-project", "progress-user-deleted"],
+)
+def test_a_change_outside_the_jobs_row_whose_bump_was_lost_shows_once_past_the_bound(
+    lasting_snapshots, family, change, tenant, make_member, poll, settings, monkeypatch
+):
+    job = family.make(tenant, user=make_member(tenant))
+    path = family.poll_path(job)  # before the change, which may move the job's URL
+    before = poll(job, path=path).content
+    lose_bumps(monkeypatch)
+    change(job, tenant)
+    assert poll(job, path=path).content == before  # the price of the lost bump, within the bound
+
+    past_the_bound(family, job, settings)
+    healed = poll(job, path=path)
+
+    monkeypatch.undo()
+    assert healed.content != before
+    fresh = fresh_poll(poll, job, path=path)
+    assert (healed.status_code, healed.content) == (fresh.status_code, fresh.content)
+
+
+def test_a_job_deleted_with_its_bump_lost_is_gone_once_past_the_bound(
+    lasting_snapshots, family, job, poll, settings, monkeypatch
+):
+    assert poll(job).status_code == HTTPStatus.OK
+    lose_bumps(monkeypatch)
+    family.family.jobs().filter(pk=job.pk).delete()
+
+    past_the_bound(family, job, settings)
+    gone = poll(job)
+
+    monkeypatch.undo()
+    assert gone.status_code == fresh_poll(poll, job).status_code == HTTPStatus.NOT_FOUND
+
+
+def test_a_change_made_around_the_services_shows_once_its_snapshot_outlives_a_full_load(
+    lasting_snapshots, family, job, poll, settings
+):
+    # SQL that changes what the body shows, but neither `updated_at` nor the job's version.
+    before = poll(job).content
+    changes = {family.family.state_field: family.failed}
+    if family.family.ended_field:
+        changes[family.family.ended_field] = timezone.now()
+    family.family.jobs().filter(pk=job.pk).update(**changes)
+
+    past_the_bound(family, job, settings)
+    assert poll(job).content == before  # checked: the same revision
+
+    past_the_bound(family, job, settings, loaded_ago=settings.JOBDESK_SNAPSHOT_SECONDS + 1)
+    loaded = poll(job)
+
+    assert loaded.content != before
+    assert loaded.content == fresh_poll(poll, job).content
 
 
 def test_a_cached_token_left_stale_by_a_lost_bump_is_healed_when_it_expires(
