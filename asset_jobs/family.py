@@ -51,8 +51,13 @@ class AssetJobFamily(JobFamily):
     refused_message = "Cannot {event} asset job {job_id}: its status is {state}."
     read_view = "asset_jobs.views.AssetJobViewSet"
 
-    # The body spells its status as its instance says; its reasons come with the failure.
-    revision_fields = (*JobFamily.revision_fields, "instance__status_spelling")
+    # The body spells its status as its instance says, and the URL names the instance; its
+    # reasons come with the failure.
+    revision_fields = (
+        *JobFamily.revision_fields,
+        "instance__status_spelling",
+        "instance__instance_id",
+    )
 
     def wire_jobs(self) -> JobQuerySet:
         return self.jobs().select_related("instance").prefetch_related("reasons")

@@ -98,8 +98,8 @@ class JobFamily:
     """What tells whether a job's wire body may have changed since its snapshot was taken
     (`JobSnapshots.current`), as lookups from the job: its `updated_at`, which every change
     of its row sets (`jobs.transitions`, `auto_now`), its `user_id`, which a user's deletion
-    nulls without it, and each field of another row that the body shows (a ROMA instance's
-    status spelling, a Google project id)."""
+    nulls without it, and each field of another row that the body or the URL shows (a ROMA
+    instance's status spelling and id, a Google project id)."""
     refused_message: ClassVar[str] = "Cannot {event} job {job_id}: it is {state}."
     """The text of a refused transition (`TransitionRefused`), as the family's API says it."""
     openapi_enums: ClassVar[dict[str, str]] = {}
