@@ -89,9 +89,12 @@ system-deps:
 
 # The suite runs in one pytest-xdist worker process per core, at most TEST_MAX_WORKERS of them
 # (each runs its own servers and browser beside the tests); TEST_WORKERS=0 runs it in one.
+# Each worker starts on a contiguous share of the tests and an idle one takes half of what
+# another has left (worksteal): the long e2e tests, handed out in large chunks by the default
+# `load`, would all go to one worker while the others end early.
 TEST_WORKERS ?= auto
 TEST_MAX_WORKERS ?= 8
-PYTEST_PARALLEL := -n $(TEST_WORKERS) --maxprocesses=$(TEST_MAX_WORKERS)
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --maxprocesses=$(TEST_MAX_WORKERS) --dist worksteal
 
 test: install system-deps
 	$(PY) -m pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)

@@ -134,6 +134,7 @@ def documented_commands() -> list[tuple[str, str]]:
     ]
 
 
+@pytest.mark.long
 def test_the_documentations_commands_work_as_written_on_a_fresh_clone(tmp_path):
     clone = fresh_clone(tmp_path / "jobdesk")
     env = clean_environment(PORT=str(free_port()))

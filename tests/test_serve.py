@@ -33,7 +33,7 @@ from tests.clones import (
 )
 from tests.conftest import require_redis
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db]
+pytestmark = [pytest.mark.e2e, pytest.mark.long, pytest.mark.django_db]
 
 SECRET_KEY = "serve-test-" + "k" * 24 + "0123456789abcdefghij"
 METRICS_TOKEN = "metrics-token-of-the-operator"

@@ -25,7 +25,7 @@ from django.conf import settings
 
 from tests.clones import clean_environment, free_port, start, wait_for
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.long]
 
 ROOT = Path(settings.BASE_DIR)
 THREADS = 2 * 2  # WEB_CONCURRENCY times GUNICORN_THREADS below

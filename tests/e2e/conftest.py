@@ -44,8 +44,18 @@ PASSWORD = "correct horse battery"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the e2e tests last: they are the slowest, and the browser outlives them (see below)."""
-    items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
+    """Run the e2e tests last: they are the slowest, and the browser outlives them (see below).
+
+    Among them the `long` ones (several seconds each) start first: a parallel run hands out
+    tests in this order, and would otherwise end with one worker running a fresh clone or a
+    deployment while the others wait for it.
+    """
+    items.sort(
+        key=lambda item: (
+            item.get_closest_marker("e2e") is not None,
+            item.get_closest_marker("long") is None,
+        )
+    )
 
 
 @pytest.fixture(autouse=True)

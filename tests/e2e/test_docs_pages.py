@@ -5,7 +5,7 @@ import pytest
 from tests.e2e.browser import external_requests, save_screenshot
 from tests.e2e.openapi import committed_operations
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.long]
 
 
 def test_swagger_ui_shows_every_operation_without_leaving_the_machine(

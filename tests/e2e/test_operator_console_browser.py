@@ -21,7 +21,7 @@ from tests.e2e.browser import external_requests, save_screenshot
 from tests.jobs.drivers import drivers
 from tests.jobs.tasks.sample_tasks import FAILING
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.long]
 
 PASSWORD = "correct horse battery"
 CLOCK_TIMES = [time(10, 30), time(22, 30), time(23, 45)]
