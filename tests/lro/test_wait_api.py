@@ -25,8 +25,10 @@ from tests.jobs.watch.test_redis import in_another_process, redis_events  # noqa
 from tests.lro.helpers import error_of, url
 
 State = Operation.State
-# The promise: a waiter hears a finish in another process within this long.
-WAKE_WITHIN_SECONDS = 0.1
+# A waiter hears a finish in another process within this long, on a busy 2-core machine: well
+# within the 1 s after which a wait whose hub lost Redis looks at the job again, so only the
+# change's event can answer it this soon (make bench-watch measures the latency itself).
+WAKE_WITHIN_SECONDS = 0.5
 
 
 def wait(api_client, op, headers, timeout: str | None = None, **body):
@@ -180,7 +182,7 @@ def test_a_wait_with_a_malformed_id_is_invalid_argument(api_client, tenant, ops_
 @pytest.mark.e2e
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_finish_in_another_process_answers_the_wait_within_100_ms(
+def test_a_finish_in_another_process_answers_the_wait_as_it_happens(
     redis_events,  # noqa: F811 - the fixture, imported
     live_server,
     tenant,
