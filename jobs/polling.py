@@ -80,9 +80,9 @@ def parse_wait(raw: str | None) -> float | None:
 class RenderedBodies:
     """The body and ETag this process last rendered for each job and request variant.
 
-    An entry is reused only for the very snapshot object it was rendered from. Snapshots read
-    from Redis are decoded once per distinct stored value (see `tenancy.cache_backends`), so a
-    job's next poll brings the same object until the stored snapshot changes in any way.
+    An entry is reused only for the very snapshot object it was rendered from. A snapshot read
+    from Redis is decoded once until its stored value changes (see `tenancy.cache_backends`),
+    so a job's next poll brings the same object until the stored snapshot changes in any way.
     """
 
     MAX_ENTRIES = 10_000

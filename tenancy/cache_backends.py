@@ -14,8 +14,10 @@ cache round trip and nothing else:
   have.
 - Each `redis.Redis` command goes through retries and instrumentation that cost a third of
   the round trip: `get_many_shared` sends its MGET straight on a pooled connection instead,
-  and decodes each value once per process: a value whose pickled bytes were seen before is
-  returned as the object decoded then. Callers must treat those values as read-only;
+  and decodes each value once per process: a key whose pickled bytes are those it had at its
+  last read returns the object decoded then. Only each key's last value is kept, so a job
+  whose snapshot is stored again and again holds one entry, not one per version. Callers
+  must treat those values as read-only;
   `tenancy.caching.read_many` (job snapshots and resolved tokens, which are frozen) is the one
   caller.
 """
@@ -29,7 +31,8 @@ from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
 from django.utils.functional import cached_property
 
-# Values this large are decoded every time rather than kept per process.
+# Values this large are decoded every time rather than kept per process; at most this many
+# keys' values are kept (all are dropped when it is reached).
 MAX_SHARED_VALUE_BYTES = 16 * 1024
 MAX_SHARED_VALUES = 20_000
 
@@ -45,7 +48,8 @@ class Shared:
         self.lock = threading.Lock()
         self.pools: dict[str, Any] = {}
         self.clients: dict[str, Any] = {}
-        self.decoded: dict[bytes, Any] = {}
+        # Each key's last value read: its pickled bytes and the object they decode to.
+        self.decoded: dict[str, tuple[bytes, Any]] = {}
 
 
 shared = Shared()
@@ -89,7 +93,7 @@ class ReusingRedisCacheClient(RedisCacheClient):
 
     def get_many_shared(self, keys: list[str]) -> dict[str, Any]:
         raws = self._mget(keys)
-        return {key: self._decode(raw) for key, raw in zip(keys, raws, strict=True) if raw}
+        return {key: self._decode(key, raw) for key, raw in zip(keys, raws, strict=True) if raw}
 
     def _mget(self, keys: list[str]) -> list[bytes | None]:
         """MGET on a connection of the pool. A failure is not retried: the connection is
@@ -105,14 +109,17 @@ class ReusingRedisCacheClient(RedisCacheClient):
         finally:
             pool.release(connection)
 
-    def _decode(self, raw: bytes) -> Any:
-        value = self._decoded.get(raw)
-        if value is None:
-            value = self._serializer.loads(raw)
-            if len(raw) <= MAX_SHARED_VALUE_BYTES:
-                if len(self._decoded) >= MAX_SHARED_VALUES:
-                    self._decoded.clear()
-                self._decoded[raw] = value
+    def _decode(self, key: str, raw: bytes) -> Any:
+        last = self._decoded.get(key)
+        if last is not None and last[0] == raw:
+            return last[1]
+        value = self._serializer.loads(raw)
+        if len(raw) <= MAX_SHARED_VALUE_BYTES:
+            if last is None and len(self._decoded) >= MAX_SHARED_VALUES:
+                self._decoded.clear()
+            self._decoded[key] = (raw, value)
+        elif last is not None:
+            self._decoded.pop(key, None)
         return value
 
 

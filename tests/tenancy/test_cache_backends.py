@@ -43,6 +43,28 @@ def test_shared_values_are_decoded_once_until_they_change(cache):
     assert changed == {"a": {"state": "completed"}}
 
 
+def test_each_key_keeps_only_its_last_value(cache):
+    """A job's snapshot stored again and again (a new `stored_at` each time) holds one entry
+    of the process's decoded values, not one per value it ever had."""
+    decoded = cache._cache._decoded
+    before = len(decoded)
+    for state in ("queued", "running", "completed"):
+        cache.set("a", {"state": state}, 60)
+        cache.get_many_shared(["a"])
+
+    assert len(decoded) == before + 1
+    assert decoded[cache.make_key("a")][1] == {"state": "completed"}
+
+
+def test_a_key_grown_too_large_drops_its_decoded_value(cache):
+    cache.set("a", {"state": "running"}, 60)
+    cache.get_many_shared(["a"])
+    cache.set("a", "x" * (MAX_SHARED_VALUE_BYTES + 1), 60)
+
+    assert len(cache.get_many_shared(["a"])["a"]) == MAX_SHARED_VALUE_BYTES + 1
+    assert cache.make_key("a") not in cache._cache._decoded
+
+
 def test_large_values_are_decoded_each_time(cache):
     cache.set("big", "x" * (MAX_SHARED_VALUE_BYTES + 1), 60)
 
