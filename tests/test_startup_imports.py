@@ -12,16 +12,27 @@ from tests.test_settings import PRODUCTION, python
 # Imported on first use: (module, what needs it).
 LAZY = [
     ("cryptography.fernet", "reading or writing a stored secret (tenancy.secrets)"),
+    ("urllib3", "a webhook delivery's POST (webhooks.sending)"),
 ]
 
+# As in a production install: `requests` comes only with the dev extra (test clients), and
+# DRF imports it whenever it is installed, so the process started here cannot import it.
 STARTUP = """
 import sys
+
+class NoRequests:
+    def find_spec(self, name, path=None, target=None):
+        if name == "requests" or name.startswith("requests."):
+            raise ImportError("requests is not installed in production")
+
+sys.meta_path.insert(0, NoRequests())
 import django
 from django.conf import settings
 from importlib import import_module
 
 django.setup()
 import_module(settings.ROOT_URLCONF)
+import_module("webhooks.tasks")
 print(" ".join(sorted(sys.modules)))
 """
 
@@ -37,3 +48,8 @@ def started_modules() -> set[str]:
 @pytest.mark.parametrize(("module", "needed_by"), LAZY)
 def test_setup_and_urlconf_do_not_import(started_modules, module, needed_by):
     assert module not in started_modules, f"{module} is for {needed_by} only"
+
+
+def test_webhooks_are_loaded_without_requests(started_modules):
+    """jobdesk does not depend on requests: the webhook senders load without it."""
+    assert {"webhooks.sending", "webhooks.tasks"} <= started_modules
