@@ -292,6 +292,7 @@ class Scenario:
     lines: list[str]  # one request per line: path, then "Name: value" headers, tab-separated
     expected: int = 200
     note: str = ""
+    server: str = "jobdesk"  # which server answers it: "jobdesk", or "celery" (the reference)
     runs: list[dict] = field(default_factory=list)
 
 
@@ -377,6 +378,7 @@ def scenarios(loaded: Loaded, port: int) -> list[Scenario]:
         Scenario(
             "celery-progress",
             [line(f"/bench/celery-progress/{task}", {}) for task in loaded.task_ids],
+            server="celery",
         ),
         Scenario("noop", [line("/bench/noop", {})]),
     ]
@@ -675,7 +677,9 @@ def check_statuses(scenario: Scenario, result: dict) -> None:
         )
 
 
-def measure(args, server: Server, all_scenarios: list[Scenario], data_dir: Path) -> None:
+def measure(
+    args, servers: dict[str, Server], all_scenarios: list[Scenario], data_dir: Path
+) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     files = {}
     for scenario in all_scenarios:
@@ -683,14 +687,18 @@ def measure(args, server: Server, all_scenarios: list[Scenario], data_dir: Path)
         files[scenario.name].write_text("\n".join(scenario.lines) + "\n")
     if args.warmup > 0:
         for scenario in all_scenarios:
-            warm = run_wrk(args, server, scenario, files[scenario.name], args.warmup)
+            warm = run_wrk(
+                args, servers[scenario.server], scenario, files[scenario.name], args.warmup
+            )
             print(f"  warm-up  {scenario.name:<18} {warm['rps']:8,.0f} req/s")
     for rep in range(1, args.reps + 1):
         # Each repetition starts one scenario further on, so no scenario always runs at the
         # same point of a repetition (the machine's speed drifts over minutes).
         start = (rep - 1) % len(all_scenarios)
         for scenario in all_scenarios[start:] + all_scenarios[:start]:
-            result = run_wrk(args, server, scenario, files[scenario.name], args.seconds)
+            result = run_wrk(
+                args, servers[scenario.server], scenario, files[scenario.name], args.seconds
+            )
             scenario.runs.append(result)
             cpu = result["cpu_percent_of_one_core"]
             print(
@@ -837,7 +845,7 @@ def main() -> None:
     started = time.perf_counter()
     database_url = with_database(base_url, args.database)
     env = server_environment(database_url, args.redis_url)
-    server = None
+    servers: dict[str, Server] = {}
     recreate_database(base_url, args.database)
     try:
         setup_django(env)
@@ -851,22 +859,34 @@ def main() -> None:
         print(f"Loaded in {load_seconds:.0f} s.")
         close_connections()
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        server = Server(
-            env,
-            ARTIFACTS / f"poll-{args.server}.log",
-            workers=args.workers,
-            worker_class=args.worker_class,
-            threads=args.server_threads,
-            server=args.server,
-        )
-        server.wait_ready()
+        # jobdesk's server, and celery-progress' in one of its own: jobdesk's workers do not
+        # hold Celery, which jobdesk does not use (`bench.celery_urls`).
+        for name, settings_module in (
+            ("jobdesk", "bench.settings"),
+            ("celery", "bench.celery_settings"),
+        ):
+            servers[name] = Server(
+                {
+                    **env,
+                    "DJANGO_SETTINGS_MODULE": settings_module,
+                    "PROMETHEUS_MULTIPROC_DIR": f"{env['PROMETHEUS_MULTIPROC_DIR']}-{name}",
+                },
+                ARTIFACTS / f"poll-{args.server}-{name}.log",
+                workers=args.workers,
+                worker_class=args.worker_class,
+                threads=args.server_threads,
+                server=args.server,
+            )
+        for server in servers.values():
+            server.wait_ready()
+        server = servers["jobdesk"]
         print(f"{args.server}: {server.describe()} on 127.0.0.1:{server.port}; learning ETags")
         all_scenarios = scenarios(loaded, server.port)
         print(
             f"wrk -t{args.threads} -c{args.connections}: {len(all_scenarios)} scenarios,"
             f" {args.warmup:g} s warm-up each, then {args.reps} x {args.seconds:g} s interleaved"
         )
-        measure(args, server, all_scenarios, ARTIFACTS / "poll-data")
+        measure(args, servers, all_scenarios, ARTIFACTS / "poll-data")
         summary = summarise(all_scenarios)
         total_seconds = time.perf_counter() - started
         print("\nMedians over the repetitions (req/s, latency, CPU/request, memory/worker):\n")
@@ -890,7 +910,7 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.exit("poll benchmark interrupted")
     finally:
-        if server is not None:
+        for server in servers.values():
             server.stop()
         if not args.keep:
             close_connections()

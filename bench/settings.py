@@ -2,7 +2,8 @@
 
 `bench/poll.py` serves jobdesk with `DJANGO_SETTINGS_MODULE=bench.settings`. Everything comes
 from `config.settings` (driven by the same environment variables); only the URLs and the
-Celery app behind celery-progress' poll view are added here.
+Celery settings of celery-progress' reference server (`bench.celery_settings`, the one that
+imports Celery) are added here.
 """
 
 from config.settings import *  # noqa: F403

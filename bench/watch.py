@@ -485,8 +485,10 @@ class EventsServer:
 
 
 def watch_environment(database_url: str, redis_url: str) -> dict[str, str]:
-    """The poll benchmark's production environment, with an access key secret's key."""
+    """The poll benchmark's production environment, with an access key secret's key, and
+    celery-progress' poll view served by `web` beside jobdesk (`bench.celery_settings`)."""
     env = server_environment(database_url, redis_url)
+    env["DJANGO_SETTINGS_MODULE"] = "bench.celery_settings"
     if "JOBDESK_CREDENTIALS_KEYS" not in env:
         from cryptography.fernet import Fernet
 
