@@ -35,6 +35,7 @@ from jobs.snapshots import JobSnapshots, Snapshot
 from tenancy import caching
 from tenancy.access import Principal, principal_for
 from tenancy.authentication import FastLookup, FastPathDeclined
+from tenancy.memo import BoundedMemo
 
 # `?wait=<seconds>`: a decimal number of seconds, at most MAX_WAIT_SECONDS.
 WAIT_PATTERN = re.compile(r"[0-9]{1,2}(?:\.[0-9]{1,3})?")
@@ -85,22 +86,24 @@ class RenderedBodies:
     so a job's next poll brings the same object until the stored snapshot changes in any way.
     """
 
+    # At most this many entries and bytes of bodies (`tenancy.memo`).
     MAX_ENTRIES = 10_000
+    MAX_BYTES = 2 * 1024 * 1024
 
     def __init__(self) -> None:
-        self.entries: dict[Hashable, tuple[Snapshot, bytes, str]] = {}
+        self.memo: BoundedMemo[tuple[Snapshot, bytes, str]] = BoundedMemo(
+            self.MAX_ENTRIES, self.MAX_BYTES, size_of=lambda entry: len(entry[1])
+        )
 
     def get(
         self, key: Hashable, snapshot: Snapshot, render: Callable[[], bytes]
     ) -> tuple[bytes, str]:
-        found = self.entries.get(key)
+        found = self.memo.get(key)
         if found is not None and found[0] is snapshot:
             return found[1], found[2]
         body = render()
         etag = strong_etag(body)
-        if len(self.entries) >= self.MAX_ENTRIES:
-            self.entries.clear()
-        self.entries[key] = (snapshot, body, etag)
+        self.memo.put(key, (snapshot, body, etag))
         return body, etag
 
 

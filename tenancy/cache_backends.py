@@ -31,10 +31,14 @@ from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
 from django.utils.functional import cached_property
 
-# Values this large are decoded every time rather than kept per process; at most this many
-# keys' values are kept (all are dropped when it is reached).
+from tenancy.memo import BoundedMemo
+
+# Values this large are decoded every time rather than kept per process. The values kept
+# take at most this many keys and this many pickled bytes (the objects decoded from them
+# take about four times more): reaching either drops them all (`tenancy.memo`).
 MAX_SHARED_VALUE_BYTES = 16 * 1024
 MAX_SHARED_VALUES = 20_000
+MAX_SHARED_BYTES = 2 * 1024 * 1024
 
 
 class Shared:
@@ -49,7 +53,9 @@ class Shared:
         self.pools: dict[str, Any] = {}
         self.clients: dict[str, Any] = {}
         # Each key's last value read: its pickled bytes and the object they decode to.
-        self.decoded: dict[str, tuple[bytes, Any]] = {}
+        self.decoded: BoundedMemo[tuple[bytes, Any]] = BoundedMemo(
+            MAX_SHARED_VALUES, MAX_SHARED_BYTES, size_of=lambda entry: len(entry[0])
+        )
 
 
 shared = Shared()
@@ -115,11 +121,9 @@ class ReusingRedisCacheClient(RedisCacheClient):
             return last[1]
         value = self._serializer.loads(raw)
         if len(raw) <= MAX_SHARED_VALUE_BYTES:
-            if last is None and len(self._decoded) >= MAX_SHARED_VALUES:
-                self._decoded.clear()
-            self._decoded[key] = (raw, value)
+            self._decoded.put(key, (raw, value))
         elif last is not None:
-            self._decoded.pop(key, None)
+            self._decoded.discard(key)
         return value
 
 

@@ -46,7 +46,7 @@ def test_shared_values_are_decoded_once_until_they_change(cache):
 def test_each_key_keeps_only_its_last_value(cache):
     """A job's snapshot stored again and again (a new `stored_at` each time) holds one entry
     of the process's decoded values, not one per value it ever had."""
-    decoded = cache._cache._decoded
+    decoded = cache._cache._decoded.entries
     before = len(decoded)
     for state in ("queued", "running", "completed"):
         cache.set("a", {"state": state}, 60)
@@ -62,7 +62,7 @@ def test_a_key_grown_too_large_drops_its_decoded_value(cache):
     cache.set("a", "x" * (MAX_SHARED_VALUE_BYTES + 1), 60)
 
     assert len(cache.get_many_shared(["a"])["a"]) == MAX_SHARED_VALUE_BYTES + 1
-    assert cache.make_key("a") not in cache._cache._decoded
+    assert cache.make_key("a") not in cache._cache._decoded.entries
 
 
 def test_large_values_are_decoded_each_time(cache):
@@ -128,3 +128,14 @@ def test_the_cache_objects_of_many_threads_share_one_pool_and_its_connections(ca
     pools = {id(each._cache._get_connection_pool(write=True)) for each in [cache, *others]}
     assert pools == {id(pool)}
     assert pool._created_connections == created  # one at a time: a pooled connection, reused
+
+
+def test_the_decoded_values_kept_stay_within_their_bytes(cache, monkeypatch):
+    decoded = cache._cache._decoded
+    monkeypatch.setattr(decoded, "max_bytes", 4_000)
+    for number in range(10):
+        cache.set(f"k{number}", "x" * 1_000, 60)
+        cache.get_many_shared([f"k{number}"])
+
+    assert 0 < decoded.bytes <= 4_000
+    assert decoded.get(cache.make_key("k9"))[1] == "x" * 1_000
