@@ -47,11 +47,6 @@ class BoundedMemo(Generic[Entry]):
         with self.lock:
             self._remove(key)
 
-    def clear(self) -> None:
-        with self.lock:
-            self.entries.clear()
-            self.bytes = 0
-
     def _remove(self, key: Hashable) -> None:
         old = self.entries.pop(key, None)
         if old is not None:
