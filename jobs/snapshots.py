@@ -10,7 +10,9 @@ a hit and no poll ever sees a body older than the last commit.
 A snapshot past the staleness bound (a bump may have been lost) is checked against the
 database before it is served again: one query for the job's revision (its family's
 `revision_fields`), which every change of the body changes. The same revision makes the
-snapshot fresh again; another one, or no row, means a full load.
+snapshot fresh again; another one, or no row, means a full load. The same query checks the
+snapshots of other jobs this process served lately that are past half the bound, so that a
+process serving many watched jobs checks them in few queries, not one for each.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 
 from tenancy import caching
+from tenancy.recent import RecentReads
 
 if TYPE_CHECKING:
     from jobs.family import JobFamily
@@ -56,8 +59,17 @@ class Snapshot:
 class JobSnapshots:
     """The cached snapshots of one family's jobs."""
 
+    # At most this many jobs' snapshots are checked in one query (`revalidated`).
+    CHECKED_AT_ONCE = 25
+    # The snapshots this process read within this many seconds are checked with others
+    # (`due`): watchers that poll less often than the staleness bound find theirs fresh.
+    RECENT_SECONDS = 60
+    # At most this many jobs read lately are remembered; then they are forgotten at once.
+    MAX_RECENT = 10_000
+
     def __init__(self, family: JobFamily) -> None:
         self.family = family
+        self.recent = RecentReads(self.RECENT_SECONDS, self.MAX_RECENT)
 
     @property
     def timeout(self) -> int:
@@ -76,8 +88,16 @@ class JobSnapshots:
         """Return the snapshot among `found` cache values if it is the job's current one.
 
         Current means stamped with the job's version; whether it is fresh enough to serve is
-        the caller's to check (`tenancy.caching.fresh`, `usable`).
+        the caller's to check (`tenancy.caching.fresh`, `usable`). The job is noted as read
+        now (`RecentReads`).
         """
+        snapshot = self.stamped(pk, found)
+        if snapshot is not None:
+            self.recent.note(pk, snapshot.stored_at)
+        return snapshot
+
+    def stamped(self, pk: Hashable, found: dict[str, Any]) -> Snapshot | None:
+        """Return the snapshot among `found` if it is stamped with the job's version."""
         snapshot = found.get(self.snapshot_key(pk))
         if not isinstance(snapshot, Snapshot) or snapshot.version is None:
             return None
@@ -135,15 +155,65 @@ class JobSnapshots:
         `stale` must be stamped with the version read before this query, as
         `version_before_load` reads it: a change committed since bumps that version, so the
         snapshot stored again is a miss, and a change whose bump was lost changed the revision.
+
+        The same query checks the snapshots that `due` picks among the other jobs this
+        process read lately, and stores again, fresh, those whose revision is unchanged.
         """
-        if stale.revision is None or time.time() - stale.loaded_at > self.timeout:
+        if not self.checkable(stale, time.time()):
             return None
-        fields = self.family.revision_fields
-        rows = self.family.jobs().filter(pk=pk).order_by().values_list(*fields)[:1]
-        revision = next(iter(rows), None)
-        if revision is None or tuple(revision) != stale.revision:
+        others = self.due(pk)
+        revisions = self.revisions([pk, *others])
+        now = time.time()
+        again = {
+            other: replace(snapshot, stored_at=now)
+            for other, snapshot in others.items()
+            if revisions.get(str(other)) == snapshot.revision
+        }
+        if again:
+            caching.write_many(
+                {self.snapshot_key(other): snapshot for other, snapshot in again.items()},
+                self.timeout,
+            )
+            for other in again:
+                self.recent.stored(other, now)
+        if revisions.get(str(pk)) != stale.revision:
             return None
-        return replace(stale, stored_at=time.time())
+        return replace(stale, stored_at=now)
+
+    def checkable(self, snapshot: Snapshot, now: float) -> bool:
+        """Return True if `snapshot` may be made fresh by a look at its job's revision."""
+        return snapshot.revision is not None and now - snapshot.loaded_at <= self.timeout
+
+    def due(self, pk: Hashable) -> dict[Hashable, Snapshot]:
+        """Return the current snapshots of other jobs read here lately (`RECENT_SECONDS`)
+        that are past half the staleness bound, by job (at most `CHECKED_AT_ONCE` - 1).
+
+        Their versions are read now, before their revisions are: as for the stale snapshot
+        `revalidated` checks, a change committed after this read makes the snapshot stored
+        again a miss.
+        """
+        half = settings.JOBDESK_MAX_STALENESS_SECONDS / 2
+        others = self.recent.older_than(half, limit=self.CHECKED_AT_ONCE - 1, besides=pk)
+        if not others:
+            return {}
+        found = caching.read_many([key for other in others for key in self.keys(other)])
+        now, due = time.time(), {}
+        for other in others:
+            snapshot = self.stamped(other, found)
+            if snapshot is None or not self.checkable(snapshot, now):
+                self.recent.forget(other)  # changed, gone or due a full load: read it then
+            elif now - snapshot.stored_at > half:
+                due[other] = snapshot
+            else:  # stored again since this process read it
+                self.recent.stored(other, snapshot.stored_at)
+        return due
+
+    def revisions(self, pks: list[Hashable]) -> dict[str, tuple[Any, ...]]:
+        """Return the revisions of the jobs `pks` that exist, by the text of their key, in one
+        query."""
+        fields = ("pk", *self.family.revision_fields)
+        rows = self.family.jobs().filter(pk__in=pks).order_by().values_list(*fields)
+        return {str(row[0]): tuple(row[1:]) for row in rows}
 
     def capture(self, job: TrackedJob, found: dict[str, Any]) -> Snapshot:
         """Return a snapshot of `job`, stamped with the version read before it was loaded.

@@ -44,6 +44,7 @@ from rest_framework.request import Request, is_form_media_type
 from tenancy import caching, outage, secrets, signing
 from tenancy.models import AccessKey, ApiToken, Membership, Tenant
 from tenancy.permissions import token_permissions
+from tenancy.recent import RecentReads
 
 logger = logging.getLogger(__name__)
 
@@ -161,14 +162,21 @@ class CachedAccessKey(CachedToken):
 
 def remember(token: ApiToken | AccessKey) -> None:
     """Cache a usable token under the version read before it was loaded."""
-    version = getattr(token, "cache_version", None)
+    timeout = cache_timeout(token)
+    if timeout > 0:
+        caching.write(
+            credential_cache_key(token), CachedToken.of(token, token.cache_version), timeout
+        )
+
+
+def cache_timeout(token: ApiToken | AccessKey) -> float:
+    """Return how long to cache the loaded `token` for (0: not at all)."""
     timeout = settings.JOBDESK_TOKEN_CACHE_SECONDS
-    if version is None or timeout <= 0:
-        return
+    if getattr(token, "cache_version", None) is None or timeout <= 0:
+        return 0
     if token.expires_at is not None:
         timeout = min(timeout, (token.expires_at - timezone.now()).total_seconds())
-    if timeout > 0:
-        caching.write(credential_cache_key(token), CachedToken.of(token, version), timeout)
+    return max(timeout, 0)
 
 
 def check_raw_key(raw_key: str) -> None:
@@ -202,6 +210,8 @@ def cached_token(
     )
     if token is not None and token.is_expired:
         raise TokenRejected("Expired access token.", code="expired_token")
+    if token is not None and shared:
+        RECENT_TOKENS.note(digest, token.cache_stored_at)
     return token
 
 
@@ -249,6 +259,8 @@ def resolve_token(raw_key: str, found: dict[str, Any] | None = None) -> ApiToken
     if token is not stale:
         token.cache_version = version
         remember(token)
+        if version is not None:
+            reload_due_tokens(version, besides=digest)
     return token
 
 
@@ -258,13 +270,66 @@ def load_token(digest: str) -> ApiToken:
         token = with_grant(ApiToken.objects).get(digest=digest)
     except ApiToken.DoesNotExist:
         raise TokenRejected("Invalid access token.", code="invalid_token") from None
+    check_usable(token)
+    return granted(token)
+
+
+def check_usable(token: ApiToken) -> None:
+    """Raise TokenRejected if the loaded `token` may not be used (see `load_token`)."""
     if token.is_revoked:
         raise TokenRejected("Revoked access token.", code="revoked_token")
     if token.is_expired:
         raise TokenRejected("Expired access token.", code="expired_token")
     if not token.user.is_active or not token.tenant.is_active:
         raise TokenRejected("Invalid access token.", code="invalid_token")
-    return granted(token)
+
+
+# The tokens the poll fast path served lately, by digest: those whose cached entries are past
+# half the staleness bound are loaded again with the next token loaded (`reload_due_tokens`).
+RECENT_TOKENS = RecentReads(seconds=60, max_entries=10_000)
+# At most this many tokens are loaded in one query.
+TOKENS_LOADED_AT_ONCE = 25
+
+
+def reload_due_tokens(version: int, besides: str) -> None:
+    """Load again in one query, and cache under `version`, the tokens read lately whose
+    entries are past half the staleness bound (`tenancy.recent`), `besides` aside.
+
+    `version` must have been read before this query, as for any token loaded. A token that
+    may no longer be used is not cached again: its next use loads it, and is refused.
+    """
+    half = settings.JOBDESK_MAX_STALENESS_SECONDS / 2
+    digests = RECENT_TOKENS.older_than(half, limit=TOKENS_LOADED_AT_ONCE - 1, besides=besides)
+    found = caching.read_many([token_cache_key(digest) for digest in digests]) if digests else {}
+    now, due = time.time(), []
+    for digest in digests:
+        entry = found.get(token_cache_key(digest))
+        if type(entry) is not CachedToken or entry.version != version:
+            RECENT_TOKENS.forget(digest)  # not served as it is: its next use loads it
+        elif now - entry.stored_at > half:
+            due.append(digest)
+        else:  # cached again since it was read here
+            RECENT_TOKENS.stored(digest, entry.stored_at)
+    if not due:
+        return
+    try:
+        tokens = list(with_grant(ApiToken.objects).filter(digest__in=due))
+    except outage.DATABASE_ERRORS:
+        logger.warning("Could not load the tokens due a check; each is loaded when used.")
+        return
+    by_timeout: dict[float, dict[str, CachedToken]] = {}
+    for token in tokens:
+        try:
+            check_usable(token)
+        except TokenRejected:
+            continue
+        token.cache_version = version
+        if (timeout := cache_timeout(token)) > 0:
+            entry = CachedToken.of(granted(token), version)
+            by_timeout.setdefault(timeout, {})[token_cache_key(token.digest)] = entry
+            RECENT_TOKENS.stored(token.digest, entry.stored_at)
+    for timeout, entries in by_timeout.items():  # one write for all tokens that do not expire
+        caching.write_many(entries, timeout)
 
 
 def with_grant(credentials):

@@ -16,7 +16,8 @@ answers) and a write is skipped, with a warning in the log. A bump lost that way
 values it should have invalidated current, so each value also carries when it was stored and
 is served at most `JOBDESK_MAX_STALENESS_SECONDS` after that (`fresh`); an older one is read
 again from the database (a job snapshot is only checked against its job's revision, see
-`jobs.snapshots`). Only while the database itself is down is an older value, still
+`jobs.snapshots`), with the others read lately that are past half the bound
+(`tenancy.recent`). Only while the database itself is down is an older value, still
 stamped with the current version, the answer (`usable`, `load_or_stale`): see docs/faults.md.
 """
 
@@ -98,6 +99,14 @@ def write(key: str, value: Any, timeout: float) -> None:
         get_cache().set(key, value, timeout)
     except Exception:
         logger.warning("Cache write failed; the value is not cached.", exc_info=True)
+
+
+def write_many(values: dict[str, Any], timeout: float) -> None:
+    """Cache each of `values` under its key for `timeout` seconds, if the cache is reachable."""
+    try:
+        get_cache().set_many(values, timeout)
+    except Exception:
+        logger.warning("Cache write failed; the values are not cached.", exc_info=True)
 
 
 def forget(key: str) -> None:

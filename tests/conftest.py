@@ -13,7 +13,8 @@ from django.test import override_settings
 from rest_framework.test import APIClient
 from whitenoise.middleware import WhiteNoiseMiddleware
 
-from tenancy import outage
+from jobs.registry import families
+from tenancy import authentication, outage
 from tenancy.models import Role
 from tenancy.services import access_key_issue, membership_grant, token_issue
 from tests.factories import TenantFactory, UserFactory
@@ -145,8 +146,12 @@ def media_root(settings, tmp_path):
 
 @pytest.fixture(autouse=True)
 def fresh_cache():
-    """Start every test with no cached tokens or snapshots (ids repeat between tests)."""
+    """Start every test with no cached tokens or snapshots (ids repeat between tests), and no
+    job noted as read lately (`JobSnapshots.recent`, `RECENT_TOKENS`)."""
     clear_cache()
+    for family in families:
+        family.snapshots.recent.entries.clear()
+    authentication.RECENT_TOKENS.entries.clear()
 
 
 @pytest.fixture(autouse=True)

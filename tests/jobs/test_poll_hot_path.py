@@ -922,6 +922,112 @@ def test_a_snapshot_past_the_bound_of_an_unchanged_job_costs_one_query_and_no_de
     assert caching.fresh(family.family.snapshots.lookup(job.pk)[0].stored_at)
 
 
+def past_the_bound_and_read(family: FamilyDriver, jobs, settings) -> None:
+    """Make the snapshots of `jobs` older than the staleness bound, then read each of them in
+    this process (as a stream or a poll served from the cache would have, while they were
+    fresh)."""
+    for job in jobs:
+        past_the_bound(family, job, settings)
+        assert family.family.snapshots.lookup(job.pk)[0] is not None
+
+
+def test_a_snapshot_past_the_bound_is_checked_with_the_others_read_lately_in_one_query(
+    lasting_snapshots, family, tenant, poll, settings, django_assert_num_queries
+):
+    jobs = [family.make(tenant) for _ in range(3)]
+    before = [poll(job).content for job in jobs]
+    past_the_bound_and_read(family, jobs, settings)
+
+    with django_assert_num_queries(1):  # the three jobs' revisions
+        first = poll(jobs[0])
+    with django_assert_num_queries(0):
+        others = [poll(job) for job in jobs[1:]]
+
+    assert [first.content, *(each.content for each in others)] == before
+    snapshots = family.family.snapshots
+    assert all(caching.fresh(snapshots.lookup(job.pk)[0].stored_at) for job in jobs)
+
+
+def test_a_snapshot_stored_again_since_it_was_read_here_is_not_checked_again(
+    lasting_snapshots, family, tenant, poll, settings
+):
+    jobs = [family.make(tenant) for _ in range(2)]
+    for job in jobs:
+        poll(job)
+    past_the_bound_and_read(family, jobs, settings)
+    snapshots = family.family.snapshots
+    elsewhere = time.time()  # another process checks jobs[1] and stores it again, fresh
+    snapshots.store(
+        jobs[1].pk, dataclasses.replace(snapshots.lookup(jobs[1].pk)[0], stored_at=elsewhere)
+    )
+
+    poll(jobs[0])
+
+    assert snapshots.lookup(jobs[1].pk)[0].stored_at == elsewhere
+
+
+def test_at_most_a_batch_of_snapshots_is_checked_in_one_query(
+    lasting_snapshots, family, tenant, poll, settings, monkeypatch
+):
+    monkeypatch.setattr(type(family.family.snapshots), "CHECKED_AT_ONCE", 2)
+    jobs = [family.make(tenant) for _ in range(4)]
+    for job in jobs:
+        poll(job)
+    past_the_bound_and_read(family, jobs, settings)
+
+    poll(jobs[0])
+
+    snapshots = family.family.snapshots
+    fresh = [caching.fresh(snapshots.lookup(job.pk)[0].stored_at) for job in jobs]
+    assert fresh[0] is True
+    assert sorted(fresh[1:]) == [False, False, True]
+
+
+def test_a_job_whose_bump_was_lost_is_not_made_fresh_by_anothers_check(
+    lasting_snapshots, family, tenant, poll, settings, monkeypatch
+):
+    watched, changed = family.make(tenant), family.make(tenant)
+    before = poll(changed).content
+    poll(watched)
+    lose_bumps(monkeypatch)
+    family.finish(changed)
+    past_the_bound_and_read(family, [watched, changed], settings)
+
+    poll(watched)
+    healed = poll(changed)
+
+    monkeypatch.undo()
+    assert healed.content != before
+    assert healed.content == fresh_poll(poll, changed).content
+
+
+def test_a_job_changed_while_others_are_checked_is_not_made_fresh_with_its_old_body(
+    lasting_snapshots, family, tenant, poll, settings, monkeypatch
+):
+    # The change commits after the checked jobs' versions and revisions are read, before
+    # their snapshots are stored again: those are stamped with the versions read before.
+    watched, changed = family.make(tenant), family.make(tenant)
+    before = poll(changed).content
+    poll(watched)
+    past_the_bound_and_read(family, [watched, changed], settings)
+    snapshots = family.family.snapshots
+    revisions = snapshots.revisions
+
+    def change_after(pks):
+        monkeypatch.setattr(snapshots, "revisions", revisions)
+        found = revisions(pks)
+        family.finish(changed)
+        return found
+
+    monkeypatch.setattr(snapshots, "revisions", change_after)
+
+    poll(watched)
+    after = poll(changed)
+
+    assert after.content != before
+    assert after.content == fresh_poll(poll, changed).content
+
+
 def test_a_write_whose_bump_was_lost_shows_once_its_snapshot_is_past_the_bound(
     lasting_snapshots, family, job, poll, settings, monkeypatch
 ):
@@ -1041,3 +1147,42 @@ def test_a_cached_token_left_stale_by_a_lost_bump_is_healed_when_it_expires(
     second = poll(job)
 
     assert first.status_code == second.status_code == HTTPStatus.FORBIDDEN
+
+
+@pytest.fixture
+def two_tokens_used_lately(
+    lasting_snapshots, settings, job, poll, raw_key, operator, tenant, make_token
+):
+    """Return the raw keys of two tokens the fast path has served a poll of `job` with."""
+    settings.JOBDESK_MAX_STALENESS_SECONDS = 20  # past it, within `RECENT_TOKENS`' window
+    settings.JOBDESK_TOKEN_LAST_USED_INTERVAL_SECONDS = 10 * 24 * 3600  # no use to record
+    other_key = make_token(operator, tenant, name="another")
+    for key in (raw_key, other_key, raw_key, other_key):  # the second time from the cache
+        assert poll(job, key=key).status_code == HTTPStatus.OK
+    return raw_key, other_key
+
+
+def test_a_token_past_the_bound_is_loaded_with_the_others_used_lately_in_one_query(
+    two_tokens_used_lately, job, poll, django_assert_num_queries
+):
+    first_key, other_key = two_tokens_used_lately
+    with time_machine.travel(time.time() + 21, tick=False):
+        with django_assert_num_queries(3):  # the token, the other token, the job's revision
+            first = poll(job, key=first_key)
+        with django_assert_num_queries(0):
+            other = poll(job, key=other_key)
+
+    assert first.status_code == other.status_code == HTTPStatus.OK
+    assert first.content == other.content
+
+
+def test_a_token_revoked_with_its_bump_lost_is_not_cached_again_with_another(
+    two_tokens_used_lately, job, poll
+):
+    first_key, other_key = two_tokens_used_lately
+    ApiToken.objects.filter(digest=digest_key(other_key)).update(revoked_at=timezone.now())
+    with time_machine.travel(time.time() + 21, tick=False):
+        assert poll(job, key=first_key).status_code == HTTPStatus.OK
+        refused = poll(job, key=other_key)
+
+    assert refused.status_code == HTTPStatus.UNAUTHORIZED
