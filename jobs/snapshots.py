@@ -196,7 +196,8 @@ class JobSnapshots:
         others = self.recent.older_than(half, limit=self.CHECKED_AT_ONCE - 1, besides=pk)
         if not others:
             return {}
-        found = caching.read_many([key for other in others for key in self.keys(other)])
+        keys = [key for other in others for key in self.keys(other)]
+        found = caching.read_many(keys, kept=False)
         now, due = time.time(), {}
         for other in others:
             snapshot = self.stamped(other, found)

@@ -300,7 +300,8 @@ def reload_due_tokens(version: int, besides: str) -> None:
     """
     half = settings.JOBDESK_MAX_STALENESS_SECONDS / 2
     digests = RECENT_TOKENS.older_than(half, limit=TOKENS_LOADED_AT_ONCE - 1, besides=besides)
-    found = caching.read_many([token_cache_key(digest) for digest in digests]) if digests else {}
+    keys = [token_cache_key(digest) for digest in digests]
+    found = caching.read_many(keys, kept=False) if keys else {}
     now, due = time.time(), []
     for digest in digests:
         entry = found.get(token_cache_key(digest))

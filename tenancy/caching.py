@@ -79,14 +79,17 @@ def get_cache():
     return caches[CACHE_ALIAS]
 
 
-def read_many(keys: list[str]) -> dict[str, Any]:
+def read_many(keys: list[str], *, kept: bool = True) -> dict[str, Any]:
     """Return the cached values of `keys` in one round trip ({} if the cache is unreachable).
 
-    The values may be shared with other readers in this process: never change them.
+    The values may be shared with other readers in this process: never change them. With
+    `kept` false, values this process is not serving (only looking at) are decoded for this
+    call alone, not kept for the next reader (`tenancy.cache_backends`): what the process
+    keeps of a job is then what it last served.
     """
     try:
         cache = get_cache()
-        shared = getattr(cache, "get_many_shared", None)
+        shared = getattr(cache, "get_many_shared", None) if kept else None
         return shared(keys) if shared is not None else cache.get_many(keys)
     except Exception:
         logger.warning("Cache read failed; answering from the database.", exc_info=True)

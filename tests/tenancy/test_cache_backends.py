@@ -77,6 +77,20 @@ def test_plain_get_many_never_shares(cache):
     assert cache.get_many(["a"])["a"] is not cache.get_many(["a"])["a"]
 
 
+def test_a_read_not_kept_leaves_what_the_process_served_alone(cache, monkeypatch):
+    """A look ahead at values (the snapshots checked with another) decodes them for itself:
+    the process keeps the value it last served, not one more per key."""
+    monkeypatch.setattr(caching, "get_cache", lambda: cache)
+    cache.set("a", {"state": "running"}, 60)
+    served = caching.read_many(["a"])["a"]
+    cache.set("a", {"state": "completed"}, 60)
+
+    looked = caching.read_many(["a"], kept=False)["a"]
+
+    assert looked == {"state": "completed"}
+    assert cache._cache._decoded.entries[cache.make_key("a")][1] is served
+
+
 def test_keys_longer_than_memcached_allows_are_fine(cache):
     key = "k" * 300
     cache.set(key, 1, 60)
