@@ -9,6 +9,7 @@ import multiprocessing
 import os
 
 from config.gunicorn_worker import GuardedThreadWorker
+from ops.memory import limit_malloc_arenas
 
 # Where to listen: HOST and PORT, as for `make run`.
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
@@ -41,6 +42,9 @@ control_socket_disable = True
 accesslog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(D)sus "%(a)s"'
 errorlog = "-"
+# A worker's threads share this many of glibc's malloc arenas (ops/memory.py; 0 leaves
+# glibc's default, as does MALLOC_ARENA_MAX in the environment).
+malloc_arenas = int(os.environ.get("GUNICORN_MALLOC_ARENAS", 2))
 # Workers' heartbeat files in memory, not on a disk that may stall.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
 # The TLS-terminating proxy in front sets X-Forwarded-Proto: gunicorn believes it from the same
@@ -55,6 +59,11 @@ def pre_fork(server, worker) -> None:
     collection writes to every object it visits, which would copy the pages the workers share
     with the master into each worker."""
     gc.freeze()
+
+
+def post_fork(server, worker) -> None:
+    """Bound the malloc arenas of the new worker before its threads start."""
+    limit_malloc_arenas(malloc_arenas)
 
 
 def child_exit(server, worker) -> None:
