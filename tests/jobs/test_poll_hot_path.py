@@ -35,7 +35,7 @@ from jobs.middleware import PollFastPathMiddleware
 from jobs.polling import CachedPollMixin
 from jobs.wsgi import CachedPollApplication
 from progress import services as progresses
-from tenancy import caching
+from tenancy import authentication, caching
 from tenancy.authentication import digest_key, token_cache_key
 from tenancy.models import ApiToken, Role, new_project_id
 from tenancy.services import membership_grant, membership_revoke, token_revoke
@@ -1186,3 +1186,19 @@ def test_a_token_revoked_with_its_bump_lost_is_not_cached_again_with_another(
         refused = poll(job, key=other_key)
 
     assert refused.status_code == HTTPStatus.UNAUTHORIZED
+
+
+def test_at_most_a_batch_of_tokens_is_loaded_at_once(
+    two_tokens_used_lately, job, poll, operator, tenant, make_token, monkeypatch
+):
+    first_key, *others = two_tokens_used_lately
+    others += [make_token(operator, tenant, name=f"more {n}") for n in range(2)]
+    for key in others * 2:  # again, as issuing tokens moved the version; then from the cache
+        assert poll(job, key=key).status_code == HTTPStatus.OK
+    monkeypatch.setattr(authentication, "TOKENS_LOADED_AT_ONCE", 2)
+    with time_machine.travel(time.time() + 21, tick=False):
+        poll(job, key=first_key)
+        found = caching.read_many([token_cache_key(digest_key(key)) for key in others])
+        fresh = [caching.fresh(entry.stored_at) for entry in found.values()]
+
+    assert sorted(fresh) == [False, False, True]
