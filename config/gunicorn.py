@@ -8,6 +8,7 @@ import gc
 import multiprocessing
 import os
 
+from config.gunicorn_logging import Logger
 from config.gunicorn_worker import GuardedThreadWorker
 from ops.memory import limit_malloc_arenas
 
@@ -38,9 +39,12 @@ preload_app = True
 # No control socket: its default path in $HOME would be shared by every gunicorn of the user;
 # signals manage this one (TERM stops, HUP reloads).
 control_socket_disable = True
-# Access log on standard output, with the time each request took (microseconds).
+# Access log on standard output, with the time each request took (microseconds). Its lines
+# and the error log's mask a Canvas key sent as `?access_token=`, and each line computes only
+# the atoms the format names (config/gunicorn_logging.py).
 accesslog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(D)sus "%(a)s"'
+logger_class = Logger
 errorlog = "-"
 # A worker's threads share this many of glibc's malloc arenas (ops/memory.py; 0 leaves
 # glibc's default, as does MALLOC_ARENA_MAX in the environment).

@@ -1,4 +1,5 @@
-"""Slow clients against the real gunicorn of config/gunicorn.py: they never freeze it.
+"""The real gunicorn of config/gunicorn.py: slow clients never freeze it, and no Canvas key
+reaches its log.
 
 gunicorn runs from the production configuration with 2 workers of 2 threads and short header
 and body timeouts (so the test takes seconds), against a SQLite file holding one Canvas job.
@@ -23,7 +24,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from tests.clones import clean_environment, free_port, start, wait_for
+from tests.clones import clean_environment, free_port, start, wait_for, wait_for_output
 
 pytestmark = [pytest.mark.e2e, pytest.mark.long]
 
@@ -48,17 +49,25 @@ class Server:
     port: int
     job_id: str
     key: str
+    log: Path
+    process: subprocess.Popen
 
     def connect(self) -> socket.socket:
         client = socket.create_connection(("127.0.0.1", self.port), timeout=CLIENT_TIMEOUT)
         return client
 
-    def poll(self) -> tuple[bytes, dict]:
+    def poll(self, *, key_in_query: bool = False) -> tuple[bytes, dict]:
         """Read the job as a client would; return the status line and the JSON body."""
+        target, credential = (
+            f"/api/v1/progress/{self.job_id}",
+            f"Authorization: Bearer {self.key}\r\n",
+        )
+        if key_in_query:
+            target, credential = f"{target}?access_token={self.key}", ""
         with self.connect() as client:
             client.sendall(
-                f"GET /api/v1/progress/{self.job_id} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                f"Authorization: Bearer {self.key}\r\nConnection: close\r\n\r\n".encode()
+                f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n{credential}"
+                "Connection: close\r\n\r\n".encode()
             )
             head, _, body = read_all(client).partition(b"\r\n\r\n")
         return head.split(b"\r\n")[0], json.loads(body)
@@ -116,7 +125,7 @@ def server(tmp_path_factory) -> Iterator[Server]:
     )
     try:
         wait_for(f"http://127.0.0.1:{port}/healthz", gunicorn, log)
-        yield Server(port, job_id, key)
+        yield Server(port, job_id, key, log, gunicorn)
     finally:
         os.killpg(gunicorn.pid, signal.SIGTERM)
         gunicorn.wait(timeout=60)
@@ -177,3 +186,12 @@ def test_clients_that_send_less_body_than_they_declare_are_cut_off_and_block_no_
     assert body["workflow_state"] == "queued"  # no cancel reached the application
     assert all(answer.startswith(b"HTTP/1.1 408 Request Timeout") for answer in answers), answers
     assert server.poll()[1]["workflow_state"] == "queued"
+
+
+def test_a_canvas_key_sent_as_access_token_never_reaches_the_access_log(server):
+    status, body = server.poll(key_in_query=True)
+    line = f'"GET /api/v1/progress/{server.job_id}?access_token=[redacted] HTTP/1.1" 200'
+    wait_for_output(server.log, line, server.process)
+
+    assert (status, body["id"]) == (b"HTTP/1.1 200 OK", int(server.job_id))
+    assert server.key not in server.log.read_text()
