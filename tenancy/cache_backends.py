@@ -13,7 +13,9 @@ cache round trip and nothing else:
 - Every key is checked character by character for memcached's limits, which Redis does not
   have.
 - Each `redis.Redis` command goes through retries and instrumentation that cost a third of
-  the round trip: `get_many_shared` sends its MGET straight on a pooled connection instead,
+  the round trip, and taking a connection from the pool and giving it back costs as much
+  again (a check that it has nothing to read, a system call, among them):
+  `get_many_shared` sends its MGET straight on a connection it keeps between calls instead,
   and decodes each value once per process: a key whose pickled bytes are those it had at its
   last read returns the object decoded then. Only each key's last value is kept, so a job
   whose snapshot is stored again and again holds one entry, not one per version. Callers
@@ -24,12 +26,14 @@ cache round trip and nothing else:
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
 from django.utils.functional import cached_property
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from tenancy.memo import BoundedMemo
 
@@ -39,6 +43,9 @@ from tenancy.memo import BoundedMemo
 MAX_SHARED_VALUE_BYTES = 16 * 1024
 MAX_SHARED_VALUES = 20_000
 MAX_SHARED_BYTES = 2 * 1024 * 1024
+# The MGET connections a process keeps between calls, per pool, at most: as many as calls
+# made at once (a worker's threads), each taken from the pool once and counted in its size.
+MAX_KEPT_CONNECTIONS = 16
 
 
 class Shared:
@@ -56,6 +63,18 @@ class Shared:
         self.decoded: BoundedMemo[tuple[bytes, Any]] = BoundedMemo(
             MAX_SHARED_VALUES, MAX_SHARED_BYTES, size_of=lambda entry: len(entry[0])
         )
+        # The connections kept for MGET between calls, by pool, and the process they are of.
+        self.kept: dict[str, list[Any]] = {}
+        self.pid = os.getpid()
+
+    def kept_connections(self, pool_key: str) -> list[Any]:
+        """The connections kept for `pool_key`'s MGET (none yet in a process just forked:
+        those of its parent are not its own)."""
+        if self.pid != os.getpid():
+            with self.lock:
+                if self.pid != os.getpid():
+                    self.kept, self.pid = {}, os.getpid()
+        return self.kept.setdefault(pool_key, [])
 
 
 shared = Shared()
@@ -102,18 +121,39 @@ class ReusingRedisCacheClient(RedisCacheClient):
         return {key: self._decode(key, raw) for key, raw in zip(keys, raws, strict=True) if raw}
 
     def _mget(self, keys: list[str]) -> list[bytes | None]:
-        """MGET on a connection of the pool. A failure is not retried: the connection is
-        dropped and the error raised, and the caller answers without the cache."""
+        """MGET on a connection kept from an earlier call, else one of the pool, kept after.
+
+        A kept connection that Redis closed meanwhile (a restart, idle clients dropped) is
+        replaced once. Any other failure is not retried: the connection goes back to the pool
+        closed and the error is raised, and the caller answers without the cache.
+        """
         pool = self._get_connection_pool(False)
-        connection = pool.get_connection()
+        kept = shared.kept_connections(self._pool_key(False))
+        try:
+            connection = kept.pop()
+        except IndexError:
+            pass
+        else:
+            try:
+                return self._mget_on(connection, keys, pool, kept)
+            except RedisConnectionError:
+                pass
+        return self._mget_on(pool.get_connection(), keys, pool, kept)
+
+    @staticmethod
+    def _mget_on(connection, keys: list[str], pool, kept: list[Any]) -> list[bytes | None]:
         try:
             connection.send_command("MGET", *keys)
-            return connection.read_response()
+            values = connection.read_response()
         except BaseException:
             connection.disconnect()
-            raise
-        finally:
             pool.release(connection)
+            raise
+        if len(kept) < MAX_KEPT_CONNECTIONS:
+            kept.append(connection)
+        else:
+            pool.release(connection)
+        return values
 
     def _decode(self, key: str, raw: bytes) -> Any:
         last = self._decoded.get(key)

@@ -6,8 +6,9 @@ import uuid
 
 import pytest
 from redis import Redis
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from tenancy import caching
+from tenancy import cache_backends, caching
 from tenancy.cache_backends import MAX_SHARED_VALUE_BYTES, RedisCache
 from tests.conftest import require_redis
 
@@ -108,18 +109,73 @@ def test_versions_count_up_and_start_at_random(cache, monkeypatch):
     assert start > 1
 
 
-def test_a_connection_closed_by_redis_is_replaced(cache):
+def kept(cache) -> list:
+    """The connections `cache` keeps for its MGETs between calls."""
+    return cache_backends.shared.kept_connections(cache._cache._pool_key(False))
+
+
+def test_a_connection_is_kept_for_the_next_read(cache, monkeypatch):
     cache.set("key", 1)
     assert cache.get_many_shared(["key"]) == {"key": 1}
+    [connection] = kept(cache)
     pool = cache._cache._get_connection_pool(False)
-    connection = pool.get_connection()
+    monkeypatch.setattr(pool, "get_connection", lambda: pytest.fail("took one from the pool"))
+
+    assert [cache.get_many_shared(["key"]) for _ in range(3)] == [{"key": 1}] * 3
+    assert kept(cache) == [connection]
+
+
+def test_a_kept_connection_closed_by_redis_is_replaced(cache):
+    cache.set("key", 1)
+    assert cache.get_many_shared(["key"]) == {"key": 1}
+    [connection] = kept(cache)
     connection.send_command("CLIENT", "ID")
     client_id = connection.read_response()
-    pool.release(connection)
 
     Redis.from_url(REDIS_URL).client_kill_filter(_id=client_id)
 
     assert cache.get_many_shared(["key"]) == {"key": 1}
+    [replacement] = kept(cache)
+    replacement.send_command("CLIENT", "ID")
+    assert replacement.read_response() != client_id
+
+
+def test_a_failed_read_gives_its_connection_back_to_the_pool_closed(cache, monkeypatch):
+    cache.set("key", 1)
+    cache.get_many_shared(["key"])
+    [connection] = kept(cache)
+    pool = cache._cache._get_connection_pool(False)
+
+    def hang():
+        raise RedisTimeoutError("Timeout reading from socket")
+
+    monkeypatch.setattr(connection, "read_response", hang)
+    with pytest.raises(RedisTimeoutError):
+        cache.get_many_shared(["key"])  # a hang is not tried again
+
+    assert kept(cache) == []
+    assert connection in pool._available_connections
+    assert connection._sock is None
+
+
+def test_no_more_connections_are_kept_than_the_bound(cache, monkeypatch):
+    monkeypatch.setattr(cache_backends, "MAX_KEPT_CONNECTIONS", 0)
+    pool = cache._cache._get_connection_pool(False)
+    cache.set("key", 1)
+
+    assert cache.get_many_shared(["key"]) == {"key": 1}
+    assert kept(cache) == []
+    assert not pool._in_use_connections
+
+
+def test_a_forked_process_keeps_none_of_its_parents_connections(cache, monkeypatch):
+    cache.set("key", 1)
+    cache.get_many_shared(["key"])
+    assert kept(cache)
+
+    monkeypatch.setattr(cache_backends.shared, "pid", -1)  # as in a child after fork()
+
+    assert kept(cache) == []
 
 
 def test_the_cache_objects_of_many_threads_share_one_pool_and_its_connections(cache):
