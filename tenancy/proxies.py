@@ -47,6 +47,12 @@ def is_trusted(address: str, trusted: tuple[Network, ...]) -> bool:
     return any(ip in network for network in trusted)
 
 
+@lru_cache(maxsize=1024)
+def is_trusted_peer(address: str, trusted: tuple[Network, ...]) -> bool:
+    """`is_trusted` for the address of the connection (few, and short: remembered)."""
+    return is_trusted(address, trusted)
+
+
 def forwarded_client(forwarded_for: str, trusted: tuple[Network, ...]) -> str | None:
     """Return the right-most address of `X-Forwarded-For` that is not a trusted proxy.
 
@@ -77,7 +83,7 @@ class TrustedProxyMiddleware:
         """Take the scheme and client address from a trusted proxy's headers into META."""
         trusted = networks(tuple(settings.JOBDESK_TRUSTED_PROXIES))
         meta = request.META
-        if is_trusted(meta.get("REMOTE_ADDR", ""), trusted):
+        if trusted and is_trusted_peer(meta.get("REMOTE_ADDR", ""), trusted):
             if "HTTP_X_FORWARDED_PROTO" in meta:
                 meta[FORWARDED_PROTO_KEY] = meta["HTTP_X_FORWARDED_PROTO"]
             client = forwarded_client(meta.get("HTTP_X_FORWARDED_FOR", ""), trusted)
