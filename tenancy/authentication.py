@@ -26,7 +26,7 @@ import enum
 import hashlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, ClassVar
@@ -255,21 +255,29 @@ def resolve_token(raw_key: str, found: dict[str, Any] | None = None) -> ApiToken
         return token
     version = caching.current_version(AUTH_VERSION_KEY, found.get(AUTH_VERSION_KEY))
     stale = cached_token(digest, found, served=None)
-    token = caching.load_or_stale(lambda: load_token(digest), stale)
+    due = due_tokens(version, besides=digest) if version is not None else []
+    token = caching.load_or_stale(lambda: load_token(digest, due=due, version=version), stale)
     if token is not stale:
         token.cache_version = version
         remember(token)
-        if version is not None:
-            reload_due_tokens(version, besides=digest)
     return token
 
 
-def load_token(digest: str) -> ApiToken:
-    """Return the usable token whose key hashes to `digest`, in one query."""
-    try:
-        token = with_grant(ApiToken.objects).get(digest=digest)
-    except ApiToken.DoesNotExist:
-        raise TokenRejected("Invalid access token.", code="invalid_token") from None
+def load_token(digest: str, *, due: Sequence[str] = (), version: int | None = None) -> ApiToken:
+    """Return the usable token whose key hashes to `digest`, in one query.
+
+    The same query loads the tokens `due` a check (`due_tokens`), cached again under
+    `version` (read before the query) when they may still be used.
+    """
+    tokens = {
+        token.digest: token
+        for token in with_grant(ApiToken.objects).filter(digest__in=[digest, *due])
+    }
+    token = tokens.pop(digest, None)
+    if tokens:
+        cache_reloaded(tokens.values(), version)
+    if token is None:
+        raise TokenRejected("Invalid access token.", code="invalid_token")
     check_usable(token)
     return granted(token)
 
@@ -285,19 +293,15 @@ def check_usable(token: ApiToken) -> None:
 
 
 # The tokens the poll fast path served lately, by digest: those whose cached entries are past
-# half the staleness bound are loaded again with the next token loaded (`reload_due_tokens`).
+# half the staleness bound are loaded again with the next token loaded (`due_tokens`).
 RECENT_TOKENS = RecentReads(seconds=60, max_entries=10_000)
 # At most this many tokens are loaded in one query.
 TOKENS_LOADED_AT_ONCE = 25
 
 
-def reload_due_tokens(version: int, besides: str) -> None:
-    """Load again in one query, and cache under `version`, the tokens read lately whose
-    entries are past half the staleness bound (`tenancy.recent`), `besides` aside.
-
-    `version` must have been read before this query, as for any token loaded. A token that
-    may no longer be used is not cached again: its next use loads it, and is refused.
-    """
+def due_tokens(version: int, besides: str) -> list[str]:
+    """Return the digests of the tokens read lately whose entries under `version` are past
+    half the staleness bound (`tenancy.recent`), `besides` aside: to load with it."""
     half = settings.JOBDESK_MAX_STALENESS_SECONDS / 2
     digests = RECENT_TOKENS.older_than(half, limit=TOKENS_LOADED_AT_ONCE - 1, besides=besides)
     keys = [token_cache_key(digest) for digest in digests]
@@ -311,13 +315,15 @@ def reload_due_tokens(version: int, besides: str) -> None:
             due.append(digest)
         else:  # cached again since it was read here
             RECENT_TOKENS.stored(digest, entry.stored_at)
-    if not due:
-        return
-    try:
-        tokens = list(with_grant(ApiToken.objects).filter(digest__in=due))
-    except outage.DATABASE_ERRORS:
-        logger.warning("Could not load the tokens due a check; each is loaded when used.")
-        return
+    return due
+
+
+def cache_reloaded(tokens: Iterable[ApiToken], version: int) -> None:
+    """Cache under `version` the `tokens` loaded with another (`load_token`).
+
+    `version` must have been read before their query, as for any token loaded. A token that
+    may no longer be used is not cached again: its next use loads it, and is refused.
+    """
     by_timeout: dict[float, dict[str, CachedToken]] = {}
     for token in tokens:
         try:
