@@ -244,6 +244,13 @@ class AssetJobViewSet(
     def retrieve(self, request, *args, **kwargs) -> HttpResponse:
         return self.poll(request)
 
+    def answer_values(self, request, snapshot, etag: str, body: bytes) -> dict[str, str]:
+        """A fast answer's own headers (`jobs.polling.AnswerShapes`), with its request id."""
+        return {
+            **super().answer_values(request, snapshot, etag, body),
+            "X-Request-Id": self.request_id,
+        }
+
     def fast_poll(self, request):
         # One view class serves the list route too: only the job read is a poll.
         if self.action_map.get("get") != "retrieve":

@@ -40,6 +40,7 @@ from jobs.polling import (
     WAIT_ATTRIBUTE,
     CachedPollMixin,
     PollWait,
+    ShapedAnswer,
 )
 from tenancy import caching
 from tenancy.authentication import PresentedToken, refresh_presented_token
@@ -244,19 +245,20 @@ class PollFastPathMiddleware:
 
     def answer(
         self, request: HttpRequest, match: ResolverMatch, view: CachedPollMixin
-    ) -> HttpResponse | None:
-        """`fast_answer` for the poll `view` that `request`'s URL resolved to (`match`)."""
+    ) -> HttpResponse | ShapedAnswer | None:
+        """`fast_answer` for the poll `view` that `request`'s URL resolved to (`match`); a
+        `ShapedAnswer` (`jobs.polling.AnswerShapes`) is the stack's answer already."""
         # Errors (a bad Host, a forbidden agent) and redirects are the full stack's to answer.
         try:
             if any(step(request) is not None for step in self.request_steps):
                 return None
         except Exception:
             return None
+        request.resolver_match = match
         response = view.fast_poll(request)
         setattr(request, FAST_PATH_TRIED, True)
-        if response is None:
-            return None
-        request.resolver_match = match
+        if response is None or isinstance(response, ShapedAnswer):
+            return response
         for step in self.response_steps:
             response = step(request, response)
         return response

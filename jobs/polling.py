@@ -15,6 +15,9 @@ Two pieces here reach into DRF's internals for speed, and are pinned by the byte
 tests of the hot path: `NegotiationRequest` is just enough of a request for DRF's content
 negotiation, and `fast_poll` sets `self.headers` the way `APIView.dispatch` does so that
 `finalize_response` works outside `dispatch`.
+
+Under WSGI (`jobs.wsgi`) a fast answer is built from its `AnswerShapes` once the stack's
+answer of the same shape has been seen: its headers, with the job's own values put in.
 """
 
 from __future__ import annotations
@@ -25,11 +28,12 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.signals import setting_changed
 from django.db import models
 from django.http import HttpRequest, HttpResponse
 from rest_framework.exceptions import APIException, NotAcceptable, ValidationError
 
-from jobs.conditional import poll_response, strong_etag
+from jobs.conditional import etag_matches, poll_response, strong_etag
 from jobs.metrics import poll_lookups
 from jobs.snapshots import JobSnapshots, Snapshot
 from tenancy import caching
@@ -50,6 +54,10 @@ SNAPSHOT_LOADED = "jobdesk_snapshot_loaded"
 # serve: the values the cache gave. `jobs.middleware.EarlyChecks` adds the snapshot it loads,
 # and the fast path's next try answers from them instead of reading the cache again.
 CACHE_READ = "jobdesk_poll_cache_read"
+# Set on a request by `jobs.wsgi`: the `AnswerShapes` its fast answer may be built from.
+ANSWER_SHAPES = "jobdesk_answer_shapes"
+# Set on a fast answer the stack built in full: its shape and values, for `AnswerShapes.learn`.
+SHAPE_TO_LEARN = "jobdesk_shape_to_learn"
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +116,80 @@ class RenderedBodies:
 
 
 rendered_bodies = RenderedBodies()
+
+
+@dataclass(frozen=True, slots=True)
+class ShapedAnswer:
+    """A cached poll's answer, status line and headers as the whole stack gives them."""
+
+    status_code: int
+    status: str
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """A finished answer's status and headers, None in place of each value of the job's own."""
+
+    status_code: int
+    status: str
+    headers: tuple[tuple[str, str | None], ...]
+
+
+class AnswerShapes:
+    """The headers the whole stack gives a cached poll's answer, learnt once per shape.
+
+    Building a fast answer as an `HttpResponse` and finishing it (DRF's `finalize_response`,
+    then the replayed middleware: security headers, Content-Length, X-Frame-Options) cost
+    more than the rest of the answer, and set the same headers on every answer of one shape:
+    one view and route, renderer and media type, status (200 or 304), scheme (HSTS) and set
+    of the answer's own values (`CachedPollMixin.answer_values`: its ETag, Content-Length,
+    Retry-After, and what the view adds per request). So the answer is built and finished in
+    full until two finished answers of a shape agree, header for header, outside those values,
+    and the values are each answer's own; from then on an answer of that shape is its headers
+    with the values put in. A header that changes from one answer to the next without being
+    one of the values keeps its shape from ever being used. Shapes are forgotten when a
+    setting changes (the middleware reads some per request), and all at once past
+    `MAX_SHAPES`.
+    """
+
+    MAX_SHAPES = 256
+
+    def __init__(self) -> None:
+        self.shapes: dict[Hashable, Shape] = {}
+        self.seen: dict[Hashable, Shape] = {}
+        setting_changed.connect(self.forget)
+
+    def forget(self, **kwargs: Any) -> None:
+        self.shapes, self.seen = {}, {}
+
+    def answer(self, key: Hashable, values: dict[str, str], body: bytes) -> ShapedAnswer | None:
+        """Return the answer of shape `key` with `values` and `body`, if the shape is known."""
+        shape = self.shapes.get(key)
+        if shape is None:
+            return None
+        headers = [
+            (name, values[name] if value is None else value) for name, value in shape.headers
+        ]
+        return ShapedAnswer(shape.status_code, shape.status, headers, body)
+
+    def learn(self, response: HttpResponse) -> None:
+        """Take the shape of a fast answer the stack built and finished in full."""
+        key, values = getattr(response, SHAPE_TO_LEARN)
+        items = list(response.items())
+        if response.cookies or {name: v for name, v in items if name in values} != values:
+            return  # a value the stack changed, or dropped: this shape is not built here
+        headers = tuple((name, None if name in values else value) for name, value in items)
+        shape = Shape(
+            response.status_code, f"{response.status_code} {response.reason_phrase}", headers
+        )
+        if self.seen.get(key) != shape:
+            self.seen[key] = shape
+            return
+        if len(self.shapes) >= self.MAX_SHAPES:
+            self.forget()
+        self.shapes[key] = shape
 
 
 @functools.lru_cache(maxsize=1024)
@@ -182,16 +264,35 @@ class CachedPollMixin:
 
     def poll_answer(
         self, request, pk: Hashable, snapshot: Snapshot, renderer, media_type: str, context=None
-    ) -> HttpResponse:
-        """Render (or reuse) the body of `snapshot` for this request and answer with it."""
+    ) -> HttpResponse | ShapedAnswer:
+        """Render (or reuse) the body of `snapshot` for this request and answer with it: as a
+        `ShapedAnswer` where the request carries `ANSWER_SHAPES` and the shape is known."""
         key = (type(self), pk, media_type, self.poll_variant(request))
         body, etag = rendered_bodies.get(
             key,
             snapshot,
             lambda: renderer.render(self.poll_data(snapshot, request), media_type, context or {}),
         )
-        response = poll_response(request, snapshot, body, etag, renderer)
         wait = self.poll_wait_seconds
+        shapes = None if wait else getattr(request, ANSWER_SHAPES, None)
+        if shapes is not None:
+            not_modified = etag_matches(request.META.get("HTTP_IF_NONE_MATCH"), etag)
+            sent = b"" if not_modified else body
+            values = self.answer_values(request, snapshot, etag, sent)
+            shape = (
+                request.resolver_match.func,
+                type(renderer),
+                media_type,
+                not_modified,
+                request.is_secure(),
+                tuple(values),
+            )
+            answer = shapes.answer(shape, values, sent)
+            if answer is not None:
+                return answer
+        response = poll_response(request, snapshot, body, etag, renderer)
+        if shapes is not None:
+            setattr(response, SHAPE_TO_LEARN, (shape, values))
         if wait and response.status_code == 304 and snapshot.version is not None:
             setattr(
                 response,
@@ -201,6 +302,16 @@ class CachedPollMixin:
         return response
 
     poll_wait_seconds: float | None = None
+
+    def answer_values(
+        self, request: HttpRequest, snapshot: Snapshot, etag: str, body: bytes
+    ) -> dict[str, str]:
+        """The headers of a fast answer that are its own (`AnswerShapes`), by name, as the
+        finished answer has them. A view that sets a header per request adds it here."""
+        values = {"ETag": etag, "Content-Length": str(len(body))}
+        if snapshot.retry_after:
+            values["Retry-After"] = str(snapshot.retry_after)
+        return values
 
     def poll(self, request) -> HttpResponse:
         """Answer the job read in the full DRF path (authenticated and permitted already)."""
@@ -248,8 +359,9 @@ class CachedPollMixin:
                 return response
         return super().dispatch(request, *args, **kwargs)
 
-    def fast_poll(self, request: HttpRequest) -> HttpResponse | None:
-        """Answer a GET whose token and snapshot are cached and current; else None."""
+    def fast_poll(self, request: HttpRequest) -> HttpResponse | ShapedAnswer | None:
+        """Answer a GET whose token and snapshot are cached and current; else None. The answer
+        is a `ShapedAnswer`, finished already, where the request carries `ANSWER_SHAPES`."""
         if self.snapshots.timeout <= 0 or "format" in request.GET:
             return None
         if "wait" in request.GET:
@@ -282,6 +394,8 @@ class CachedPollMixin:
             return None
         response = self.poll_answer(request, pk, snapshot, *choice)
         poll_lookups.count(self.family.name, hit=not getattr(request, SNAPSHOT_LOADED, False))
+        if isinstance(response, ShapedAnswer):
+            return response
         self.headers = self.default_response_headers
         return self.finalize_response(request, response)
 

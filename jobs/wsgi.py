@@ -13,6 +13,9 @@ itself, doing what the stack would do to it and no more:
   replayed on it, then the handler's status line and headers (`EarlyChecks.cached_poll`, as
   under ASGI). A token or snapshot past the staleness bound, or a snapshot not cached, is
   loaded here (a query each) and the poll answered from it, rather than by the whole stack.
+  Once two such answers of a shape have agreed, the next ones of that shape are their
+  headers with each answer's own values put in (`jobs.polling.AnswerShapes`): no
+  `HttpResponse` is built or finished for them.
 
 A request it does not answer goes to the handler untouched, marked so that the fast path is
 not tried twice. Its answer skips `request_finished`: a load gives its database connection
@@ -31,7 +34,7 @@ from django.urls import set_script_prefix, set_urlconf
 from django.utils.log import log_response
 
 from jobs.middleware import EarlyChecks, PollFastPathMiddleware, poll_wait
-from jobs.polling import FAST_PATH_TRIED
+from jobs.polling import ANSWER_SHAPES, FAST_PATH_TRIED, SHAPE_TO_LEARN, AnswerShapes, ShapedAnswer
 from ops.middleware import RequestMetricsMiddleware
 
 # The middleware before the fast path, in order, whose effect on a cached poll is replayed.
@@ -56,6 +59,7 @@ class CachedPollApplication:
         self.handler = handler
         self.metrics = RequestMetricsMiddleware(handler.get_response)
         self.early = EarlyChecks()
+        self.shapes = AnswerShapes()
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") != "GET" or environ.get("HTTP_COOKIE"):
@@ -65,7 +69,12 @@ class CachedPollApplication:
         set_urlconf(settings.ROOT_URLCONF)
         # A copy: the proxies' step rewrites META, and the handler may get this request next.
         request = self.handler.request_class(environ.copy())
+        setattr(request, ANSWER_SHAPES, self.shapes)
         response = self.early.cached_poll(request)
+        if isinstance(response, ShapedAnswer):
+            self.metrics.observe(request, response, started)
+            start_response(response.status, response.headers)
+            return [response.body]
         if response is None or poll_wait(response) is not None:
             if getattr(request, FAST_PATH_TRIED, False):
                 environ[FAST_PATH_TRIED] = True
@@ -75,6 +84,8 @@ class CachedPollApplication:
                 "%s: %s", response.reason_phrase, request.path, response=response, request=request
             )
         self.metrics.observe(request, response, started)
+        if hasattr(response, SHAPE_TO_LEARN):
+            self.shapes.learn(response)
         start_response(
             f"{response.status_code} {response.reason_phrase}",
             [

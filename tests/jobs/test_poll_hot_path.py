@@ -9,6 +9,7 @@ the database itself: after a write, a poll must equal the poll made with an empt
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 from datetime import timedelta
 from http import HTTPStatus
@@ -29,7 +30,7 @@ from rest_framework.serializers import BaseSerializer
 
 from asset_jobs.models import Instance
 from asset_jobs.services import instance_set_status_spelling
-from jobs import middleware
+from jobs import middleware, polling
 from jobs.family import unbound_serializer
 from jobs.middleware import PollFastPathMiddleware
 from jobs.polling import CachedPollMixin
@@ -534,6 +535,144 @@ def test_under_wsgi_a_cached_304_is_answered_before_django_too(
     full_headers.pop("X-Request-Id", None)
     headers.pop("X-Request-Id", None)
     assert headers == full_headers
+
+
+def wsgi_answer(application, path: str, **extra) -> tuple[str, list[tuple[str, str]], bytes]:
+    """`call_wsgi`, with the headers in the order they are sent."""
+    environ = RequestFactory().get(path, **extra).environ
+    started = []
+    body = b"".join(application(environ, lambda status, headers: started.append((status, headers))))
+    ((status, headers),) = started
+    return status, list(headers), body
+
+
+def other_than_request_id(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(name, value) for name, value in headers if name != "X-Request-Id"]
+
+
+@pytest.fixture
+def answers_built(monkeypatch) -> list[str]:
+    """Record each answer the fast path builds as an `HttpResponse` (not from its shape)."""
+    built = []
+    build = polling.poll_response
+
+    def counted(request, *args, **kwargs):
+        built.append(request.path)
+        return build(request, *args, **kwargs)
+
+    monkeypatch.setattr(polling, "poll_response", counted)
+    return built
+
+
+@pytest.mark.parametrize("conditional", [False, True], ids=["200", "304"])
+def test_under_wsgi_an_answer_made_from_its_shape_is_the_full_stacks_header_for_header(
+    conditional, settings, family, tenant, raw_key, wsgi_application, answers_built
+):
+    # Production's transport security, over HTTPS: every header the stack adds is present.
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_HSTS_SECONDS = 31536000
+    application, handler = wsgi_application()
+    learnt, other = family.make(tenant), family.make(tenant)
+    extra = {**family.headers(raw_key), "secure": True}
+    call_wsgi(WSGIHandler(), family.poll_path(learnt), **extra)  # the token's first use
+
+    def sent(job) -> dict[str, str]:
+        if not conditional:
+            return extra
+        _, headers, _ = call_wsgi(WSGIHandler(), family.poll_path(job), **extra)
+        return {**extra, "HTTP_IF_NONE_MATCH": headers["ETag"]}
+
+    shaped = [wsgi_answer(application, family.poll_path(learnt), **sent(learnt)) for _ in range(2)]
+    clear_cache()
+    asked = sent(other)
+    full_status, full_headers, full_body = wsgi_answer(
+        WSGIHandler(), family.poll_path(other), **asked
+    )
+    answers_built.clear()
+
+    status, headers, body = wsgi_answer(application, family.poll_path(other), **asked)
+
+    assert answers_built == []  # made from the shape the two answers before agreed on
+    assert handler.answered == []
+    assert status == full_status == ("304 Not Modified" if conditional else "200 OK")
+    assert body == full_body
+    assert other_than_request_id(headers) == other_than_request_id(full_headers)
+    assert shaped[0][1] != headers  # its own ETag (and Content-Length)
+    assert {"Strict-Transport-Security", "X-Frame-Options", "ETag"} <= dict(headers).keys()
+    request_ids = [dict(each[1]).get("X-Request-Id") for each in [*shaped, (status, headers)]]
+    if "X-Request-Id" in dict(full_headers):  # ROMA's: one of its own for every answer
+        assert len(set(request_ids)) == 3
+        assert all(re.fullmatch("[0-9a-f]{32}", each) for each in request_ids)
+
+
+def test_under_wsgi_an_answer_whose_headers_change_every_time_is_never_made_from_a_shape(
+    family, job, raw_key, wsgi_application, answers_built, monkeypatch
+):
+    application, _ = wsgi_application()
+    path = family.poll_path(job)
+    view_class = resolve(path).func.cls
+    finalize, answered = view_class.finalize_response, iter(range(1, 100))
+
+    def numbered(self, request, response, *args, **kwargs):
+        response = finalize(self, request, response, *args, **kwargs)
+        response["X-Answer"] = str(next(answered))
+        return response
+
+    monkeypatch.setattr(view_class, "finalize_response", numbered)
+    call_wsgi(application, path, **family.headers(raw_key))  # the token's first use
+    answers_built.clear()
+
+    numbers = [
+        call_wsgi(application, path, **family.headers(raw_key))[1]["X-Answer"] for _ in range(4)
+    ]
+
+    assert numbers == ["2", "3", "4", "5"]
+    assert answers_built == [path] * 4
+
+
+def test_under_wsgi_a_changed_setting_shows_in_the_next_answer_of_a_known_shape(
+    settings, family, job, raw_key, wsgi_application, answers_built
+):
+    application, _ = wsgi_application()
+    path = family.poll_path(job)
+    for _ in range(3):
+        _, before, _ = call_wsgi(application, path, **family.headers(raw_key))
+    answers_built.clear()
+
+    settings.X_FRAME_OPTIONS = "SAMEORIGIN"
+    _, after, _ = call_wsgi(application, path, **family.headers(raw_key))
+
+    assert before["X-Frame-Options"] == "DENY"
+    assert after["X-Frame-Options"] == "SAMEORIGIN"
+    assert answers_built == [path]
+
+
+def test_under_wsgi_each_answer_made_from_a_shape_has_its_own_retry_after_or_none(
+    family, tenant, raw_key, wsgi_application, answers_built
+):
+    application, _ = wsgi_application()
+    pending, finished = family.make(tenant), family.make(tenant)
+    family.finish(finished)
+    for job in (pending, finished, pending, finished):  # each shape twice: both learnt
+        call_wsgi(application, family.poll_path(job), **family.headers(raw_key))
+    answers_built.clear()
+
+    answers = {
+        job: wsgi_answer(application, family.poll_path(job), **family.headers(raw_key))
+        for job in (pending, finished)
+    }
+
+    assert answers_built == []
+    for job, (status, headers, body) in answers.items():
+        clear_cache()
+        full = wsgi_answer(WSGIHandler(), family.poll_path(job), **family.headers(raw_key))
+        assert (status, other_than_request_id(headers), body) == (
+            full[0],
+            other_than_request_id(full[1]),
+            full[2],
+        )
+    assert dict(answers[pending][1])["Retry-After"] == "1"
+    assert "Retry-After" not in dict(answers[finished][1])
 
 
 def test_under_wsgi_a_cached_poll_is_counted_in_the_request_metrics(
