@@ -781,6 +781,42 @@ def test_a_load_before_django_reads_the_cache_and_resolves_the_url_once(
     assert caching.fresh(snapshots.lookup(job.pk)[0].stored_at)  # stored for the next polls
 
 
+MATCH_ATTRIBUTES = (
+    "func",
+    "args",
+    "kwargs",
+    "captured_kwargs",
+    "extra_kwargs",
+    "url_name",
+    "route",
+    "app_names",
+    "app_name",
+    "namespaces",
+    "namespace",
+    "view_name",
+    "_func_path",
+)
+
+
+def test_the_fast_paths_match_of_a_url_is_djangos_and_its_route_is_kept_once(family, tenant):
+    jobs = [family.make(tenant) for _ in range(3)]
+    paths = [family.poll_path(job) for job in jobs]
+    resolver = get_resolver()
+
+    kept = [middleware.resolved(resolver, path) for path in paths]
+    matches = [middleware.resolved_poll_view(RequestFactory().get(path))[0] for path in paths]
+
+    for path, match in zip(paths, matches, strict=True):
+        expected = resolve(path)
+        for name in MATCH_ATTRIBUTES:
+            assert getattr(match, name) == getattr(expected, name), (path, name)
+    assert len({id(route) for route, *_ in kept}) == 1  # one match for the route's URLs
+    route = kept[0][0]
+    assert (route.args, route.kwargs, route.tried) == ((), {}, None)  # no URL's own
+    assert matches[0] is not matches[1]
+    assert {id(match.kwargs) for match in matches} == {id(each[2]) for each in kept}
+
+
 def test_the_fast_path_resolves_a_polled_url_once_per_urlconf(family, job, poll):
     path = family.poll_path(job)
     resolver = get_resolver()
@@ -791,7 +827,6 @@ def test_the_fast_path_resolves_a_polled_url_once_per_urlconf(family, job, poll)
     assert poll(job).status_code == HTTPStatus.OK
     assert middleware.resolved.cache_info().hits == before.hits + 1
     assert middleware.resolved(resolver, path) is middleware.resolved(resolver, path)
-    assert middleware.resolved(resolver, path).tried is None  # kept small
 
     clear_url_caches()  # a new URLconf: its URLs resolve afresh
     assert poll(job).status_code == HTTPStatus.OK
