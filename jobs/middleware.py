@@ -168,9 +168,12 @@ def resolved_poll_view(request: HttpRequest) -> tuple[ResolverMatch, CachedPollM
         route, args, kwargs, captured_kwargs = resolved(resolver, request.path_info)
     except Resolver404:
         return None
+    # The request's own match: what it holds is copied, as Django's would be its own.
     match = ResolverMatch.__new__(ResolverMatch)
     match.__dict__.update(route.__dict__)
-    match.args, match.kwargs, match.captured_kwargs = args, kwargs, captured_kwargs
+    match.args, match.kwargs, match.captured_kwargs = args, dict(kwargs), dict(captured_kwargs)
+    match.app_names, match.namespaces = list(route.app_names), list(route.namespaces)
+    match.extra_kwargs = dict(route.extra_kwargs)
     view = poll_view(match, request)
     return None if view is None else (match, view)
 

@@ -148,20 +148,41 @@ class AnswerShapes:
     Retry-After, and what the view adds per request). So the answer is built and finished in
     full until two finished answers of a shape agree, header for header, outside those values,
     and the values are each answer's own; from then on an answer of that shape is its headers
-    with the values put in. A header that changes from one answer to the next without being
-    one of the values keeps its shape from ever being used. Shapes are forgotten when a
-    setting changes (the middleware reads some per request), and all at once past
-    `MAX_SHAPES`.
+    with the values put in. Besides the values, a shape holds only the headers of
+    `SHAPED_HEADERS`, whose values the stack derives from what the key names and the settings:
+    an answer with any other header (one a new middleware or view adds, which may depend on
+    the request) is never shaped, and neither is one whose headers changed between two
+    answers. Shapes are forgotten when a setting changes (the middleware reads some per
+    request), an answer built before that is not learnt after it, and all are forgotten at
+    once past `MAX_SHAPES`.
     """
 
     MAX_SHAPES = 256
+    # The headers a shape may hold as they are: those the stack sets on a fast answer from
+    # the view and route (Allow, Vary), the renderer (Content-Type), the status, the scheme
+    # (Strict-Transport-Security) and the settings (the security middleware's, X-Frame-Options).
+    SHAPED_HEADERS = frozenset(
+        {
+            "Content-Type",
+            "Cache-Control",
+            "Allow",
+            "Vary",
+            "X-Content-Type-Options",
+            "Referrer-Policy",
+            "Cross-Origin-Opener-Policy",
+            "X-Frame-Options",
+            "Strict-Transport-Security",
+        }
+    )
 
     def __init__(self) -> None:
         self.shapes: dict[Hashable, Shape] = {}
         self.seen: dict[Hashable, Shape] = {}
+        self.generation = 0
         setting_changed.connect(self.forget)
 
     def forget(self, **kwargs: Any) -> None:
+        self.generation += 1
         self.shapes, self.seen = {}, {}
 
     def answer(self, key: Hashable, values: dict[str, str], body: bytes) -> ShapedAnswer | None:
@@ -176,10 +197,15 @@ class AnswerShapes:
 
     def learn(self, response: HttpResponse) -> None:
         """Take the shape of a fast answer the stack built and finished in full."""
-        key, values = getattr(response, SHAPE_TO_LEARN)
+        key, values, generation = getattr(response, SHAPE_TO_LEARN)
         items = list(response.items())
-        if response.cookies or {name: v for name, v in items if name in values} != values:
-            return  # a value the stack changed, or dropped: this shape is not built here
+        if (
+            generation != self.generation  # built before a setting changed
+            or response.cookies
+            or {name: v for name, v in items if name in values} != values  # a value changed
+            or any(name not in values and name not in self.SHAPED_HEADERS for name, _ in items)
+        ):
+            return
         headers = tuple((name, None if name in values else value) for name, value in items)
         shape = Shape(
             response.status_code, f"{response.status_code} {response.reason_phrase}", headers
@@ -292,7 +318,7 @@ class CachedPollMixin:
                 return answer
         response = poll_response(request, snapshot, body, etag, renderer)
         if shapes is not None:
-            setattr(response, SHAPE_TO_LEARN, (shape, values))
+            setattr(response, SHAPE_TO_LEARN, (shape, values, shapes.generation))
         if wait and response.status_code == 304 and snapshot.version is not None:
             setattr(
                 response,

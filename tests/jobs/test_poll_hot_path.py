@@ -630,6 +630,94 @@ def test_under_wsgi_an_answer_whose_headers_change_every_time_is_never_made_from
     assert answers_built == [path] * 4
 
 
+def test_under_wsgi_one_application_answers_each_scheme_and_status_with_its_own_shape(
+    settings, family, job, raw_key, wsgi_application, answers_built
+):
+    settings.SECURE_HSTS_SECONDS = 31536000
+    application, _ = wsgi_application()
+    path = family.poll_path(job)
+    plain = family.headers(raw_key)
+    call_wsgi(WSGIHandler(), path, **plain)  # the token's first use
+    secure = {**plain, "secure": True}
+    etag = call_wsgi(WSGIHandler(), path, **plain)[1]["ETag"]
+    secure_etag = call_wsgi(WSGIHandler(), path, **secure)[1]["ETag"]  # Canvas' url: https
+    asked = {
+        "http": plain,
+        "https": secure,
+        "http 304": {**plain, "HTTP_IF_NONE_MATCH": etag},
+        "https 304": {**secure, "HTTP_IF_NONE_MATCH": secure_etag},
+    }
+    for extra in asked.values():  # every shape learnt, one after the other
+        for _ in range(2):
+            wsgi_answer(application, path, **extra)
+    answers_built.clear()
+
+    answers = {name: wsgi_answer(application, path, **extra) for name, extra in asked.items()}
+
+    assert answers_built == []
+    for name, extra in asked.items():
+        full = wsgi_answer(WSGIHandler(), path, **extra)
+        status, headers, body = answers[name]
+        assert (status, other_than_request_id(headers), body) == (
+            full[0],
+            other_than_request_id(full[1]),
+            full[2],
+        ), name
+    assert "Strict-Transport-Security" in dict(answers["https"][1])
+    assert "Strict-Transport-Security" not in dict(answers["http"][1])
+    assert answers["http 304"][0] == answers["https 304"][0] == "304 Not Modified"
+
+
+def test_under_wsgi_an_answer_with_a_header_no_shape_may_hold_is_always_built_in_full(
+    family, job, raw_key, wsgi_application, answers_built, monkeypatch
+):
+    application, _ = wsgi_application()
+    path = family.poll_path(job)
+    view_class = resolve(path).func.cls
+    finalize = view_class.finalize_response
+
+    def with_header(self, request, response, *args, **kwargs):
+        response = finalize(self, request, response, *args, **kwargs)
+        response["X-Served-For"] = request.META.get("HTTP_X_CLIENT", "")
+        return response
+
+    monkeypatch.setattr(view_class, "finalize_response", with_header)
+    call_wsgi(application, path, **family.headers(raw_key))  # the token's first use
+    answers_built.clear()
+
+    clients = ["a", "a", "a", "b"]
+    served = [
+        call_wsgi(application, path, **family.headers(raw_key), HTTP_X_CLIENT=client)[1]
+        for client in clients
+    ]
+
+    assert [headers["X-Served-For"] for headers in served] == clients
+    assert answers_built == [path] * 4
+
+
+def test_an_answer_built_before_a_setting_changed_is_not_learnt_after_it(
+    family, job, raw_key, wsgi_application, answers_built, settings
+):
+    application, _ = wsgi_application()
+    path = family.poll_path(job)
+    call_wsgi(application, path, **family.headers(raw_key))  # the token's first use
+    learn, late = application.shapes.learn, []
+    application.shapes.learn = late.append  # the answers' learning, held back
+
+    for _ in range(2):
+        call_wsgi(application, path, **family.headers(raw_key))
+    settings.X_FRAME_OPTIONS = "SAMEORIGIN"
+    for response in late:  # built before the change, learnt after it
+        learn(response)
+    application.shapes.learn = learn
+    answers_built.clear()
+    _, headers, _ = call_wsgi(application, path, **family.headers(raw_key))
+
+    assert len(late) == 2
+    assert headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert answers_built == [path]
+
+
 def test_under_wsgi_a_changed_setting_shows_in_the_next_answer_of_a_known_shape(
     settings, family, job, raw_key, wsgi_application, answers_built
 ):
@@ -814,7 +902,12 @@ def test_the_fast_paths_match_of_a_url_is_djangos_and_its_route_is_kept_once(fam
     route = kept[0][0]
     assert (route.args, route.kwargs, route.tried) == ((), {}, None)  # no URL's own
     assert matches[0] is not matches[1]
-    assert {id(match.kwargs) for match in matches} == {id(each[2]) for each in kept}
+    # Each request's match holds its own arguments: changing them changes no other request's.
+    matches[0].kwargs.clear()
+    matches[0].app_names.append("changed")
+    again = middleware.resolved_poll_view(RequestFactory().get(paths[0]))[0]
+    assert again.kwargs == resolve(paths[0]).kwargs
+    assert again.app_names == resolve(paths[0]).app_names
 
 
 def test_the_fast_path_resolves_a_polled_url_once_per_urlconf(family, job, poll):
